@@ -1,0 +1,155 @@
+/**
+ * The room's log in the Durable Object's SQLite storage: one total order (`seq`), visibility,
+ * trimming, replay, history pages and the idempotency keys that make re-sends harmless. Shared by
+ * every object that keeps a conversation (Room now, Desk later) so none of this is written twice.
+ *
+ * Frames are stored as the exact JSON text that was broadcast, so replay and history send
+ * stored strings as they are: nothing is parsed or serialized again on the way out.
+ */
+
+/** How long an idempotency key (client frame `id`, push `webhook-id`) is remembered. */
+export const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
+/** Expired keys are swept at most this often, so the sweep is not a cost per frame. */
+const DEDUPE_SWEEP_EVERY_MS = 60 * 1000;
+
+export interface Visibility {
+  /** The user who wrote the frame; null for server events. */
+  sender: string | null;
+  /** The only other user who may see it; null means everyone in the room. */
+  recipient: string | null;
+}
+
+export interface Replay {
+  /** The seq after which frames are replayed. */
+  from: number;
+  /** Stored JSON texts, oldest first. */
+  frames: string[];
+  /** False when frames after `from` were already trimmed, so the client has a gap. */
+  complete: boolean;
+}
+
+export class History {
+  #sql: SqlStorage;
+  #limit: number;
+  #lastSeq: number;
+  #lastSweep = 0;
+
+  constructor(sql: SqlStorage, historyLimit: number) {
+    this.#sql = sql;
+    this.#limit = historyLimit;
+    // IF NOT EXISTS: the constructor runs on every wake-up, the tables exist from the first.
+    sql.exec(`CREATE TABLE IF NOT EXISTS frames (
+      seq INTEGER PRIMARY KEY,
+      sender TEXT,
+      recipient TEXT,
+      body TEXT NOT NULL
+    )`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS dedupe (
+      key TEXT PRIMARY KEY,
+      result TEXT NOT NULL,
+      ts INTEGER NOT NULL
+    )`);
+    sql.exec("CREATE INDEX IF NOT EXISTS dedupe_ts ON dedupe (ts)");
+    // Trimming always keeps the newest frame (HISTORY_LIMIT >= 1), so MAX(seq) is the room's
+    // newest seq and the order never goes backwards, without a counter written per frame.
+    this.#lastSeq = sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM frames").one().seq ?? 0;
+  }
+
+  /** The newest seq of the room; 0 before anything was stored. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** The oldest seq still retained (logically: older ones are gone or about to be). */
+  get firstRetained(): number {
+    return Math.max(1, this.#lastSeq - this.#limit + 1);
+  }
+
+  /**
+   * Stores one frame under the next seq. `build` receives that seq and returns the JSON text,
+   * so the stored text and the broadcast text are one string.
+   */
+  append(visibility: Visibility, build: (seq: number) => string): { seq: number; body: string } {
+    const seq = this.#lastSeq + 1;
+    const body = build(seq);
+    this.#sql.exec(
+      "INSERT INTO frames (seq, sender, recipient, body) VALUES (?, ?, ?, ?)",
+      seq,
+      visibility.sender,
+      visibility.recipient,
+      body,
+    );
+    this.#lastSeq = seq;
+    const cutoff = seq - this.#limit;
+    if (cutoff > 0) this.#sql.exec("DELETE FROM frames WHERE seq <= ?", cutoff);
+    return { seq, body };
+  }
+
+  /**
+   * Frames a user may see, for a join. With `since`, every visible frame after it; without,
+   * the newest `newest` visible frames.
+   */
+  replay(user: string, since: number | undefined, newest: number): Replay {
+    if (since === undefined) {
+      const rows = this.#sql
+        .exec<{ seq: number; body: string }>(
+          `SELECT seq, body FROM frames WHERE ${visible(1)} ORDER BY seq DESC LIMIT ?2`,
+          user,
+          newest,
+        )
+        .toArray()
+        .reverse();
+      const from = rows.length > 0 ? rows[0]!.seq - 1 : this.#lastSeq;
+      return { from, frames: rows.map((r) => r.body), complete: true };
+    }
+    const frames = this.#sql
+      .exec<{ body: string }>(`SELECT body FROM frames WHERE seq > ?1 AND ${visible(2)} ORDER BY seq`, since, user)
+      .toArray()
+      .map((r) => r.body);
+    // A client ahead of the room (its storage was reset) cannot be made whole either.
+    const complete = since + 1 >= this.firstRetained && since <= this.#lastSeq;
+    return { from: since, frames, complete };
+  }
+
+  /** One page of older frames a user may see, oldest first, and whether older ones remain. */
+  page(user: string, before: number | undefined, limit: number): { frames: string[]; complete: boolean } {
+    const bound = before ?? this.#lastSeq + 1;
+    const rows = this.#sql
+      .exec<{ seq: number; body: string }>(
+        `SELECT seq, body FROM frames WHERE seq < ?1 AND ${visible(2)} ORDER BY seq DESC LIMIT ?3`,
+        bound,
+        user,
+        limit + 1, // one extra row tells whether anything older is left
+      )
+      .toArray();
+    const complete = rows.length <= limit;
+    return { frames: rows.slice(0, limit).reverse().map((r) => r.body), complete };
+  }
+
+  /** The remembered result for an idempotency key, if it was seen within DEDUPE_TTL_MS. */
+  recall(key: string, now: number): string | undefined {
+    const row = this.#sql
+      .exec<{ result: string }>("SELECT result FROM dedupe WHERE key = ? AND ts > ?", key, now - DEDUPE_TTL_MS)
+      .toArray()[0];
+    return row?.result;
+  }
+
+  remember(key: string, result: string, now: number): void {
+    this.#sql.exec(
+      "INSERT INTO dedupe (key, result, ts) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET result = excluded.result, ts = excluded.ts",
+      key,
+      result,
+      now,
+    );
+    if (now - this.#lastSweep > DEDUPE_SWEEP_EVERY_MS) {
+      this.#lastSweep = now;
+      this.#sql.exec("DELETE FROM dedupe WHERE ts <= ?", now - DEDUPE_TTL_MS);
+    }
+  }
+}
+
+/**
+ * A frame is visible to everyone, or (direct and targeted frames) only to its two parties.
+ * `param` is the number of the SQL parameter that holds the reader's user id.
+ */
+const visible = (param: number): string => `(recipient IS NULL OR recipient = ?${param} OR sender = ?${param})`;

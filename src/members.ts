@@ -1,0 +1,110 @@
+/**
+ * Who is connected to one Durable Object: each socket's identity (kept in its hibernation
+ * attachment, so it survives eviction) and the distinct members those sockets add up to.
+ * The maps here are caches: the constructor of the object rebuilds them from
+ * `ctx.getWebSockets()`, so nothing in them exists only in memory.
+ */
+import type { Member } from "./protocol";
+import { TokenBucket } from "./ratelimit";
+
+/** Bumped when the attachment's shape changes, so an old shape is recognised, not misread. */
+const ATTACHMENT_VERSION = 1;
+
+/** What a socket carries through hibernation: small (the runtime allows 16 KiB) and versioned. */
+export interface Attachment {
+  v: typeof ATTACHMENT_VERSION;
+  id: string;
+  name: string;
+  batch: boolean;
+  role: "member" | "agent";
+}
+
+export interface Connection extends Attachment {
+  /** Memory only, by design: a bucket lost to eviction refills long before an idle object is evicted. */
+  bucket: TokenBucket;
+}
+
+export function readAttachment(ws: WebSocket): Attachment | null {
+  let raw: unknown;
+  try {
+    raw = ws.deserializeAttachment();
+  } catch {
+    return null; // a socket accepted without an attachment is not one of ours to track
+  }
+  if (typeof raw !== "object" || raw === null) return null;
+  const a = raw as Partial<Attachment>;
+  if (a.v !== ATTACHMENT_VERSION || typeof a.id !== "string" || typeof a.name !== "string") return null;
+  return { v: ATTACHMENT_VERSION, id: a.id, name: a.name, batch: a.batch === true, role: a.role === "agent" ? "agent" : "member" };
+}
+
+export const attachment = (id: string, name: string, batch: boolean, role: Attachment["role"] = "member"): Attachment => ({
+  v: ATTACHMENT_VERSION,
+  id,
+  name,
+  batch,
+  role,
+});
+
+interface MemberEntry {
+  name: string;
+  sockets: Set<WebSocket>;
+}
+
+export class Members {
+  readonly sockets = new Map<WebSocket, Connection>();
+  #members = new Map<string, MemberEntry>();
+  #newBucket: () => TokenBucket;
+
+  constructor(existing: WebSocket[], newBucket: () => TokenBucket) {
+    this.#newBucket = newBucket;
+    for (const ws of existing) {
+      const a = readAttachment(ws);
+      if (a !== null) this.add(ws, a);
+    }
+  }
+
+  /** Adds a socket; true when it is the user's first, i.e. the user just joined. */
+  add(ws: WebSocket, a: Attachment): boolean {
+    const conn: Connection = { ...a, bucket: this.#newBucket() };
+    this.sockets.set(ws, conn);
+    const entry = this.#members.get(a.id);
+    if (entry !== undefined) {
+      entry.sockets.add(ws);
+      return false;
+    }
+    this.#members.set(a.id, { name: a.name, sockets: new Set([ws]) });
+    return true;
+  }
+
+  /** Removes a socket; returns the member when it was the user's last socket (the user left). */
+  remove(ws: WebSocket): Member | null {
+    const conn = this.sockets.get(ws);
+    if (conn === undefined) return null; // already removed: close after error, or close after our own close
+    this.sockets.delete(ws);
+    const entry = this.#members.get(conn.id);
+    if (entry === undefined) return null;
+    entry.sockets.delete(ws);
+    if (entry.sockets.size > 0) return null;
+    this.#members.delete(conn.id);
+    return { id: conn.id, name: entry.name };
+  }
+
+  get count(): number {
+    return this.#members.size;
+  }
+
+  /** Distinct members; a user with several tabs is listed once, under the name it joined with. */
+  list(): Member[] {
+    return [...this.#members].map(([id, m]) => ({ id, name: m.name }));
+  }
+
+  member(id: string): Member | null {
+    const m = this.#members.get(id);
+    return m === undefined ? null : { id, name: m.name };
+  }
+
+  /** All sockets of one user (none when the user is not connected). */
+  socketsOf(id: string): Iterable<WebSocket> {
+    return this.#members.get(id)?.sockets ?? [];
+  }
+}
