@@ -1,15 +1,22 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { generateSecret } from "./src/webhook.ts";
 
 // Unit and integration tests run inside workerd with the project's wrangler.toml. A few limits
-// are lowered so tests reach them quickly; the defaults themselves are checked in
-// test/config.test.ts against wrangler.toml.
+// are lowered so tests reach them quickly, and every run makes its own secrets (none is
+// committed); tests read them from `env`.
 export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { HISTORY_LIMIT: "60", MAX_FRAME_BYTES: "4096" },
+        bindings: {
+          HISTORY_LIMIT: "60",
+          MAX_FRAME_BYTES: "4096",
+          MAX_PUSH_BYTES: "16384",
+          PUSH_SECRET: generateSecret(),
+          JOIN_SECRET: generateSecret().slice("whsec_".length),
+        },
       },
     }),
   ],

@@ -86,10 +86,11 @@ export class Room extends DurableObject<Env> {
     const sinceRaw = p.get("since");
     const since = sinceRaw === null ? undefined : Number(sinceRaw);
     const batch = p.get("batch") === "1";
+    const role = p.get("role") === "agent" ? "agent" : "member";
 
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    const a = attachment(id, name, batch);
+    const a = attachment(id, name, batch, role);
     server.serializeAttachment(a);
     const joined = this.#members.add(server, a);
 

@@ -1,0 +1,66 @@
+/**
+ * Signs and sends one push, as any backend would:
+ *   npm run push -- --room orders --event order.paid --data '{"order":7}' [--to u1] [--no-store]
+ * Reads PUSH_SECRET from the environment or .dev.vars; --url (or ROOMS_URL) picks the server.
+ */
+import { parseArgs } from "node:util";
+import { signWebhook } from "../src/webhook.ts";
+import { baseUrl, secret } from "./secrets.ts";
+
+const USAGE = "usage: npm run push -- --room <room> --event <name> [--data <json>] [--to <user>] [--no-store] [--id <webhook-id>] [--url <base>]";
+
+function main(): Promise<number> | number {
+  const { values } = parseArgs({
+    options: {
+      room: { type: "string" },
+      event: { type: "string" },
+      data: { type: "string" },
+      to: { type: "string" },
+      "no-store": { type: "boolean" },
+      id: { type: "string" },
+      url: { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help || !values.room || !values.event) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  let data: unknown = null;
+  if (values.data !== undefined) {
+    try {
+      data = JSON.parse(values.data);
+    } catch {
+      console.error(`--data must be JSON, got: ${values.data}`);
+      return 2;
+    }
+  }
+  const body = JSON.stringify({
+    room: values.room,
+    event: values.event,
+    data,
+    ...(values.to ? { to: values.to } : {}),
+    ...(values["no-store"] ? { store: false } : {}),
+  });
+  return send(baseUrl(values.url), body, values.id ?? `msg_${crypto.randomUUID()}`);
+}
+
+async function send(base: string, body: string, id: string): Promise<number> {
+  const headers = await signWebhook(secret("PUSH_SECRET"), id, body);
+  let res: Response;
+  try {
+    res = await fetch(`${base}/push`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+  } catch (err) {
+    console.error(`could not reach ${base}/push (${err instanceof Error ? err.message : err}); is \`npm start\` running?`);
+    return 1;
+  }
+  console.log(await res.text());
+  return res.ok ? 0 : 1;
+}
+
+try {
+  process.exitCode = await main();
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+}

@@ -1,0 +1,8 @@
+// Secrets are not in wrangler.toml (they never are), so `wrangler types` cannot see them.
+// Locally they come from .dev.vars (created by `npm start`), deployed from `wrangler secret put`.
+interface Env {
+  /** Standard Webhooks secret for POST /push, `whsec_<base64>`. Push is off (503) without it. */
+  PUSH_SECRET?: string;
+  /** HS256 key for join tokens. Tokens (and private rooms) are refused without it. */
+  JOIN_SECRET?: string;
+}
