@@ -20,7 +20,7 @@ export type WebhookCheck =
 
 const encoder = new TextEncoder();
 
-function fromBase64(b64: string): Uint8Array | null {
+function fromBase64(b64: string): Uint8Array<ArrayBuffer> | null {
   try {
     const bin = atob(b64);
     const out = new Uint8Array(bin.length);
@@ -38,7 +38,7 @@ function toBase64(bytes: Uint8Array): string {
 }
 
 /** The HMAC key of a `whsec_<base64>` secret (the prefix is optional, as in the spec's libraries). */
-export function secretKey(secret: string): Uint8Array {
+export function secretKey(secret: string): Uint8Array<ArrayBuffer> {
   const b64 = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   const key = fromBase64(b64);
   if (key === null || key.length === 0) throw new Error("the webhook secret must be whsec_<base64>");
