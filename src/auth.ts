@@ -17,9 +17,20 @@ export function originAllowed(origin: string | null, requestUrl: URL, allowedLis
   if (origin === requestUrl.origin) return true;
   const allowed = allowedList
     .split(",")
-    .map((s) => s.trim().replace(/\/+$/, ""))
-    .filter((s) => s !== "");
-  return allowed.includes("*") || allowed.includes(origin);
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map(normalizeOrigin);
+  return allowed.includes("*") || allowed.includes(normalizeOrigin(origin));
+}
+
+/** Scheme and host compare case-insensitively, and a listed origin may carry a trailing slash. */
+function normalizeOrigin(origin: string): string {
+  if (origin === "*") return origin;
+  try {
+    return new URL(origin).origin;
+  } catch {
+    return origin.replace(/\/+$/, "").toLowerCase(); // not a URL: compared as written
+  }
 }
 
 // ---- join tokens ----

@@ -15,6 +15,8 @@ export const MAX_BATCH_BYTES = 1 << 20;
 /** JSON text never contains a raw newline, so it can separate frames. */
 export const BATCH_SEPARATOR = "\n";
 
+const encoder = new TextEncoder();
+
 interface Pending {
   frames: string[];
   size: number;
@@ -23,6 +25,17 @@ interface Pending {
 export class Outbox {
   #pending = new Map<WebSocket, Pending>();
   #scheduled = false;
+  // A broadcast hands the same string to every socket: measure it once, not once per socket.
+  #measured = "";
+  #measuredBytes = 0;
+
+  #utf8Bytes(text: string): number {
+    if (text !== this.#measured) {
+      this.#measured = text;
+      this.#measuredBytes = encoder.encode(text).byteLength;
+    }
+    return this.#measuredBytes;
+  }
 
   /** Sends or queues one JSON text to one socket. */
   send(ws: WebSocket, text: string, batch: boolean): void {
@@ -35,13 +48,15 @@ export class Outbox {
       pending = { frames: [], size: 0 };
       this.#pending.set(ws, pending);
     }
-    if (pending.size + text.length > MAX_BATCH_BYTES && pending.frames.length > 0) {
+    const bytes = this.#utf8Bytes(text);
+    if (pending.frames.length > 0 && pending.size + 1 + bytes > MAX_BATCH_BYTES) {
       sendQuietly(ws, pending.frames.join(BATCH_SEPARATOR));
       pending.frames = [];
       pending.size = 0;
     }
+    // The size is the message's exact UTF-8 length: frames plus the separators between them.
+    pending.size += (pending.frames.length > 0 ? 1 : 0) + bytes;
     pending.frames.push(text);
-    pending.size += text.length + 1;
     if (!this.#scheduled) {
       this.#scheduled = true;
       setTimeout(() => this.flush(), 0);

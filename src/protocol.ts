@@ -53,21 +53,24 @@ type LimitVars = Partial<
   Record<"MAX_FRAME_BYTES" | "MAX_PUSH_BYTES" | "RATE_PER_SEC" | "RATE_BURST" | "HISTORY_LIMIT", unknown>
 >;
 
-function positive(value: unknown, name: string, fallback: number): number {
+function positive(value: unknown, name: string, fallback: number, integer: boolean): number {
   if (value === undefined || value === "") return fallback;
   const n = Number(value);
   // A typo in a deployed limit must be loud, not silently "unlimited" or zero.
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${String(value)}`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new Error(`${name} must be a positive ${integer ? "integer" : "number"}, got ${String(value)}`);
+  }
   return n;
 }
 
 export function readLimits(env: LimitVars): Limits {
+  const d = DEFAULT_LIMITS;
   return {
-    maxFrameBytes: Math.floor(positive(env.MAX_FRAME_BYTES, "MAX_FRAME_BYTES", DEFAULT_LIMITS.maxFrameBytes)),
-    maxPushBytes: Math.floor(positive(env.MAX_PUSH_BYTES, "MAX_PUSH_BYTES", DEFAULT_LIMITS.maxPushBytes)),
-    ratePerSec: positive(env.RATE_PER_SEC, "RATE_PER_SEC", DEFAULT_LIMITS.ratePerSec),
-    rateBurst: Math.floor(positive(env.RATE_BURST, "RATE_BURST", DEFAULT_LIMITS.rateBurst)),
-    historyLimit: Math.floor(positive(env.HISTORY_LIMIT, "HISTORY_LIMIT", DEFAULT_LIMITS.historyLimit)),
+    maxFrameBytes: positive(env.MAX_FRAME_BYTES, "MAX_FRAME_BYTES", d.maxFrameBytes, true),
+    maxPushBytes: positive(env.MAX_PUSH_BYTES, "MAX_PUSH_BYTES", d.maxPushBytes, true),
+    ratePerSec: positive(env.RATE_PER_SEC, "RATE_PER_SEC", d.ratePerSec, false),
+    rateBurst: positive(env.RATE_BURST, "RATE_BURST", d.rateBurst, true),
+    historyLimit: positive(env.HISTORY_LIMIT, "HISTORY_LIMIT", d.historyLimit, true),
   };
 }
 
@@ -79,8 +82,11 @@ export const CLOSE_TOO_LARGE = 1009;
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
 
-/** Codes a peer may report but nobody may send (RFC 6455 7.4.1): answering with them throws. */
-const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
+/**
+ * Codes a peer may report but nobody may send (RFC 6455 7.4.1; 1004 is reserved too, and
+ * workerd's close() throws for all four): the close is answered with 1000 instead.
+ */
+const RESERVED_CLOSE_CODES = new Set([1004, 1005, 1006, 1015]);
 export const answerableCloseCode = (code: number): number =>
   RESERVED_CLOSE_CODES.has(code) || code < 1000 || code > 4999 ? CLOSE_NORMAL : code;
 

@@ -1,0 +1,235 @@
+/**
+ * Unit tests of the batching outbox (PROTOCOL section 3, Batching) with fake sockets that record
+ * what they were sent. Batched frames leave on a zero-delay timer, so "the next turn" is awaited
+ * with a zero-delay timer of our own, scheduled after the outbox's and therefore run after it.
+ */
+import { describe, expect, it } from "vitest";
+import { BATCH_SEPARATOR, MAX_BATCH_BYTES, Outbox } from "../src/outbox";
+
+class FakeSocket {
+  readonly sent: string[] = [];
+  send(text: string): void {
+    this.sent.push(text);
+  }
+}
+
+class BrokenSocket {
+  attempts = 0;
+  send(_text: string): void {
+    this.attempts++;
+    throw new TypeError("WebSocket is closed");
+  }
+}
+
+const ws = (fake: FakeSocket | BrokenSocket) => fake as unknown as WebSocket;
+
+/** Resolves after every zero-delay timer scheduled before it has run. */
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+const frame = (n: number) => JSON.stringify({ type: "message", seq: n, data: { text: `m${n}` } });
+
+describe("Outbox", () => {
+  it("sends non-batch frames at once, one message per frame", () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    outbox.send(ws(a), frame(1), false);
+    outbox.send(ws(a), frame(2), false);
+    outbox.send(ws(a), frame(3), false);
+    expect(a.sent).toEqual([frame(1), frame(2), frame(3)]); // synchronously, before any turn
+  });
+
+  it("sends nothing more for non-batch frames on the next turn", async () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    outbox.send(ws(a), frame(1), false);
+    await nextTurn();
+    expect(a.sent).toEqual([frame(1)]);
+  });
+
+  it("holds batch frames until the next turn, then sends them as one newline-joined message", async () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    outbox.send(ws(a), frame(1), true);
+    outbox.send(ws(a), frame(2), true);
+    outbox.send(ws(a), frame(3), true);
+    expect(a.sent).toEqual([]);
+    await nextTurn();
+    expect(BATCH_SEPARATOR).toBe("\n");
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(2)}\n${frame(3)}`]);
+    expect(a.sent[0]!.split("\n").map((line) => JSON.parse(line).seq)).toEqual([1, 2, 3]);
+  });
+
+  it("sends a lone batch frame on the next turn without a separator", async () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    outbox.send(ws(a), frame(1), true);
+    await nextTurn();
+    expect(a.sent).toEqual([frame(1)]);
+  });
+
+  it("keeps each socket's batch separate", async () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    outbox.send(ws(a), frame(1), true);
+    outbox.send(ws(b), frame(1), true);
+    outbox.send(ws(a), frame(2), true);
+    outbox.send(ws(b), frame(3), true);
+    await nextTurn();
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+    expect(b.sent).toEqual([`${frame(1)}\n${frame(3)}`]);
+  });
+
+  it("mixes batch and non-batch sockets without delaying the non-batch ones", async () => {
+    const outbox = new Outbox();
+    const batched = new FakeSocket();
+    const plain = new FakeSocket();
+    for (const n of [1, 2]) {
+      outbox.send(ws(batched), frame(n), true);
+      outbox.send(ws(plain), frame(n), false);
+    }
+    expect(plain.sent).toEqual([frame(1), frame(2)]);
+    expect(batched.sent).toEqual([]);
+    await nextTurn();
+    expect(batched.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+  });
+
+  it("starts a new batch after a flush, sent on the following turn", async () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    outbox.send(ws(a), frame(1), true);
+    await nextTurn();
+    outbox.send(ws(a), frame(2), true);
+    outbox.send(ws(a), frame(3), true);
+    expect(a.sent).toEqual([frame(1)]);
+    await nextTurn();
+    expect(a.sent).toEqual([frame(1), `${frame(2)}\n${frame(3)}`]);
+  });
+
+  it("flushSocket sends that socket's batch at once and only once", async () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    outbox.send(ws(a), frame(1), true);
+    outbox.send(ws(a), frame(2), true);
+    outbox.send(ws(b), frame(1), true);
+    outbox.flushSocket(ws(a));
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+    expect(b.sent).toEqual([]); // other sockets still wait for the turn
+    await nextTurn();
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+    expect(b.sent).toEqual([frame(1)]);
+  });
+
+  it("flushSocket with nothing queued sends nothing, not an empty message", async () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    outbox.flushSocket(ws(a));
+    outbox.send(ws(a), frame(1), false);
+    outbox.flushSocket(ws(a));
+    await nextTurn();
+    expect(a.sent).toEqual([frame(1)]);
+  });
+
+  it("drop discards a socket's queued frames and leaves the others alone", async () => {
+    const outbox = new Outbox();
+    const gone = new FakeSocket();
+    const stays = new FakeSocket();
+    outbox.send(ws(gone), frame(1), true);
+    outbox.send(ws(stays), frame(1), true);
+    outbox.send(ws(gone), frame(2), true);
+    outbox.drop(ws(gone));
+    await nextTurn();
+    expect(gone.sent).toEqual([]);
+    expect(stays.sent).toEqual([frame(1)]);
+  });
+
+  it("a socket whose send throws does not stop non-batch delivery to the others", () => {
+    const outbox = new Outbox();
+    const broken = new BrokenSocket();
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    for (const s of [a, broken, b]) expect(() => outbox.send(ws(s), frame(1), false)).not.toThrow();
+    expect(broken.attempts).toBe(1);
+    expect(a.sent).toEqual([frame(1)]);
+    expect(b.sent).toEqual([frame(1)]);
+  });
+
+  it("a socket whose send throws does not stop a batch flush to the others", async () => {
+    const outbox = new Outbox();
+    const broken = new BrokenSocket();
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    for (const s of [a, broken, b]) {
+      outbox.send(ws(s), frame(1), true);
+      outbox.send(ws(s), frame(2), true);
+    }
+    await nextTurn();
+    expect(broken.attempts).toBe(1);
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+    expect(b.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+    expect(() => outbox.flushSocket(ws(broken))).not.toThrow();
+  });
+
+  it("flushSocket on a socket whose send throws does not throw", () => {
+    const outbox = new Outbox();
+    const broken = new BrokenSocket();
+    outbox.send(ws(broken), frame(1), true);
+    expect(() => outbox.flushSocket(ws(broken))).not.toThrow();
+    expect(broken.attempts).toBe(1);
+  });
+
+  it("cuts a very large batch into messages of at most MAX_BATCH_BYTES, in order", async () => {
+    expect(MAX_BATCH_BYTES).toBe(1 << 20);
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    const big = (c: string) => c.repeat(300_000);
+    for (const c of ["a", "b", "c", "d"]) outbox.send(ws(a), big(c), true);
+    // The fourth frame would take the message past the cap: the first three leave at once.
+    expect(a.sent).toEqual([[big("a"), big("b"), big("c")].join("\n")]);
+    await nextTurn();
+    expect(a.sent).toEqual([[big("a"), big("b"), big("c")].join("\n"), big("d")]);
+    for (const message of a.sent) expect(message.length).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+  });
+
+  it("fills a batched message up to exactly MAX_BATCH_BYTES and no further", async () => {
+    const outbox = new Outbox();
+    const exact = new FakeSocket();
+    const first = "x".repeat(1 << 19);
+    const fits = "y".repeat(MAX_BATCH_BYTES - first.length - 1); // + one separator = the cap
+    outbox.send(ws(exact), first, true);
+    outbox.send(ws(exact), fits, true);
+
+    const over = new FakeSocket();
+    outbox.send(ws(over), first, true);
+    outbox.send(ws(over), `${fits}z`, true);
+    await nextTurn();
+    expect(exact.sent).toEqual([`${first}\n${fits}`]);
+    expect(exact.sent[0]!.length).toBe(MAX_BATCH_BYTES);
+    expect(over.sent).toEqual([first, `${fits}z`]);
+  });
+
+  it("sends a single frame larger than MAX_BATCH_BYTES alone, with no empty message before it", async () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    const huge = "h".repeat(MAX_BATCH_BYTES + 10);
+    outbox.send(ws(a), huge, true);
+    outbox.send(ws(a), frame(2), true);
+    await nextTurn();
+    expect(a.sent).toEqual([huge, frame(2)]);
+  });
+
+  it("measures MAX_BATCH_BYTES in UTF-8 bytes, not UTF-16 units", async () => {
+    // Each frame is 200,000 euro signs: 600,000 bytes on the wire. Two of them already pass the
+    // 1 MiB cap, so every frame must leave in its own message; counting string length (800,003
+    // units for all four) puts 2.4 MB in one message.
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    const euros = "€".repeat(200_000);
+    for (let i = 0; i < 4; i++) outbox.send(ws(a), euros, true);
+    await nextTurn();
+    const bytes = a.sent.map((m) => new TextEncoder().encode(m).byteLength);
+    for (const n of bytes) expect(n).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+    expect(a.sent.join("\n")).toBe(Array(4).fill(euros).join("\n"));
+  });
+});
