@@ -1,8 +1,14 @@
 // Secrets are not in wrangler.toml (they never are), so `wrangler types` cannot see them.
 // Locally they come from .dev.vars (created by `npm start`), deployed from `wrangler secret put`.
-interface Env {
+// Declared on both names of the environment: the global `Env` and `Cloudflare.Env` (the type of
+// `env` from "cloudflare:workers").
+interface Secrets {
   /** Standard Webhooks secret for POST /push, `whsec_<base64>`. Push is off (503) without it. */
   PUSH_SECRET?: string;
   /** HS256 key for join tokens. Tokens (and private rooms) are refused without it. */
   JOIN_SECRET?: string;
+}
+interface Env extends Secrets {}
+declare namespace Cloudflare {
+  interface Env extends Secrets {}
 }

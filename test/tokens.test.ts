@@ -1,0 +1,439 @@
+/**
+ * Join tokens (PROTOCOL section 5): `verifyJoinToken` on its own, with tokens made by Hono's JWT
+ * signer, and the Worker's answer to each kind of token on a real upgrade: one `error` frame and
+ * close 4401/4403 for a refused identity, the token's identity in `welcome` for an accepted one.
+ */
+import { env } from "cloudflare:workers";
+import { sign } from "hono/jwt";
+import { afterEach, describe, expect, it } from "vitest";
+import { verifyJoinToken } from "../src/auth";
+import { type Client, join, open, request, uniqueRoom } from "./helpers";
+
+const joinSecret = (): string => {
+  // src/env.d.ts declares the secrets on the global Env, not on Cloudflare.Env that `env` is typed with.
+  const secret = (env as Env).JOIN_SECRET;
+  if (!secret) throw new Error("vitest.config.ts must bind JOIN_SECRET");
+  return secret;
+};
+const OTHER_SECRET = "another-secret-entirely-0123456789";
+const nowSec = () => Math.floor(Date.now() / 1000);
+const inAnHour = () => nowSec() + 3600;
+
+type Claims = Record<string, unknown>;
+const token = (claims: Claims, secret = joinSecret(), alg: "HS256" | "HS512" = "HS256") =>
+  sign(claims as Parameters<typeof sign>[0], secret, alg);
+
+const NOT_VALID = { ok: false, code: "unauthorized", message: "the join token is not valid" };
+const EXPIRED = { ok: false, code: "unauthorized", message: "the join token has expired" };
+
+describe("verifyJoinToken", () => {
+  const room = "private-ops";
+
+  it("accepts a valid token for its room and returns its claims", async () => {
+    const exp = inAnHour();
+    const t = await token({ sub: "u1", name: "Ann", room, role: "member", exp });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+      ok: true,
+      claims: { sub: "u1", name: "Ann", room, role: "member", exp },
+    });
+  });
+
+  it("refuses an expired token as unauthorized", async () => {
+    const t = await token({ sub: "u1", name: "Ann", room, exp: nowSec() - 10 });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual(EXPIRED);
+  });
+
+  it("refuses a token without exp: tokens must expire", async () => {
+    const t = await token({ sub: "u1", name: "Ann", room });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+      ok: false,
+      code: "unauthorized",
+      message: "the join token has no exp: tokens must expire",
+    });
+  });
+
+  it("refuses a non-numeric exp", async () => {
+    const t = await token({ sub: "u1", name: "Ann", room, exp: String(inAnHour()) });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+      ok: false,
+      code: "unauthorized",
+    });
+  });
+
+  it("refuses a token signed with another secret", async () => {
+    const t = await token({ sub: "u1", name: "Ann", room, exp: inAnHour() }, OTHER_SECRET);
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual(NOT_VALID);
+  });
+
+  it("refuses a token signed with another algorithm (HS512) or none", async () => {
+    const claims = { sub: "u1", name: "Ann", room, exp: inAnHour() };
+    expect(
+      await verifyJoinToken(await token(claims, joinSecret(), "HS512"), joinSecret(), room),
+    ).toEqual(NOT_VALID);
+    const b64url = (o: unknown) =>
+      btoa(JSON.stringify(o)).replaceAll("=", "").replaceAll("+", "-").replaceAll("/", "_");
+    const unsigned = `${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims)}.`;
+    expect(await verifyJoinToken(unsigned, joinSecret(), room)).toEqual(NOT_VALID);
+  });
+
+  it("refuses a token whose payload was changed after signing", async () => {
+    const t = await token({ sub: "u1", name: "Ann", room: "private-other", exp: inAnHour() });
+    const [h, , s] = t.split(".");
+    const forged = btoa(JSON.stringify({ sub: "u1", name: "Ann", room, exp: inAnHour() }))
+      .replaceAll("=", "")
+      .replaceAll("+", "-")
+      .replaceAll("/", "_");
+    expect(await verifyJoinToken(`${h}.${forged}.${s}`, joinSecret(), room)).toEqual(NOT_VALID);
+  });
+
+  it.each(["", "abc", "a.b.c", "a.b", "....", "eyJhbGciOiJIUzI1NiJ9.e30"])(
+    "refuses the malformed token %j",
+    async (t) => {
+      expect(await verifyJoinToken(t, joinSecret(), room)).toEqual(NOT_VALID);
+    },
+  );
+
+  it("refuses every token when no JOIN_SECRET is configured", async () => {
+    const t = await token({ sub: "u1", name: "Ann", room, exp: inAnHour() });
+    const off = {
+      ok: false,
+      code: "unauthorized",
+      message: "join tokens are not enabled on this server (no JOIN_SECRET)",
+    };
+    expect(await verifyJoinToken(t, undefined, room)).toEqual(off);
+    expect(await verifyJoinToken(t, "", room)).toEqual(off);
+  });
+
+  it("refuses a valid token for another room as forbidden", async () => {
+    const t = await token({ sub: "u1", name: "Ann", room: "private-other", exp: inAnHour() });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+      ok: false,
+      code: "forbidden",
+      message: 'this join token is for room "private-other", not "private-ops"',
+    });
+  });
+
+  it("is exact about the room: no prefix or case match", async () => {
+    for (const tokenRoom of ["private-op", "private-ops2", "PRIVATE-OPS", "private-*"]) {
+      const t = await token({ sub: "u1", room: tokenRoom, exp: inAnHour() });
+      expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+        ok: false,
+        code: "forbidden",
+      });
+    }
+  });
+
+  it("accepts a token for * in any room", async () => {
+    const exp = inAnHour();
+    const t = await token({ sub: "u1", name: "Ann", room: "*", exp });
+    for (const r of [room, "lobby", "private-x"]) {
+      expect(await verifyJoinToken(t, joinSecret(), r)).toEqual({
+        ok: true,
+        claims: { sub: "u1", name: "Ann", room: "*", role: "member", exp },
+      });
+    }
+  });
+
+  it("refuses a token that names no room", async () => {
+    const t = await token({ sub: "u1", name: "Ann", exp: inAnHour() });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+      ok: false,
+      code: "unauthorized",
+      message: "the join token names no room",
+    });
+  });
+
+  it.each([
+    ["missing", undefined],
+    ["a number", 42],
+    ["empty", ""],
+    ["with a space", "bad user"],
+    ["65 characters", "u".repeat(65)],
+  ])("refuses a sub that is %s", async (_what, sub) => {
+    const t = await token({
+      ...(sub === undefined ? {} : { sub }),
+      name: "Ann",
+      room,
+      exp: inAnHour(),
+    });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+      ok: false,
+      code: "unauthorized",
+      message: "the join token's sub is not a valid user id",
+    });
+  });
+
+  it("accepts the agent and member roles and defaults to member", async () => {
+    for (const role of ["agent", "member"] as const) {
+      const t = await token({ sub: "u1", name: "Ann", room, role, exp: inAnHour() });
+      expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+        ok: true,
+        claims: { role },
+      });
+    }
+    const t = await token({ sub: "u1", name: "Ann", room, exp: inAnHour() });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+      ok: true,
+      claims: { role: "member" },
+    });
+  });
+
+  it.each(["admin", "Agent", "", 1])("refuses the role %j", async (role) => {
+    const t = await token({ sub: "u1", name: "Ann", room, role, exp: inAnHour() });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+      ok: false,
+      code: "unauthorized",
+      message: "the join token's role is not member or agent",
+    });
+  });
+
+  it("uses sub as the display name when name is absent, and trims a given name", async () => {
+    const t1 = await token({ sub: "u1", room, exp: inAnHour() });
+    expect(await verifyJoinToken(t1, joinSecret(), room)).toMatchObject({
+      ok: true,
+      claims: { sub: "u1", name: "u1" },
+    });
+    const t2 = await token({ sub: "u1", name: "  Ann  ", room, exp: inAnHour() });
+    expect(await verifyJoinToken(t2, joinSecret(), room)).toMatchObject({
+      ok: true,
+      claims: { name: "Ann" },
+    });
+  });
+
+  it.each([
+    ["empty", ""],
+    ["blank", "   "],
+    ["a control character", "Ann\u0007"],
+    ["65 characters", "n".repeat(65)],
+    ["a number", 7],
+  ])("refuses a name that is %s", async (_what, name) => {
+    const t = await token({ sub: "u1", name, room, exp: inAnHour() });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+      ok: false,
+      code: "unauthorized",
+      message: "the join token's name is not a valid display name",
+    });
+  });
+
+  it("refuses a token that is not yet valid (nbf in the future)", async () => {
+    const t = await token({ sub: "u1", room, exp: inAnHour(), nbf: nowSec() + 600 });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual(NOT_VALID);
+  });
+});
+
+describe("joining with a token through the Worker", () => {
+  // Every socket a test opens is closed after it, whether it passed or not.
+  const opened: Client[] = [];
+  afterEach(() => {
+    for (const c of opened.splice(0)) c.close();
+  });
+  const track = (c: Client) => {
+    opened.push(c);
+    return c;
+  };
+
+  /** Waits for a socket to be closed by the server, failing after `ms`. */
+  const closedWithin = (c: Client, ms = 5000) =>
+    Promise.race([
+      c.closed,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("the server did not close the socket")), ms),
+      ),
+    ]);
+
+  /** A refused join: exactly one error frame, then the close code. */
+  async function expectRefused(
+    room: string,
+    params: Record<string, string>,
+    code: string,
+    closeCode: number,
+    message: string,
+  ) {
+    const c = track(await open(room, params));
+    expect(await c.next()).toEqual({ type: "error", code, message });
+    expect((await closedWithin(c)).code).toBe(closeCode);
+    expect(c.pending).toEqual([]);
+    expect(c.raw).toHaveLength(1);
+  }
+
+  it("refuses a private room without a token: unauthorized, close 4401", async () => {
+    const room = uniqueRoom("private");
+    await expectRefused(
+      room,
+      { user: "u1", name: "Ann" },
+      "unauthorized",
+      4401,
+      "private rooms admit only members with a join token",
+    );
+    await expectRefused(
+      room,
+      {},
+      "unauthorized",
+      4401,
+      "private rooms admit only members with a join token",
+    );
+  });
+
+  it("refuses an expired token: unauthorized, close 4401", async () => {
+    const room = uniqueRoom("private");
+    const t = await token({ sub: "u1", name: "Ann", room, exp: nowSec() - 5 });
+    await expectRefused(room, { token: t }, "unauthorized", 4401, "the join token has expired");
+  });
+
+  it("refuses a token for another room: forbidden, close 4403", async () => {
+    const room = uniqueRoom("private");
+    const other = uniqueRoom("private");
+    const t = await token({ sub: "u1", name: "Ann", room: other, exp: inAnHour() });
+    await expectRefused(
+      room,
+      { token: t },
+      "forbidden",
+      4403,
+      `this join token is for room "${other}", not "${room}"`,
+    );
+  });
+
+  it("refuses a token signed with a wrong secret: unauthorized, close 4401", async () => {
+    const room = uniqueRoom("private");
+    const t = await token({ sub: "u1", name: "Ann", room, exp: inAnHour() }, OTHER_SECRET);
+    await expectRefused(room, { token: t }, "unauthorized", 4401, "the join token is not valid");
+  });
+
+  it("refuses a malformed or empty token: unauthorized, close 4401", async () => {
+    const room = uniqueRoom("private");
+    await expectRefused(
+      room,
+      { token: "not-a-jwt" },
+      "unauthorized",
+      4401,
+      "the join token is not valid",
+    );
+    await expectRefused(room, { token: "" }, "unauthorized", 4401, "the join token is not valid");
+  });
+
+  it("refuses a bad token in a public room too, instead of joining anonymously", async () => {
+    const room = uniqueRoom("public");
+    const t = await token({ sub: "u1", name: "Ann", room, exp: nowSec() - 5 });
+    await expectRefused(
+      room,
+      { token: t, user: "u1", name: "Ann" },
+      "unauthorized",
+      4401,
+      "the join token has expired",
+    );
+  });
+
+  it("admits a valid token as its own identity, ignoring the user and name parameters", async () => {
+    const room = uniqueRoom("private");
+    const t = await token({ sub: "ann", name: "Ann", room, exp: inAnHour() });
+    const { client, welcome } = await join(room, { token: t, user: "mallory", name: "Mal" });
+    track(client);
+    expect(welcome).toEqual({
+      type: "welcome",
+      room,
+      self: { id: "ann", name: "Ann" },
+      members: [{ id: "ann", name: "Ann" }],
+      seq: 0,
+      replay: { from: 0, count: 0, complete: true },
+    });
+    // Parameters that would be refused without a token are not even read with one.
+    const t2 = await token({ sub: "bo", room, exp: inAnHour() });
+    const { client: bo, welcome: boWelcome } = await join(room, {
+      token: t2,
+      user: "bad user!",
+      name: "\u0007",
+    });
+    track(bo);
+    expect(boWelcome.self).toEqual({ id: "bo", name: "bo" });
+    expect(await client.expect("presence")).toEqual({
+      type: "presence",
+      action: "join",
+      member: { id: "bo", name: "bo" },
+      count: 2,
+    });
+    // And messages carry the token's identity.
+    bo.send({ type: "message", data: "hi", id: "m1" });
+    expect(await client.expect("message")).toMatchObject({
+      seq: 1,
+      from: { id: "bo", name: "bo" },
+      data: "hi",
+    });
+  });
+
+  it("a refused join leaves no member behind", async () => {
+    const room = uniqueRoom("private");
+    const { client: ann } = await join(room, {
+      token: await token({ sub: "ann", room, exp: inAnHour() }),
+    });
+    track(ann);
+    await expectRefused(
+      room,
+      { user: "eve" },
+      "unauthorized",
+      4401,
+      "private rooms admit only members with a join token",
+    );
+    await expectRefused(
+      room,
+      { token: await token({ sub: "eve", room, exp: inAnHour() }, OTHER_SECRET) },
+      "unauthorized",
+      4401,
+      "the join token is not valid",
+    );
+    const { client: bo, welcome } = await join(room, {
+      token: await token({ sub: "bo", room, exp: inAnHour() }),
+    });
+    track(bo);
+    // ann's next frame is bo's arrival: no presence for eve came before it.
+    expect(await ann.next()).toEqual({
+      type: "presence",
+      action: "join",
+      member: { id: "bo", name: "bo" },
+      count: 2,
+    });
+    expect(welcome.members).toEqual([
+      { id: "ann", name: "ann" },
+      { id: "bo", name: "bo" },
+    ]);
+  });
+
+  it("admits a token for * in any room, private or public", async () => {
+    const t = await token({ sub: "ops", name: "Ops", room: "*", role: "agent", exp: inAnHour() });
+    for (const room of [uniqueRoom("private"), uniqueRoom("private"), uniqueRoom("lobby")]) {
+      const { client, welcome } = await join(room, { token: t });
+      track(client);
+      expect(welcome).toMatchObject({
+        room,
+        self: { id: "ops", name: "Ops" },
+        members: [{ id: "ops", name: "Ops" }],
+      });
+    }
+  });
+
+  it("admits a valid token in a public room, with the token's identity", async () => {
+    const room = uniqueRoom("lobby");
+    const t = await token({ sub: "ann", name: "Ann", room, exp: inAnHour() });
+    const { client, welcome } = await join(room, { token: t, user: "someone-else" });
+    track(client);
+    expect(welcome.self).toEqual({ id: "ann", name: "Ann" });
+    const { client: guest, welcome: guestWelcome } = await join(room, {
+      user: "guest1",
+      name: "Guest",
+    });
+    track(guest);
+    expect(guestWelcome.members).toEqual([
+      { id: "ann", name: "Ann" },
+      { id: "guest1", name: "Guest" },
+    ]);
+  });
+
+  it("still checks the room name and upgrade before the token", async () => {
+    const t = await token({ sub: "ann", room: "*", exp: inAnHour() });
+    const bad = await request("bad room!", { token: t }, { Upgrade: "websocket" });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: "invalid_room" });
+    const plain = await request(uniqueRoom("private"), { token: t });
+    expect(plain.status).toBe(426);
+    expect(await plain.json()).toMatchObject({ error: "upgrade_required" });
+  });
+});
