@@ -22,7 +22,7 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/e2e/**"],
+    exclude: ["test/e2e/**", "test/node/**"],
     testTimeout: 20_000,
   },
 });

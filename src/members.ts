@@ -17,6 +17,8 @@ export interface Attachment {
   name: string;
   batch: boolean;
   role: "member" | "agent";
+  /** Set once the room has counted this socket as gone, so a later close event is not a second leave. */
+  left?: true;
 }
 
 export interface Connection extends Attachment {
@@ -34,7 +36,14 @@ export function readAttachment(ws: WebSocket): Attachment | null {
   if (typeof raw !== "object" || raw === null) return null;
   const a = raw as Partial<Attachment>;
   if (a.v !== ATTACHMENT_VERSION || typeof a.id !== "string" || typeof a.name !== "string") return null;
-  return { v: ATTACHMENT_VERSION, id: a.id, name: a.name, batch: a.batch === true, role: a.role === "agent" ? "agent" : "member" };
+  return {
+    v: ATTACHMENT_VERSION,
+    id: a.id,
+    name: a.name,
+    batch: a.batch === true,
+    role: a.role === "agent" ? "agent" : "member",
+    ...(a.left === true ? { left: true as const } : {}),
+  };
 }
 
 export const attachment = (id: string, name: string, batch: boolean, role: Attachment["role"] = "member"): Attachment => ({
@@ -45,6 +54,16 @@ export const attachment = (id: string, name: string, batch: boolean, role: Attac
   role,
 });
 
+/** Best effort: a socket that is already closed may refuse a new attachment, and then the
+ * in-memory `#removed` set (same instance) is what prevents a second leave. */
+function markLeft(ws: WebSocket, a: Attachment): void {
+  try {
+    ws.serializeAttachment({ v: a.v, id: a.id, name: a.name, batch: a.batch, role: a.role, left: true } satisfies Attachment);
+  } catch {
+    // see above
+  }
+}
+
 interface MemberEntry {
   name: string;
   sockets: Set<WebSocket>;
@@ -53,13 +72,15 @@ interface MemberEntry {
 export class Members {
   readonly sockets = new Map<WebSocket, Connection>();
   #members = new Map<string, MemberEntry>();
+  /** Sockets removed by this instance; the attachment's `left` flag covers earlier instances. */
+  #removed = new WeakSet<WebSocket>();
   #newBucket: () => TokenBucket;
 
   constructor(existing: WebSocket[], newBucket: () => TokenBucket) {
     this.#newBucket = newBucket;
     for (const ws of existing) {
       const a = readAttachment(ws);
-      if (a !== null) this.add(ws, a);
+      if (a !== null && a.left !== true) this.add(ws, a);
     }
   }
 
@@ -79,14 +100,30 @@ export class Members {
   /** Removes a socket; returns the member when it was the user's last socket (the user left). */
   remove(ws: WebSocket): Member | null {
     const conn = this.sockets.get(ws);
-    if (conn === undefined) return null; // already removed: close after error, or close after our own close
+    if (conn === undefined) return this.#removeUnknown(ws);
     this.sockets.delete(ws);
+    this.#removed.add(ws);
+    markLeft(ws, conn);
     const entry = this.#members.get(conn.id);
     if (entry === undefined) return null;
     entry.sockets.delete(ws);
     if (entry.sockets.size > 0) return null;
     this.#members.delete(conn.id);
     return { id: conn.id, name: entry.name };
+  }
+
+  /**
+   * A socket the caches do not hold: either it was removed already (error then close, or our own
+   * close then the peer's), or its close event is what woke the object, and the runtime left the
+   * closing socket out of `getWebSockets()`. Only the second is a leave, and only if the user
+   * has no other socket.
+   */
+  #removeUnknown(ws: WebSocket): Member | null {
+    if (this.#removed.has(ws)) return null;
+    this.#removed.add(ws);
+    const a = readAttachment(ws);
+    if (a === null || a.left === true || this.#members.has(a.id)) return null;
+    return { id: a.id, name: a.name };
   }
 
   get count(): number {

@@ -263,6 +263,21 @@ export function parseClientFrame(text: string): ParseResult {
   }
 }
 
+/**
+ * The `id` of a frame that is refused before parsing (rate limited), so the client can still
+ * match the error to its send. Undefined when there is none to read.
+ */
+export function peekId(message: string | ArrayBuffer): string | undefined {
+  if (typeof message !== "string") return undefined;
+  try {
+    const raw: unknown = JSON.parse(message);
+    const id = typeof raw === "object" && raw !== null ? (raw as { id?: unknown }).id : undefined;
+    return typeof id === "string" && id.length >= 1 && id.length <= MAX_CLIENT_ID_CHARS ? id : undefined;
+  } catch {
+    return undefined; // not JSON: nothing to echo
+  }
+}
+
 const encoder = new TextEncoder();
 
 /**

@@ -16,6 +16,7 @@ import {
   errorFrame,
   exceedsBytes,
   parseClientFrame,
+  peekId,
   readLimits,
   type ClientFrame,
   type DirectFrame,
@@ -190,7 +191,8 @@ export class Room extends DurableObject<Env> {
     }
     const verdict = conn.bucket.take(Date.now());
     if (verdict !== "ok") {
-      this.#reply(ws, conn, errorFrame("rate_limited", `slow down: at most ${this.#limits.ratePerSec} frames per second`));
+      const message_ = `slow down: at most ${this.#limits.ratePerSec} frames per second`;
+      this.#reply(ws, conn, errorFrame("rate_limited", message_, peekId(message)));
       if (verdict === "abusive") this.#close(ws, CLOSE_POLICY, "rate limit exceeded");
       return;
     }
@@ -268,12 +270,14 @@ export class Room extends DurableObject<Env> {
   /** Closes a socket from our side: what is queued for it goes first, then the member leaves. */
   #close(ws: WebSocket, code: number, reason: string): void {
     this.#outbox.flushSocket(ws);
+    // Leave while the socket is still open, so its attachment can record that it left and the
+    // peer's close event (perhaps after an eviction) is not counted as a second leave.
+    this.#leave(ws);
     try {
       ws.close(code, reason);
     } catch {
-      // The peer is already gone; #leave below still tidies up.
+      // The peer is already gone; it has left above.
     }
-    this.#leave(ws);
   }
 
   #leave(ws: WebSocket): void {
