@@ -7,7 +7,8 @@ import { parseArgs } from "node:util";
 import { signWebhook } from "../src/webhook.ts";
 import { baseUrl, secret } from "./secrets.ts";
 
-const USAGE = "usage: npm run push -- --room <room> --event <name> [--data <json>] [--to <user>] [--no-store] [--id <webhook-id>] [--url <base>]";
+const USAGE =
+  "usage: npm run push -- --room <room> --event <name> [--data <json>] [--to <user>] [--no-store] [--id <webhook-id>] [--url <base>]";
 
 function main(): Promise<number> | number {
   const { values } = parseArgs({
@@ -49,9 +50,15 @@ async function send(base: string, body: string, id: string): Promise<number> {
   const headers = await signWebhook(secret("PUSH_SECRET"), id, body);
   let res: Response;
   try {
-    res = await fetch(`${base}/push`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+    res = await fetch(`${base}/push`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body,
+    });
   } catch (err) {
-    console.error(`could not reach ${base}/push (${err instanceof Error ? err.message : err}); is \`npm start\` running?`);
+    console.error(
+      `could not reach ${base}/push (${err instanceof Error ? err.message : err}); is \`npm start\` running?`,
+    );
     return 1;
   }
   console.log(await res.text());

@@ -22,7 +22,9 @@ export function readDevVars(path = DEV_VARS): Record<string, string> {
 export function secret(name: "PUSH_SECRET" | "JOIN_SECRET"): string {
   const value = process.env[name] || readDevVars()[name];
   if (!value) {
-    throw new Error(`${name} is not set: run \`npm start\` once (it creates .dev.vars) or export ${name}`);
+    throw new Error(
+      `${name} is not set: run \`npm start\` once (it creates .dev.vars) or export ${name}`,
+    );
   }
   return value;
 }
@@ -35,10 +37,15 @@ export function ensureDevVars(path = DEV_VARS): string[] {
   if (!vars.JOIN_SECRET) fresh.JOIN_SECRET = generateSecret().slice("whsec_".length);
   const added = Object.keys(fresh);
   if (added.length === 0) return added;
-  const before = existsSync(path) ? readFileSync(path, "utf8").replace(/\n*$/, "\n") : "# Local secrets for wrangler dev; git-ignored. Deployed: wrangler secret put <NAME>\n";
-  writeFileSync(path, before + added.map((k) => `${k}=${fresh[k]}`).join("\n") + "\n", { mode: 0o600 });
+  const before = existsSync(path)
+    ? readFileSync(path, "utf8").replace(/\n*$/, "\n")
+    : "# Local secrets for wrangler dev; git-ignored. Deployed: wrangler secret put <NAME>\n";
+  writeFileSync(path, before + added.map((k) => `${k}=${fresh[k]}`).join("\n") + "\n", {
+    mode: 0o600,
+  });
   return added;
 }
 
 /** Where the CLI sends requests: --url, then ROOMS_URL, then the local dev server. */
-export const baseUrl = (flag: string | undefined) => (flag ?? process.env.ROOMS_URL ?? "http://localhost:8787").replace(/\/+$/, "");
+export const baseUrl = (flag: string | undefined) =>
+  (flag ?? process.env.ROOMS_URL ?? "http://localhost:8787").replace(/\/+$/, "");

@@ -7,7 +7,8 @@ import { sign } from "hono/jwt";
 import { parseArgs } from "node:util";
 import { secret } from "./secrets.ts";
 
-const USAGE = "usage: npm run token -- --user <id> --room <room|*> [--name <name>] [--role member|agent] [--ttl <seconds>]";
+const USAGE =
+  "usage: npm run token -- --user <id> --room <room|*> [--name <name>] [--role member|agent] [--ttl <seconds>]";
 
 const { values } = parseArgs({
   options: {

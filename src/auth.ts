@@ -12,7 +12,11 @@ import { cleanDisplayName, isUserId } from "./protocol";
  * `allowedList` is ALLOWED_ORIGINS: a comma list of origins, or `*` for any. The page's own
  * origin is always allowed, so the chat page works wherever the Worker is deployed.
  */
-export function originAllowed(origin: string | null, requestUrl: URL, allowedList: string): boolean {
+export function originAllowed(
+  origin: string | null,
+  requestUrl: URL,
+  allowedList: string,
+): boolean {
   if (origin === null) return true;
   if (origin === requestUrl.origin) return true;
   const allowed = allowedList
@@ -50,14 +54,22 @@ export type TokenCheck =
   | { ok: true; claims: JoinClaims }
   | { ok: false; code: "unauthorized" | "forbidden"; message: string };
 
-const unauthorized = (message: string): TokenCheck => ({ ok: false, code: "unauthorized", message });
+const unauthorized = (message: string): TokenCheck => ({
+  ok: false,
+  code: "unauthorized",
+  message,
+});
 
 /**
  * Verifies a join token (JWT, HS256, signed with JOIN_SECRET) for one room. A token that is
  * malformed, badly signed, expired or lacking claims is `unauthorized` (4401); a valid token for
  * another room is `forbidden` (4403).
  */
-export async function verifyJoinToken(token: string, secret: string | undefined, room: string): Promise<TokenCheck> {
+export async function verifyJoinToken(
+  token: string,
+  secret: string | undefined,
+  room: string,
+): Promise<TokenCheck> {
   if (!secret) return unauthorized("join tokens are not enabled on this server (no JOIN_SECRET)");
   let payload: Record<string, unknown>;
   try {
@@ -67,14 +79,21 @@ export async function verifyJoinToken(token: string, secret: string | undefined,
     return unauthorized(expired ? "the join token has expired" : "the join token is not valid");
   }
   const { sub, name, room: tokenRoom, role, exp } = payload;
-  if (typeof sub !== "string" || !isUserId(sub)) return unauthorized("the join token's sub is not a valid user id");
+  if (typeof sub !== "string" || !isUserId(sub))
+    return unauthorized("the join token's sub is not a valid user id");
   if (typeof exp !== "number") return unauthorized("the join token has no exp: tokens must expire");
   if (typeof tokenRoom !== "string") return unauthorized("the join token names no room");
-  if (role !== undefined && role !== "member" && role !== "agent") return unauthorized("the join token's role is not member or agent");
-  const display = name === undefined ? sub : typeof name === "string" ? cleanDisplayName(name) : null;
+  if (role !== undefined && role !== "member" && role !== "agent")
+    return unauthorized("the join token's role is not member or agent");
+  const display =
+    name === undefined ? sub : typeof name === "string" ? cleanDisplayName(name) : null;
   if (display === null) return unauthorized("the join token's name is not a valid display name");
   if (tokenRoom !== "*" && tokenRoom !== room) {
-    return { ok: false, code: "forbidden", message: `this join token is for room "${tokenRoom}", not "${room}"` };
+    return {
+      ok: false,
+      code: "forbidden",
+      message: `this join token is for room "${tokenRoom}", not "${room}"`,
+    };
   }
   return { ok: true, claims: { sub, name: display, room: tokenRoom, role: role ?? "member", exp } };
 }

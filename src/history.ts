@@ -52,7 +52,8 @@ export class History {
     sql.exec("CREATE INDEX IF NOT EXISTS dedupe_ts ON dedupe (ts)");
     // Trimming always keeps the newest frame (HISTORY_LIMIT >= 1), so MAX(seq) is the room's
     // newest seq and the order never goes backwards, without a counter written per frame.
-    this.#lastSeq = sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM frames").one().seq ?? 0;
+    this.#lastSeq =
+      sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM frames").one().seq ?? 0;
   }
 
   /** The newest seq of the room; 0 before anything was stored. */
@@ -103,7 +104,11 @@ export class History {
       return { from, frames: rows.map((r) => r.body), complete: true };
     }
     const frames = this.#sql
-      .exec<{ body: string }>(`SELECT body FROM frames WHERE seq > ?1 AND ${visible(2)} ORDER BY seq`, since, user)
+      .exec<{ body: string }>(
+        `SELECT body FROM frames WHERE seq > ?1 AND ${visible(2)} ORDER BY seq`,
+        since,
+        user,
+      )
       .toArray()
       .map((r) => r.body);
     // A client ahead of the room (its storage was reset) cannot be made whole either.
@@ -112,7 +117,11 @@ export class History {
   }
 
   /** One page of older frames a user may see, oldest first, and whether older ones remain. */
-  page(user: string, before: number | undefined, limit: number): { frames: string[]; complete: boolean } {
+  page(
+    user: string,
+    before: number | undefined,
+    limit: number,
+  ): { frames: string[]; complete: boolean } {
     const bound = before ?? this.#lastSeq + 1;
     const rows = this.#sql
       .exec<{ seq: number; body: string }>(
@@ -123,13 +132,23 @@ export class History {
       )
       .toArray();
     const complete = rows.length <= limit;
-    return { frames: rows.slice(0, limit).reverse().map((r) => r.body), complete };
+    return {
+      frames: rows
+        .slice(0, limit)
+        .reverse()
+        .map((r) => r.body),
+      complete,
+    };
   }
 
   /** The remembered result for an idempotency key, if it was seen within DEDUPE_TTL_MS. */
   recall(key: string, now: number): string | undefined {
     const row = this.#sql
-      .exec<{ result: string }>("SELECT result FROM dedupe WHERE key = ? AND ts > ?", key, now - DEDUPE_TTL_MS)
+      .exec<{ result: string }>(
+        "SELECT result FROM dedupe WHERE key = ? AND ts > ?",
+        key,
+        now - DEDUPE_TTL_MS,
+      )
       .toArray()[0];
     return row?.result;
   }
@@ -152,4 +171,5 @@ export class History {
  * A frame is visible to everyone, or (direct and targeted frames) only to its two parties.
  * `param` is the number of the SQL parameter that holds the reader's user id.
  */
-const visible = (param: number): string => `(recipient IS NULL OR recipient = ?${param} OR sender = ?${param})`;
+const visible = (param: number): string =>
+  `(recipient IS NULL OR recipient = ?${param} OR sender = ?${param})`;

@@ -40,14 +40,31 @@ app.get("/room/:room", async (c) => {
   // With a token, the token is the identity and user/name are ignored (not validated either).
   const user = token !== undefined ? "" : (q.user ?? `anon-${randomChars(12)}`);
   if (token === undefined && !isUserId(user)) {
-    throw new ApiError(400, "invalid_user", "user ids are 1-64 characters of A-Z a-z 0-9 _ . : @ -");
+    throw new ApiError(
+      400,
+      "invalid_user",
+      "user ids are 1-64 characters of A-Z a-z 0-9 _ . : @ -",
+    );
   }
-  const name = token !== undefined ? "" : q.name === undefined ? `guest-${randomChars(4)}` : cleanDisplayName(q.name);
+  const name =
+    token !== undefined
+      ? ""
+      : q.name === undefined
+        ? `guest-${randomChars(4)}`
+        : cleanDisplayName(q.name);
   if (name === null) {
-    throw new ApiError(400, "invalid_name", "names are 1-64 characters after trimming, without control characters");
+    throw new ApiError(
+      400,
+      "invalid_name",
+      "names are 1-64 characters after trimming, without control characters",
+    );
   }
   if (q.since !== undefined && !/^\d{1,15}$/.test(q.since)) {
-    throw new ApiError(400, "invalid_since", "since is the last seq the client saw: a non-negative integer");
+    throw new ApiError(
+      400,
+      "invalid_since",
+      "since is the last seq the client saw: a non-negative integer",
+    );
   }
   if (q.batch !== undefined && q.batch !== "0" && q.batch !== "1") {
     throw new ApiError(400, "invalid_batch", "batch is 1 (several frames per message) or 0");
@@ -57,7 +74,9 @@ app.get("/room/:room", async (c) => {
       Upgrade: "websocket",
     });
   }
-  if (!originAllowed(c.req.header("Origin") ?? null, new URL(c.req.url), c.env.ALLOWED_ORIGINS ?? "")) {
+  if (
+    !originAllowed(c.req.header("Origin") ?? null, new URL(c.req.url), c.env.ALLOWED_ORIGINS ?? "")
+  ) {
     throw new ApiError(403, "origin_not_allowed", "this origin is not in ALLOWED_ORIGINS");
   }
 
@@ -110,11 +129,16 @@ app.all("/room/*", () => {
   throw new ApiError(400, "invalid_room", ROOM_RULE);
 });
 
-app.notFound(() => Response.json({ error: "not_found", message: "no such route" }, { status: 404 }));
+app.notFound(() =>
+  Response.json({ error: "not_found", message: "no such route" }, { status: 404 }),
+);
 
 app.onError((err) => {
   if (err instanceof ApiError) {
-    return Response.json({ error: err.code, message: err.message }, { status: err.status, headers: err.headers });
+    return Response.json(
+      { error: err.code, message: err.message },
+      { status: err.status, headers: err.headers },
+    );
   }
   if (err instanceof HTTPException) {
     return Response.json({ error: "http_error", message: err.message }, { status: err.status });

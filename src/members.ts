@@ -35,7 +35,8 @@ export function readAttachment(ws: WebSocket): Attachment | null {
   }
   if (typeof raw !== "object" || raw === null) return null;
   const a = raw as Partial<Attachment>;
-  if (a.v !== ATTACHMENT_VERSION || typeof a.id !== "string" || typeof a.name !== "string") return null;
+  if (a.v !== ATTACHMENT_VERSION || typeof a.id !== "string" || typeof a.name !== "string")
+    return null;
   return {
     v: ATTACHMENT_VERSION,
     id: a.id,
@@ -46,7 +47,12 @@ export function readAttachment(ws: WebSocket): Attachment | null {
   };
 }
 
-export const attachment = (id: string, name: string, batch: boolean, role: Attachment["role"] = "member"): Attachment => ({
+export const attachment = (
+  id: string,
+  name: string,
+  batch: boolean,
+  role: Attachment["role"] = "member",
+): Attachment => ({
   v: ATTACHMENT_VERSION,
   id,
   name,
@@ -58,7 +64,14 @@ export const attachment = (id: string, name: string, batch: boolean, role: Attac
  * in-memory `#removed` set (same instance) is what prevents a second leave. */
 function markLeft(ws: WebSocket, a: Attachment): void {
   try {
-    ws.serializeAttachment({ v: a.v, id: a.id, name: a.name, batch: a.batch, role: a.role, left: true } satisfies Attachment);
+    ws.serializeAttachment({
+      v: a.v,
+      id: a.id,
+      name: a.name,
+      batch: a.batch,
+      role: a.role,
+      left: true,
+    } satisfies Attachment);
   } catch {
     // see above
   }

@@ -50,7 +50,10 @@ export const MAX_HISTORY_PAGE = 100;
 export const DEFAULT_HISTORY_PAGE = 50;
 
 type LimitVars = Partial<
-  Record<"MAX_FRAME_BYTES" | "MAX_PUSH_BYTES" | "RATE_PER_SEC" | "RATE_BURST" | "HISTORY_LIMIT", unknown>
+  Record<
+    "MAX_FRAME_BYTES" | "MAX_PUSH_BYTES" | "RATE_PER_SEC" | "RATE_BURST" | "HISTORY_LIMIT",
+    unknown
+  >
 >;
 
 function positive(value: unknown, name: string, fallback: number, integer: boolean): number {
@@ -58,7 +61,9 @@ function positive(value: unknown, name: string, fallback: number, integer: boole
   const n = Number(value);
   // A typo in a deployed limit must be loud, not silently "unlimited" or zero.
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new Error(`${name} must be a positive ${integer ? "integer" : "number"}, got ${String(value)}`);
+    throw new Error(
+      `${name} must be a positive ${integer ? "integer" : "number"}, got ${String(value)}`,
+    );
   }
   return n;
 }
@@ -165,12 +170,7 @@ export interface HistoryFrame {
 
 export type StoredFrame = MessageFrame | DirectFrame | EventFrame;
 export type ServerFrame =
-  | WelcomeFrame
-  | StoredFrame
-  | PresenceFrame
-  | AckFrame
-  | ErrorFrame
-  | HistoryFrame;
+  WelcomeFrame | StoredFrame | PresenceFrame | AckFrame | ErrorFrame | HistoryFrame;
 
 export type ErrorCode =
   | "bad_json"
@@ -195,9 +195,7 @@ export type ClientFrame =
   | { type: "direct"; to: string; data: unknown; id?: string }
   | { type: "history"; before?: number; limit: number; id?: string };
 
-export type ParseResult =
-  | { ok: true; frame: ClientFrame }
-  | { ok: false; error: ErrorFrame };
+export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; error: ErrorFrame };
 
 const fail = (code: ErrorCode, message: string, id?: string): ParseResult => ({
   ok: false,
@@ -218,38 +216,48 @@ export function parseClientFrame(text: string): ParseResult {
     return fail("bad_json", "frame is not valid JSON");
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    return fail("invalid_frame", "frame must be a JSON object with a \"type\"");
+    return fail("invalid_frame", 'frame must be a JSON object with a "type"');
   }
   const obj = raw as Record<string, unknown>;
   // Echo the id whenever it is readable, so the client can match the error to its send.
   const readableId = typeof obj.id === "string" && obj.id.length <= 256 ? obj.id : undefined;
-  if (typeof obj.type !== "string") return fail("invalid_frame", "\"type\" must be a string", readableId);
+  if (typeof obj.type !== "string")
+    return fail("invalid_frame", '"type" must be a string', readableId);
 
   let id: string | undefined;
   if (obj.id !== undefined) {
     if (typeof obj.id !== "string" || obj.id.length < 1 || obj.id.length > MAX_CLIENT_ID_CHARS) {
-      return fail("invalid_frame", `"id" must be a string of 1-${MAX_CLIENT_ID_CHARS} characters`, readableId);
+      return fail(
+        "invalid_frame",
+        `"id" must be a string of 1-${MAX_CLIENT_ID_CHARS} characters`,
+        readableId,
+      );
     }
     id = obj.id;
   }
-  const withId = <T extends object>(frame: T): T & { id?: string } => (id === undefined ? frame : { ...frame, id });
+  const withId = <T extends object>(frame: T): T & { id?: string } =>
+    id === undefined ? frame : { ...frame, id };
 
   switch (obj.type) {
     case "message":
-      if (!("data" in obj)) return fail("invalid_frame", "\"message\" needs \"data\"", id);
+      if (!("data" in obj)) return fail("invalid_frame", '"message" needs "data"', id);
       return { ok: true, frame: withId({ type: "message" as const, data: obj.data }) };
     case "direct":
       if (typeof obj.to !== "string" || !isUserId(obj.to)) {
-        return fail("invalid_frame", "\"direct\" needs \"to\": a valid user id", id);
+        return fail("invalid_frame", '"direct" needs "to": a valid user id', id);
       }
-      if (!("data" in obj)) return fail("invalid_frame", "\"direct\" needs \"data\"", id);
+      if (!("data" in obj)) return fail("invalid_frame", '"direct" needs "data"', id);
       return { ok: true, frame: withId({ type: "direct" as const, to: obj.to, data: obj.data }) };
     case "history": {
       if (obj.before !== undefined && !isPositiveInt(obj.before)) {
-        return fail("invalid_frame", "\"before\" must be a positive integer seq", id);
+        return fail("invalid_frame", '"before" must be a positive integer seq', id);
       }
       if (obj.limit !== undefined && !(isPositiveInt(obj.limit) && obj.limit <= MAX_HISTORY_PAGE)) {
-        return fail("invalid_frame", `"limit" must be an integer from 1 to ${MAX_HISTORY_PAGE}`, id);
+        return fail(
+          "invalid_frame",
+          `"limit" must be an integer from 1 to ${MAX_HISTORY_PAGE}`,
+          id,
+        );
       }
       const frame: ClientFrame = {
         type: "history",
@@ -272,7 +280,9 @@ export function peekId(message: string | ArrayBuffer): string | undefined {
   try {
     const raw: unknown = JSON.parse(message);
     const id = typeof raw === "object" && raw !== null ? (raw as { id?: unknown }).id : undefined;
-    return typeof id === "string" && id.length >= 1 && id.length <= MAX_CLIENT_ID_CHARS ? id : undefined;
+    return typeof id === "string" && id.length >= 1 && id.length <= MAX_CLIENT_ID_CHARS
+      ? id
+      : undefined;
   } catch {
     return undefined; // not JSON: nothing to echo
   }

@@ -58,7 +58,8 @@ export async function readLimited(request: Request, max: number): Promise<Uint8A
 const invalid = (message: string) => new ApiError(400, "invalid_body", message);
 
 function parseEvent(raw: unknown, where: string): PushEvent {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalid(`${where} must be an object`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw invalid(`${where} must be an object`);
   const e = raw as Record<string, unknown>;
   if (typeof e.room !== "string" || !isRoomName(e.room)) {
     throw invalid(`${where}: "room" must be 1-99 characters of A-Z a-z 0-9 _ . -`);
@@ -69,7 +70,8 @@ function parseEvent(raw: unknown, where: string): PushEvent {
   if (e.to !== undefined && e.to !== null && (typeof e.to !== "string" || !isUserId(e.to))) {
     throw invalid(`${where}: "to" must be a user id or null`);
   }
-  if (e.store !== undefined && typeof e.store !== "boolean") throw invalid(`${where}: "store" must be true or false`);
+  if (e.store !== undefined && typeof e.store !== "boolean")
+    throw invalid(`${where}: "store" must be true or false`);
   return {
     room: e.room,
     event: e.event,
@@ -106,12 +108,20 @@ export interface PushDeps {
 }
 
 /** The whole of POST /push, minus Hono: verify, parse, fan out per room, answer in request order. */
-export async function handlePush(request: Request, deps: PushDeps): Promise<{ results: PushResult[] }> {
+export async function handlePush(
+  request: Request,
+  deps: PushDeps,
+): Promise<{ results: PushResult[] }> {
   if (!deps.secret) {
     throw new ApiError(503, "push_disabled", "push is disabled: no PUSH_SECRET is configured");
   }
   const body = await readLimited(request, deps.maxBytes);
-  const check = await verifyWebhook(deps.secret, request.headers, body, deps.nowSec ?? Math.floor(Date.now() / 1000));
+  const check = await verifyWebhook(
+    deps.secret,
+    request.headers,
+    body,
+    deps.nowSec ?? Math.floor(Date.now() / 1000),
+  );
   if (!check.ok) throw new ApiError(401, "bad_signature", check.reason);
   const { events, batch } = parsePushBody(body);
 
@@ -121,14 +131,24 @@ export async function handlePush(request: Request, deps: PushDeps): Promise<{ re
     const list = byRoom.get(e.room) ?? [];
     list.push({
       index,
-      event: { id: batch ? `${check.id}#${index}` : check.id, event: e.event, data: e.data, to: e.to, store: e.store },
+      event: {
+        id: batch ? `${check.id}#${index}` : check.id,
+        event: e.event,
+        data: e.data,
+        to: e.to,
+        store: e.store,
+      },
     });
     byRoom.set(e.room, list);
   });
   const results: PushResult[] = new Array(events.length);
   await Promise.all(
     [...byRoom].map(async ([room, list]) => {
-      const out = await deps.publish(room, check.id, list.map((x) => x.event));
+      const out = await deps.publish(
+        room,
+        check.id,
+        list.map((x) => x.event),
+      );
       list.forEach((x, i) => {
         const r = out.results[i]!;
         results[x.index] = { room, seq: r.seq, delivered: r.delivered, duplicate: out.duplicate };

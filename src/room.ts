@@ -77,8 +77,14 @@ export class Room extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (url.pathname !== CONNECT_PATH || request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return Response.json({ error: "not_found", message: "rooms are joined through /room/:room" }, { status: 404 });
+    if (
+      url.pathname !== CONNECT_PATH ||
+      request.headers.get("Upgrade")?.toLowerCase() !== "websocket"
+    ) {
+      return Response.json(
+        { error: "not_found", message: "rooms are joined through /room/:room" },
+        { status: 404 },
+      );
     }
     const p = url.searchParams;
     const room = p.get("room") ?? "";
@@ -119,7 +125,8 @@ export class Room extends DurableObject<Env> {
         member: { id, name },
         count: members.length,
       } satisfies PresenceFrame);
-      for (const [ws, conn] of this.#members.sockets) if (ws !== server) this.#outbox.send(ws, presence, conn.batch);
+      for (const [ws, conn] of this.#members.sockets)
+        if (ws !== server) this.#outbox.send(ws, presence, conn.batch);
     }
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -131,7 +138,11 @@ export class Room extends DurableObject<Env> {
       this.#receive(ws, conn, message);
     } catch (err) {
       console.error(`room ${this.ctx.id}: webSocketMessage failed`, err);
-      this.#reply(ws, conn, errorFrame("internal", "the room could not handle this frame; nothing was stored"));
+      this.#reply(
+        ws,
+        conn,
+        errorFrame("internal", "the room could not handle this frame; nothing was stored"),
+      );
     }
   }
 
@@ -155,7 +166,8 @@ export class Room extends DurableObject<Env> {
   async publish(pushId: string, events: RoomEvent[]): Promise<PublishResult> {
     const now = Date.now();
     const seen = this.#history.recall(pushKey(pushId), now);
-    if (seen !== undefined) return { duplicate: true, results: JSON.parse(seen) as RoomEventResult[] };
+    if (seen !== undefined)
+      return { duplicate: true, results: JSON.parse(seen) as RoomEventResult[] };
     const results = events.map((e) => this.#publishOne(e, now));
     this.#history.remember(pushKey(pushId), JSON.stringify(results), now);
     return { duplicate: false, results };
@@ -197,7 +209,11 @@ export class Room extends DurableObject<Env> {
       return;
     }
     if (typeof message !== "string") {
-      this.#reply(ws, conn, errorFrame("unsupported_binary", "frames must be JSON text, not binary"));
+      this.#reply(
+        ws,
+        conn,
+        errorFrame("unsupported_binary", "frames must be JSON text, not binary"),
+      );
       return;
     }
     const parsed = parseClientFrame(message);
@@ -212,7 +228,12 @@ export class Room extends DurableObject<Env> {
     if (frame.type === "history") {
       const page = this.#history.page(conn.id, frame.before, frame.limit);
       // The stored texts are spliced in as they are: they are already the frames' JSON.
-      const head = JSON.stringify({ type: "history", ...(frame.id === undefined ? {} : { id: frame.id }), messages: [], complete: page.complete } satisfies HistoryFrame);
+      const head = JSON.stringify({
+        type: "history",
+        ...(frame.id === undefined ? {} : { id: frame.id }),
+        messages: [],
+        complete: page.complete,
+      } satisfies HistoryFrame);
       const text = head.replace('"messages":[]', `"messages":[${page.frames.join(",")}]`);
       this.#outbox.send(ws, text, conn.batch);
       return;
@@ -231,11 +252,27 @@ export class Room extends DurableObject<Env> {
     const { seq, body } = this.#history.append({ sender: conn.id, recipient }, (seq) =>
       JSON.stringify(
         frame.type === "direct"
-          ? ({ type: "direct", seq, id: frame.id, from, to: frame.to, data: frame.data, ts: now } satisfies DirectFrame)
-          : ({ type: "message", seq, id: frame.id, from, data: frame.data, ts: now } satisfies MessageFrame),
+          ? ({
+              type: "direct",
+              seq,
+              id: frame.id,
+              from,
+              to: frame.to,
+              data: frame.data,
+              ts: now,
+            } satisfies DirectFrame)
+          : ({
+              type: "message",
+              seq,
+              id: frame.id,
+              from,
+              data: frame.data,
+              ts: now,
+            } satisfies MessageFrame),
       ),
     );
-    if (frame.id !== undefined) this.#history.remember(clientKey(conn.id, frame.id), String(seq), now);
+    if (frame.id !== undefined)
+      this.#history.remember(clientKey(conn.id, frame.id), String(seq), now);
     this.#deliver(body, conn.id, recipient);
     if (frame.id !== undefined) this.#reply(ws, conn, { type: "ack", id: frame.id, seq });
   }
@@ -290,6 +327,7 @@ export class Room extends DurableObject<Env> {
       member: left,
       count: this.#members.count,
     } satisfies PresenceFrame);
-    for (const [other, conn] of this.#members.sockets) this.#outbox.send(other, presence, conn.batch);
+    for (const [other, conn] of this.#members.sockets)
+      this.#outbox.send(other, presence, conn.batch);
   }
 }

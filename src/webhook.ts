@@ -15,8 +15,7 @@ export const WEBHOOK_TOLERANCE_SEC = 300;
 const SECRET_PREFIX = "whsec_";
 
 export type WebhookCheck =
-  | { ok: true; id: string; timestamp: number }
-  | { ok: false; reason: string };
+  { ok: true; id: string; timestamp: number } | { ok: false; reason: string };
 
 const encoder = new TextEncoder();
 
@@ -41,7 +40,8 @@ function toBase64(bytes: Uint8Array): string {
 export function secretKey(secret: string): Uint8Array<ArrayBuffer> {
   const b64 = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
   const key = fromBase64(b64);
-  if (key === null || key.length === 0) throw new Error("the webhook secret must be whsec_<base64>");
+  if (key === null || key.length === 0)
+    throw new Error("the webhook secret must be whsec_<base64>");
   return key;
 }
 
@@ -50,8 +50,19 @@ export function generateSecret(): string {
   return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(24)));
 }
 
-async function hmac(secret: string, id: string, timestamp: string, body: Uint8Array): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", secretKey(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+async function hmac(
+  secret: string,
+  id: string,
+  timestamp: string,
+  body: Uint8Array,
+): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    secretKey(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const prefix = encoder.encode(`${id}.${timestamp}.`);
   const content = new Uint8Array(prefix.length + body.length);
   content.set(prefix);
@@ -59,7 +70,8 @@ async function hmac(secret: string, id: string, timestamp: string, body: Uint8Ar
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, content));
 }
 
-const asBytes = (body: Uint8Array | string) => (typeof body === "string" ? encoder.encode(body) : body);
+const asBytes = (body: Uint8Array | string) =>
+  typeof body === "string" ? encoder.encode(body) : body;
 
 /** Signs a request body: returns the three headers to send with it. */
 export async function signWebhook(
@@ -79,7 +91,9 @@ export async function signWebhook(
 /** Constant-time equality: workerd's timingSafeEqual, or a full XOR loop where it is missing (Node). */
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
-  const subtle = crypto.subtle as SubtleCrypto & { timingSafeEqual?: (a: ArrayBufferView, b: ArrayBufferView) => boolean };
+  const subtle = crypto.subtle as SubtleCrypto & {
+    timingSafeEqual?: (a: ArrayBufferView, b: ArrayBufferView) => boolean;
+  };
   if (typeof subtle.timingSafeEqual === "function") return subtle.timingSafeEqual(a, b);
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
@@ -100,12 +114,19 @@ export async function verifyWebhook(
   const timestamp = headers.get(WEBHOOK_TIMESTAMP);
   const signatures = headers.get(WEBHOOK_SIGNATURE);
   if (!id || !timestamp || !signatures) {
-    return { ok: false, reason: `missing header: ${WEBHOOK_ID}, ${WEBHOOK_TIMESTAMP} and ${WEBHOOK_SIGNATURE} are required` };
+    return {
+      ok: false,
+      reason: `missing header: ${WEBHOOK_ID}, ${WEBHOOK_TIMESTAMP} and ${WEBHOOK_SIGNATURE} are required`,
+    };
   }
-  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: `${WEBHOOK_TIMESTAMP} must be unix seconds` };
+  if (!/^\d{1,12}$/.test(timestamp))
+    return { ok: false, reason: `${WEBHOOK_TIMESTAMP} must be unix seconds` };
   const ts = Number(timestamp);
   if (Math.abs(nowSec - ts) > WEBHOOK_TOLERANCE_SEC) {
-    return { ok: false, reason: `${WEBHOOK_TIMESTAMP} is more than ${WEBHOOK_TOLERANCE_SEC} s from now` };
+    return {
+      ok: false,
+      reason: `${WEBHOOK_TIMESTAMP} is more than ${WEBHOOK_TOLERANCE_SEC} s from now`,
+    };
   }
   const expected = await hmac(secret, id, timestamp, asBytes(body));
   for (const candidate of signatures.split(" ")) {

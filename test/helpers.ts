@@ -15,18 +15,30 @@ export function roomUrl(room: string, params: Record<string, string> = {}): stri
   return `https://rooms.test/room/${room}${qs ? `?${qs}` : ""}`;
 }
 
-export async function request(room: string, params: Record<string, string> = {}, headers: Record<string, string> = {}) {
+export async function request(
+  room: string,
+  params: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) {
   return exports.default.fetch(roomUrl(room, params), { headers });
 }
 
 /** Joins a room and waits for `welcome`, which it returns alongside the client. */
-export async function join(room: string, params: Record<string, string> = {}, headers: Record<string, string> = {}) {
+export async function join(
+  room: string,
+  params: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) {
   const client = await open(room, params, headers);
   const welcome = await client.expect("welcome");
   return { client, welcome };
 }
 
-export async function open(room: string, params: Record<string, string> = {}, headers: Record<string, string> = {}) {
+export async function open(
+  room: string,
+  params: Record<string, string> = {},
+  headers: Record<string, string> = {},
+) {
   const res = await request(room, params, { Upgrade: "websocket", ...headers });
   if (res.status !== 101 || res.webSocket === null) {
     throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
@@ -53,7 +65,8 @@ export class Client {
       ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason }));
     });
     ws.addEventListener("message", (e) => {
-      const text = typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer);
+      const text =
+        typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer);
       this.raw.push(text);
       for (const w of this.#rawWaiters.splice(0)) w();
       for (const line of text.split("\n")) {
@@ -70,7 +83,11 @@ export class Client {
   }
 
   /** The first frame (buffered or future) that matches; earlier non-matching frames stay queued. */
-  waitFor(match: (f: Frame) => boolean, what = "a matching frame", timeoutMs = 5000): Promise<Frame> {
+  waitFor(
+    match: (f: Frame) => boolean,
+    what = "a matching frame",
+    timeoutMs = 5000,
+  ): Promise<Frame> {
     const i = this.#queue.findIndex(match);
     if (i >= 0) return Promise.resolve(this.#queue.splice(i, 1)[0]!);
     return new Promise((resolve, reject) => {
@@ -107,7 +124,10 @@ export class Client {
     while (this.raw.length < n) {
       if (Date.now() > deadline) throw new Error(`timed out: ${this.raw.length} of ${n} messages`);
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`timed out: ${this.raw.length} of ${n} messages`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`timed out: ${this.raw.length} of ${n} messages`)),
+          timeoutMs,
+        );
         this.#rawWaiters.push(() => {
           clearTimeout(t);
           resolve();

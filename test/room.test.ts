@@ -773,44 +773,41 @@ describe("room: hibernation", () => {
 
   // The close itself wakes the evicted room, whose rebuilt member cache no longer lists the
   // closing socket: the leave must still be broadcast (PROTOCOL 3, Presence and Hibernation).
-  it(
-    "broadcasts leave when the last socket of a member closes while the room is evicted",
-    async () => {
-      const room = uniqueRoom();
-      const { client: a1 } = await join(room, { user: "ann", name: "Ann" });
-      const { client: a2 } = await join(room, { user: "ann", name: "Ann" });
-      const { client: b } = await join(room, { user: "bo", name: "Bo", batch: "1" });
-      const { client: c } = await join(room, { user: "cy", name: "Cy" });
-      expect(await b.next(WAIT_MS)).toMatchObject({
-        type: "presence",
-        action: "join",
-        member: { id: "cy" },
-        count: 3,
-      });
+  it("broadcasts leave when the last socket of a member closes while the room is evicted", async () => {
+    const room = uniqueRoom();
+    const { client: a1 } = await join(room, { user: "ann", name: "Ann" });
+    const { client: a2 } = await join(room, { user: "ann", name: "Ann" });
+    const { client: b } = await join(room, { user: "bo", name: "Bo", batch: "1" });
+    const { client: c } = await join(room, { user: "cy", name: "Cy" });
+    expect(await b.next(WAIT_MS)).toMatchObject({
+      type: "presence",
+      action: "join",
+      member: { id: "cy" },
+      count: 3,
+    });
 
-      // One of two sockets closing while evicted is not a leave: bo's next frame is cy's message.
-      await evictDurableObject(stub(room));
-      await leave(a1);
-      c.send({ type: "message", data: "one", id: "m-1" });
-      expect(await b.next(WAIT_MS)).toMatchObject({ type: "message", seq: 1 });
-      expect(await c.next(WAIT_MS)).toMatchObject({ type: "message", seq: 1 });
-      expect(await c.next(WAIT_MS)).toEqual({ type: "ack", id: "m-1", seq: 1 });
+    // One of two sockets closing while evicted is not a leave: bo's next frame is cy's message.
+    await evictDurableObject(stub(room));
+    await leave(a1);
+    c.send({ type: "message", data: "one", id: "m-1" });
+    expect(await b.next(WAIT_MS)).toMatchObject({ type: "message", seq: 1 });
+    expect(await c.next(WAIT_MS)).toMatchObject({ type: "message", seq: 1 });
+    expect(await c.next(WAIT_MS)).toEqual({ type: "ack", id: "m-1", seq: 1 });
 
-      // The last one closing while evicted is, with the count of the members still there.
-      await evictDurableObject(stub(room));
-      await leave(a2);
-      const leaveAnn = {
-        type: "presence",
-        action: "leave",
-        member: { id: "ann", name: "Ann" },
-        count: 2,
-      };
-      expect(await b.waitFor(() => true, "ann's leave", WAIT_MS)).toEqual(leaveAnn);
-      expect(await c.waitFor(() => true, "ann's leave", WAIT_MS)).toEqual(leaveAnn);
-      c.send({ type: "message", data: "two" });
-      expect(await b.next(WAIT_MS)).toMatchObject({ type: "message", seq: 2 });
-    },
-  );
+    // The last one closing while evicted is, with the count of the members still there.
+    await evictDurableObject(stub(room));
+    await leave(a2);
+    const leaveAnn = {
+      type: "presence",
+      action: "leave",
+      member: { id: "ann", name: "Ann" },
+      count: 2,
+    };
+    expect(await b.waitFor(() => true, "ann's leave", WAIT_MS)).toEqual(leaveAnn);
+    expect(await c.waitFor(() => true, "ann's leave", WAIT_MS)).toEqual(leaveAnn);
+    c.send({ type: "message", data: "two" });
+    expect(await b.next(WAIT_MS)).toMatchObject({ type: "message", seq: 2 });
+  });
 
   it("answers ping without waking an evicted room", async () => {
     const room = uniqueRoom();

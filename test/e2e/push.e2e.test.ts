@@ -35,18 +35,41 @@ describe("push from backends", () => {
     await c.expect("welcome");
     const { stdout } = await run(
       "python3",
-      ["examples/push.py", "--room", r, "--event", "upload.processed", "--data", '{"file":"a.png"}', "--id", "py-1"],
+      [
+        "examples/push.py",
+        "--room",
+        r,
+        "--event",
+        "upload.processed",
+        "--data",
+        '{"file":"a.png"}',
+        "--id",
+        "py-1",
+      ],
       { cwd: ROOT, env: cliEnv() },
     );
-    expect(JSON.parse(stdout)).toEqual({ results: [{ room: r, seq: 1, delivered: 1, duplicate: false }] });
-    expect(await c.expect("event")).toMatchObject({ seq: 1, id: "py-1", event: "upload.processed", data: { file: "a.png" } });
+    expect(JSON.parse(stdout)).toEqual({
+      results: [{ room: r, seq: 1, delivered: 1, duplicate: false }],
+    });
+    expect(await c.expect("event")).toMatchObject({
+      seq: 1,
+      id: "py-1",
+      event: "upload.processed",
+      data: { file: "a.png" },
+    });
 
     // The same id again (a retried request) is answered, not delivered.
-    const again = await run("python3", ["examples/push.py", "--room", r, "--event", "upload.processed", "--id", "py-1"], {
-      cwd: ROOT,
-      env: cliEnv(),
+    const again = await run(
+      "python3",
+      ["examples/push.py", "--room", r, "--event", "upload.processed", "--id", "py-1"],
+      {
+        cwd: ROOT,
+        env: cliEnv(),
+      },
+    );
+    expect(JSON.parse(again.stdout)).toEqual({
+      results: [{ room: r, seq: 1, delivered: 1, duplicate: true }],
     });
-    expect(JSON.parse(again.stdout)).toEqual({ results: [{ room: r, seq: 1, delivered: 1, duplicate: true }] });
     c.close();
   });
 
@@ -67,24 +90,41 @@ describe("push from backends", () => {
     await u2.expect("welcome");
     const { stdout } = await run(
       "node",
-      ["scripts/push.ts", "--room", r, "--event", "order.paid", "--data", '{"order":7}', "--to", "u2"],
+      [
+        "scripts/push.ts",
+        "--room",
+        r,
+        "--event",
+        "order.paid",
+        "--data",
+        '{"order":7}',
+        "--to",
+        "u2",
+      ],
       { cwd: ROOT, env: cliEnv() },
     );
     expect(JSON.parse(stdout)).toMatchObject({ results: [{ room: r, seq: 1, delivered: 1 }] });
     expect(await u2.expect("event")).toMatchObject({ seq: 1, to: "u2", data: { order: 7 } });
     // u1 never sees seq 1: its next stored frame is the group message after it.
     u2.send({ type: "message", data: "after" });
-    expect(await u1.waitFor((f) => f.type === "event" || f.type === "message")).toMatchObject({ type: "message", seq: 2 });
+    expect(await u1.waitFor((f) => f.type === "event" || f.type === "message")).toMatchObject({
+      type: "message",
+      seq: 2,
+    });
     u1.close();
     u2.close();
   });
 
   it("admits a token from the CLI to a private room", async () => {
     const r = `private-${crypto.randomUUID()}`;
-    const { stdout } = await run("node", ["scripts/token.ts", "--user", "ann", "--name", "Ann", "--room", r], {
-      cwd: ROOT,
-      env: cliEnv(),
-    });
+    const { stdout } = await run(
+      "node",
+      ["scripts/token.ts", "--user", "ann", "--name", "Ann", "--room", r],
+      {
+        cwd: ROOT,
+        env: cliEnv(),
+      },
+    );
     const c = await WsClient.connect(`${server.wsUrl}/room/${r}?token=${stdout.trim()}`);
     expect(await c.expect("welcome")).toMatchObject({ self: { id: "ann", name: "Ann" } });
     c.close();
@@ -97,12 +137,21 @@ describe("push from backends", () => {
     const r = room();
     const c = await WsClient.connect(`${server.wsUrl}/room/${r}`);
     await c.expect("welcome");
-    const body = JSON.stringify({ events: [{ room: r, event: "a", data: 1 }, { room: r, event: "b", data: 2, store: false }] });
+    const body = JSON.stringify({
+      events: [
+        { room: r, event: "a", data: 1 },
+        { room: r, event: "b", data: 2, store: false },
+      ],
+    });
     const headers = {
       "webhook-id": "sw-1",
       "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
     };
-    const signature = new Webhook(PUSH_SECRET).sign("sw-1", new Date(Number(headers["webhook-timestamp"]) * 1000), body);
+    const signature = new Webhook(PUSH_SECRET).sign(
+      "sw-1",
+      new Date(Number(headers["webhook-timestamp"]) * 1000),
+      body,
+    );
     const res = await fetch(`${server.url}/push`, {
       method: "POST",
       headers: { ...headers, "webhook-signature": signature },

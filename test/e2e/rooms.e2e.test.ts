@@ -30,22 +30,43 @@ describe("rooms under wrangler dev", () => {
   it("lets two clients chat both ways, with presence and direct messages", async () => {
     const r = room();
     const ann = await WsClient.connect(`${server.wsUrl}/room/${r}?user=ann&name=Ann`);
-    expect(await ann.expect("welcome")).toMatchObject({ room: r, seq: 0, members: [{ id: "ann", name: "Ann" }] });
+    expect(await ann.expect("welcome")).toMatchObject({
+      room: r,
+      seq: 0,
+      members: [{ id: "ann", name: "Ann" }],
+    });
     const bo = await WsClient.connect(`${server.wsUrl}/room/${r}?user=bo&name=Bo`);
     expect((await bo.expect("welcome")).members).toHaveLength(2);
-    expect(await ann.expect("presence")).toMatchObject({ action: "join", member: { id: "bo" }, count: 2 });
+    expect(await ann.expect("presence")).toMatchObject({
+      action: "join",
+      member: { id: "bo" },
+      count: 2,
+    });
 
     ann.send({ type: "message", data: { text: "你好" }, id: "a1" });
-    expect(await bo.expect("message")).toMatchObject({ seq: 1, from: { id: "ann" }, data: { text: "你好" } });
+    expect(await bo.expect("message")).toMatchObject({
+      seq: 1,
+      from: { id: "ann" },
+      data: { text: "你好" },
+    });
     expect(await ann.expect("message")).toMatchObject({ seq: 1 });
     expect(await ann.expect("ack")).toEqual({ type: "ack", id: "a1", seq: 1 });
 
     bo.send({ type: "direct", to: "ann", data: "psst" });
-    expect(await ann.expect("direct")).toMatchObject({ seq: 2, to: "ann", from: { id: "bo" }, data: "psst" });
+    expect(await ann.expect("direct")).toMatchObject({
+      seq: 2,
+      to: "ann",
+      from: { id: "bo" },
+      data: "psst",
+    });
     expect(await bo.expect("direct")).toMatchObject({ seq: 2 });
 
     bo.close();
-    expect(await ann.expect("presence")).toMatchObject({ action: "leave", member: { id: "bo" }, count: 1 });
+    expect(await ann.expect("presence")).toMatchObject({
+      action: "leave",
+      member: { id: "bo" },
+      count: 1,
+    });
     ann.close();
   });
 
@@ -62,9 +83,9 @@ describe("rooms under wrangler dev", () => {
   });
 
   it("refuses a browser from a foreign origin before the upgrade", async () => {
-    await expect(WsClient.connect(`${server.wsUrl}/room/${room()}`, { Origin: "https://evil.example" })).rejects.toThrow(
-      /HTTP 403/,
-    );
+    await expect(
+      WsClient.connect(`${server.wsUrl}/room/${room()}`, { Origin: "https://evil.example" }),
+    ).rejects.toThrow(/HTTP 403/);
   });
 
   it("keeps history across a server restart and replays after since", async () => {
@@ -72,7 +93,8 @@ describe("rooms under wrangler dev", () => {
     const a = await WsClient.connect(`${server.wsUrl}/room/${r}?user=a`);
     await a.expect("welcome");
     for (let i = 1; i <= 3; i++) a.send({ type: "message", data: i, id: `m${i}` });
-    for (let i = 1; i <= 3; i++) await a.waitFor((f) => f.type === "ack" && f.id === `m${i}`, `ack m${i}`);
+    for (let i = 1; i <= 3; i++)
+      await a.waitFor((f) => f.type === "ack" && f.id === `m${i}`, `ack m${i}`);
     a.close();
     await a.closed;
 

@@ -50,8 +50,21 @@ export async function startServer(opts: ServerOptions = {}): Promise<DevServer> 
   const vars = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     WRANGLER,
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
-     "--persist-to", persistDir, "--show-interactive-dev-session=false", "--log-level", "warn", ...vars],
+    [
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      persistDir,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+      ...vars,
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
@@ -73,7 +86,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<DevServer> 
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${out}`);
+    if (child.exitCode !== null)
+      throw new Error(`wrangler dev exited with ${child.exitCode}:\n${out}`);
     try {
       const res = await fetch(`${url}/room/ready-check`);
       if (res.status === 426) return server; // the Worker itself answered, not just the proxy

@@ -14,7 +14,9 @@ export class WsClient {
   readonly closed: Promise<{ code: number; reason: string }>;
 
   private constructor(readonly ws: WebSocket) {
-    this.closed = new Promise((resolve) => ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
     ws.on("message", (data) => {
       const text = data.toString();
       this.raw.push(text);
@@ -33,7 +35,9 @@ export class WsClient {
       const client = new WsClient(ws);
       ws.once("open", () => resolve(client));
       ws.once("error", reject);
-      ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)));
+      ws.once("unexpected-response", (_req, res) =>
+        reject(new Error(`upgrade refused: HTTP ${res.statusCode}`)),
+      );
     });
   }
 
@@ -41,7 +45,11 @@ export class WsClient {
     this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
   }
 
-  waitFor(match: (f: Frame) => boolean, what = "a matching frame", timeoutMs = 10_000): Promise<Frame> {
+  waitFor(
+    match: (f: Frame) => boolean,
+    what = "a matching frame",
+    timeoutMs = 10_000,
+  ): Promise<Frame> {
     const i = this.#queue.findIndex(match);
     if (i >= 0) return Promise.resolve(this.#queue.splice(i, 1)[0]!);
     return new Promise((resolve, reject) => {
@@ -54,7 +62,11 @@ export class WsClient {
       };
       const timer = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(new Error(`timed out waiting for ${what}; queued: ${JSON.stringify(this.#queue).slice(0, 2000)}`));
+        reject(
+          new Error(
+            `timed out waiting for ${what}; queued: ${JSON.stringify(this.#queue).slice(0, 2000)}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.push(waiter);
     });
