@@ -28,15 +28,35 @@ export interface Replay {
   complete: boolean;
 }
 
+/**
+ * The SQL condition under which the reader may see a frame; `param` is the number of the SQL
+ * parameter holding the reader's user id. A room's rule is `roomVisibility`; a desk passes its own.
+ */
+export type VisibilityRule = (param: number) => string;
+
+/** Visible to everyone, or (direct and targeted frames) only to the two parties. */
+export const roomVisibility: VisibilityRule = (param) =>
+  `(recipient IS NULL OR recipient = ?${param} OR sender = ?${param})`;
+
 export class History {
   #sql: SqlStorage;
   #limit: number;
   #lastSeq: number;
   #lastSweep = 0;
+  #visible: VisibilityRule;
 
-  constructor(sql: SqlStorage, historyLimit: number) {
+  /**
+   * `byRecipient` indexes frames by recipient, for objects that read conversations by it (the
+   * desk); a room does not, and saves that write on every frame.
+   */
+  constructor(
+    sql: SqlStorage,
+    historyLimit: number,
+    options: { visible?: VisibilityRule; byRecipient?: boolean } = {},
+  ) {
     this.#sql = sql;
     this.#limit = historyLimit;
+    this.#visible = options.visible ?? roomVisibility;
     // IF NOT EXISTS: the constructor runs on every wake-up, the tables exist from the first.
     sql.exec(`CREATE TABLE IF NOT EXISTS frames (
       seq INTEGER PRIMARY KEY,
@@ -50,6 +70,9 @@ export class History {
       ts INTEGER NOT NULL
     )`);
     sql.exec("CREATE INDEX IF NOT EXISTS dedupe_ts ON dedupe (ts)");
+    if (options.byRecipient === true) {
+      sql.exec("CREATE INDEX IF NOT EXISTS frames_recipient ON frames (recipient, seq)");
+    }
     // Trimming always keeps the newest frame (HISTORY_LIMIT >= 1), so MAX(seq) is the room's
     // newest seq and the order never goes backwards, without a counter written per frame.
     this.#lastSeq =
@@ -94,7 +117,7 @@ export class History {
     if (since === undefined) {
       const rows = this.#sql
         .exec<{ seq: number; body: string }>(
-          `SELECT seq, body FROM frames WHERE ${visible(1)} ORDER BY seq DESC LIMIT ?2`,
+          `SELECT seq, body FROM frames WHERE ${this.#visible(1)} ORDER BY seq DESC LIMIT ?2`,
           user,
           newest,
         )
@@ -105,7 +128,7 @@ export class History {
     }
     const frames = this.#sql
       .exec<{ body: string }>(
-        `SELECT body FROM frames WHERE seq > ?1 AND ${visible(2)} ORDER BY seq`,
+        `SELECT body FROM frames WHERE seq > ?1 AND ${this.#visible(2)} ORDER BY seq`,
         since,
         user,
       )
@@ -125,7 +148,7 @@ export class History {
     const bound = before ?? this.#lastSeq + 1;
     const rows = this.#sql
       .exec<{ seq: number; body: string }>(
-        `SELECT seq, body FROM frames WHERE seq < ?1 AND ${visible(2)} ORDER BY seq DESC LIMIT ?3`,
+        `SELECT seq, body FROM frames WHERE seq < ?1 AND ${this.#visible(2)} ORDER BY seq DESC LIMIT ?3`,
         bound,
         user,
         limit + 1, // one extra row tells whether anything older is left
@@ -138,6 +161,24 @@ export class History {
         .reverse()
         .map((r) => r.body),
       complete,
+    };
+  }
+
+  /** The newest `limit` frames addressed to `recipient` (a desk conversation), oldest first. */
+  addressedTo(recipient: string, limit: number): { frames: string[]; complete: boolean } {
+    const rows = this.#sql
+      .exec<{ body: string }>(
+        "SELECT body FROM frames WHERE recipient = ? ORDER BY seq DESC LIMIT ?",
+        recipient,
+        limit + 1,
+      )
+      .toArray();
+    return {
+      frames: rows
+        .slice(0, limit)
+        .reverse()
+        .map((r) => r.body),
+      complete: rows.length <= limit,
     };
   }
 
@@ -166,10 +207,3 @@ export class History {
     }
   }
 }
-
-/**
- * A frame is visible to everyone, or (direct and targeted frames) only to its two parties.
- * `param` is the number of the SQL parameter that holds the reader's user id.
- */
-const visible = (param: number): string =>
-  `(recipient IS NULL OR recipient = ?${param} OR sender = ?${param})`;

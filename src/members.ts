@@ -77,6 +77,11 @@ function markLeft(ws: WebSocket, a: Attachment): void {
   }
 }
 
+/** A user whose last socket left, with the role it had. */
+export interface Departure extends Member {
+  role: Attachment["role"];
+}
+
 interface MemberEntry {
   name: string;
   sockets: Set<WebSocket>;
@@ -111,7 +116,7 @@ export class Members {
   }
 
   /** Removes a socket; returns the member when it was the user's last socket (the user left). */
-  remove(ws: WebSocket): Member | null {
+  remove(ws: WebSocket): Departure | null {
     const conn = this.sockets.get(ws);
     if (conn === undefined) return this.#removeUnknown(ws);
     this.sockets.delete(ws);
@@ -122,7 +127,7 @@ export class Members {
     entry.sockets.delete(ws);
     if (entry.sockets.size > 0) return null;
     this.#members.delete(conn.id);
-    return { id: conn.id, name: entry.name };
+    return { id: conn.id, name: entry.name, role: conn.role };
   }
 
   /**
@@ -131,12 +136,12 @@ export class Members {
    * closing socket out of `getWebSockets()`. Only the second is a leave, and only if the user
    * has no other socket.
    */
-  #removeUnknown(ws: WebSocket): Member | null {
+  #removeUnknown(ws: WebSocket): Departure | null {
     if (this.#removed.has(ws)) return null;
     this.#removed.add(ws);
     const a = readAttachment(ws);
     if (a === null || a.left === true || this.#members.has(a.id)) return null;
-    return { id: a.id, name: a.name };
+    return { id: a.id, name: a.name, role: a.role };
   }
 
   get count(): number {

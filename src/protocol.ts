@@ -12,7 +12,7 @@ export const ROOM_NAME = /^[A-Za-z0-9_.-]{1,99}$/;
 export const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 const CONTROL_CHARS = /\p{Cc}/u;
 const MAX_NAME_CHARS = 64;
-const MAX_CLIENT_ID_CHARS = 64;
+export const MAX_CLIENT_ID_CHARS = 64;
 
 export const isRoomName = (s: string): boolean => ROOM_NAME.test(s);
 export const isUserId = (s: string): boolean => USER_ID.test(s);
@@ -33,6 +33,8 @@ export interface Limits {
   ratePerSec: number;
   rateBurst: number;
   historyLimit: number;
+  /** How long a desk agent may be gone before its customers go to others (PROTOCOL 6). */
+  agentGraceSec: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -41,17 +43,20 @@ export const DEFAULT_LIMITS: Limits = {
   ratePerSec: 20,
   rateBurst: 40,
   historyLimit: 1000,
+  agentGraceSec: 30,
 };
 
 /** Frames replayed on join when the client gives no `since`. */
 export const DEFAULT_REPLAY = 50;
-/** Largest page a `history` request may ask for, and the page size when it gives none. */
-export const MAX_HISTORY_PAGE = 100;
-export const DEFAULT_HISTORY_PAGE = 50;
 
 type LimitVars = Partial<
   Record<
-    "MAX_FRAME_BYTES" | "MAX_PUSH_BYTES" | "RATE_PER_SEC" | "RATE_BURST" | "HISTORY_LIMIT",
+    | "MAX_FRAME_BYTES"
+    | "MAX_PUSH_BYTES"
+    | "RATE_PER_SEC"
+    | "RATE_BURST"
+    | "HISTORY_LIMIT"
+    | "AGENT_GRACE_SEC",
     unknown
   >
 >;
@@ -76,6 +81,7 @@ export function readLimits(env: LimitVars): Limits {
     ratePerSec: positive(env.RATE_PER_SEC, "RATE_PER_SEC", d.ratePerSec, false),
     rateBurst: positive(env.RATE_BURST, "RATE_BURST", d.rateBurst, true),
     historyLimit: positive(env.HISTORY_LIMIT, "HISTORY_LIMIT", d.historyLimit, true),
+    agentGraceSec: positive(env.AGENT_GRACE_SEC, "AGENT_GRACE_SEC", d.agentGraceSec, false),
   };
 }
 
@@ -115,6 +121,8 @@ export interface WelcomeFrame {
   members: Member[];
   seq: number;
   replay: ReplayInfo;
+  /** Desk agents only: the open conversations assigned to this agent. */
+  customers?: DeskCustomer[];
 }
 export interface MessageFrame {
   type: "message";
@@ -163,14 +171,57 @@ export interface ErrorFrame {
 export interface HistoryFrame {
   type: "history";
   id?: string;
+  /** Desk only: the conversation this page belongs to, when an agent is handed one. */
+  customer?: string;
   messages: StoredFrame[];
   /** True when nothing older can be fetched: the page reaches the oldest retained frame. */
   complete: boolean;
 }
 
-export type StoredFrame = MessageFrame | DirectFrame | EventFrame;
+// ---- help-desk frames (PROTOCOL section 6) ----
+
+/** A desk message: between one customer and the agent who has the conversation. */
+export interface DeskMessageFrame {
+  type: "message";
+  seq: number;
+  id?: string;
+  from: Member;
+  /** The other party: the agent for a customer's message (null while queued), or the customer. */
+  to: string | null;
+  /** The conversation, named by its customer. */
+  customer: string;
+  data: unknown;
+  ts: number;
+}
+export interface QueuedFrame {
+  type: "queued";
+  position: number;
+}
+export interface AssignedFrame {
+  type: "assigned";
+  customer: Member;
+  agent: Member;
+}
+export interface ClosedFrame {
+  type: "closed";
+  customer: Member;
+  agent: Member;
+}
+export interface DeskCustomer extends Member {
+  online: boolean;
+}
+
+export type StoredFrame = MessageFrame | DirectFrame | EventFrame | DeskMessageFrame;
 export type ServerFrame =
-  WelcomeFrame | StoredFrame | PresenceFrame | AckFrame | ErrorFrame | HistoryFrame;
+  | WelcomeFrame
+  | StoredFrame
+  | PresenceFrame
+  | AckFrame
+  | ErrorFrame
+  | HistoryFrame
+  | QueuedFrame
+  | AssignedFrame
+  | ClosedFrame;
 
 export type ErrorCode =
   | "bad_json"
@@ -187,115 +238,3 @@ export const errorFrame = (code: ErrorCode, message: string, id?: string): Error
   id === undefined
     ? ({ type: "error", code, message } satisfies ErrorFrame)
     : ({ type: "error", code, message, id } satisfies ErrorFrame);
-
-// ---- client frames ----
-
-export type ClientFrame =
-  | { type: "message"; data: unknown; id?: string }
-  | { type: "direct"; to: string; data: unknown; id?: string }
-  | { type: "history"; before?: number; limit: number; id?: string };
-
-export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; error: ErrorFrame };
-
-const fail = (code: ErrorCode, message: string, id?: string): ParseResult => ({
-  ok: false,
-  error: errorFrame(code, message, id),
-});
-
-const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
-
-/**
- * Parses one client text frame. The size and binary checks come before this (they decide
- * whether the socket survives); everything here answers with an error frame and keeps it open.
- */
-export function parseClientFrame(text: string): ParseResult {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return fail("bad_json", "frame is not valid JSON");
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    return fail("invalid_frame", 'frame must be a JSON object with a "type"');
-  }
-  const obj = raw as Record<string, unknown>;
-  // Echo the id whenever it is readable, so the client can match the error to its send.
-  const readableId = typeof obj.id === "string" && obj.id.length <= 256 ? obj.id : undefined;
-  if (typeof obj.type !== "string")
-    return fail("invalid_frame", '"type" must be a string', readableId);
-
-  let id: string | undefined;
-  if (obj.id !== undefined) {
-    if (typeof obj.id !== "string" || obj.id.length < 1 || obj.id.length > MAX_CLIENT_ID_CHARS) {
-      return fail(
-        "invalid_frame",
-        `"id" must be a string of 1-${MAX_CLIENT_ID_CHARS} characters`,
-        readableId,
-      );
-    }
-    id = obj.id;
-  }
-  const withId = <T extends object>(frame: T): T & { id?: string } =>
-    id === undefined ? frame : { ...frame, id };
-
-  switch (obj.type) {
-    case "message":
-      if (!("data" in obj)) return fail("invalid_frame", '"message" needs "data"', id);
-      return { ok: true, frame: withId({ type: "message" as const, data: obj.data }) };
-    case "direct":
-      if (typeof obj.to !== "string" || !isUserId(obj.to)) {
-        return fail("invalid_frame", '"direct" needs "to": a valid user id', id);
-      }
-      if (!("data" in obj)) return fail("invalid_frame", '"direct" needs "data"', id);
-      return { ok: true, frame: withId({ type: "direct" as const, to: obj.to, data: obj.data }) };
-    case "history": {
-      if (obj.before !== undefined && !isPositiveInt(obj.before)) {
-        return fail("invalid_frame", '"before" must be a positive integer seq', id);
-      }
-      if (obj.limit !== undefined && !(isPositiveInt(obj.limit) && obj.limit <= MAX_HISTORY_PAGE)) {
-        return fail(
-          "invalid_frame",
-          `"limit" must be an integer from 1 to ${MAX_HISTORY_PAGE}`,
-          id,
-        );
-      }
-      const frame: ClientFrame = {
-        type: "history",
-        limit: (obj.limit as number | undefined) ?? DEFAULT_HISTORY_PAGE,
-        ...(obj.before === undefined ? {} : { before: obj.before as number }),
-      };
-      return { ok: true, frame: withId(frame) };
-    }
-    default:
-      return fail("unknown_type", `unknown frame type "${obj.type.slice(0, 32)}"`, id);
-  }
-}
-
-/**
- * The `id` of a frame that is refused before parsing (rate limited), so the client can still
- * match the error to its send. Undefined when there is none to read.
- */
-export function peekId(message: string | ArrayBuffer): string | undefined {
-  if (typeof message !== "string") return undefined;
-  try {
-    const raw: unknown = JSON.parse(message);
-    const id = typeof raw === "object" && raw !== null ? (raw as { id?: unknown }).id : undefined;
-    return typeof id === "string" && id.length >= 1 && id.length <= MAX_CLIENT_ID_CHARS
-      ? id
-      : undefined;
-  } catch {
-    return undefined; // not JSON: nothing to echo
-  }
-}
-
-const encoder = new TextEncoder();
-
-/**
- * Whether a string's UTF-8 form is longer than `max` bytes, encoding it only when its length
- * cannot decide: every UTF-16 unit becomes at least 1 and at most 3 UTF-8 bytes.
- */
-export function exceedsBytes(text: string, max: number): boolean {
-  if (text.length * 3 <= max) return false;
-  if (text.length > max) return true;
-  return encoder.encode(text).byteLength > max;
-}

@@ -16,6 +16,7 @@ const PROTOCOL_DEFAULTS = {
   RATE_PER_SEC: "20",
   RATE_BURST: "40",
   HISTORY_LIMIT: "1000",
+  AGENT_GRACE_SEC: "30", // PROTOCOL section 6
 };
 
 /**
@@ -54,6 +55,7 @@ describe("configuration", () => {
       ratePerSec: Number(vars.RATE_PER_SEC),
       rateBurst: Number(vars.RATE_BURST),
       historyLimit: Number(vars.HISTORY_LIMIT),
+      agentGraceSec: Number(vars.AGENT_GRACE_SEC),
     });
   });
 

@@ -7,16 +7,18 @@
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_HISTORY_PAGE,
-  DEFAULT_LIMITS,
   MAX_HISTORY_PAGE,
+  exceedsBytes,
+  parseClientFrame,
+} from "../src/frames";
+import {
+  DEFAULT_LIMITS,
   ROOM_NAME,
   USER_ID,
   answerableCloseCode,
   cleanDisplayName,
-  exceedsBytes,
   isRoomName,
   isUserId,
-  parseClientFrame,
   readLimits,
 } from "../src/protocol";
 
@@ -155,6 +157,7 @@ describe("readLimits", () => {
       ratePerSec: 20,
       rateBurst: 40,
       historyLimit: 1000,
+      agentGraceSec: 30,
     };
     expect(DEFAULT_LIMITS).toEqual(expected);
     expect(readLimits({})).toEqual(expected);
@@ -172,6 +175,7 @@ describe("readLimits", () => {
         RATE_PER_SEC: "2.5",
         RATE_BURST: "7",
         HISTORY_LIMIT: "60",
+        AGENT_GRACE_SEC: "0.5",
       }),
     ).toEqual({
       maxFrameBytes: 4096,
@@ -179,6 +183,7 @@ describe("readLimits", () => {
       ratePerSec: 2.5,
       rateBurst: 7,
       historyLimit: 60,
+      agentGraceSec: 0.5,
     });
   });
 
@@ -366,10 +371,18 @@ describe("parseClientFrame", () => {
 
     it("ignores extra fields", () => {
       expect(
-        parse({ type: "message", data: 1, id: "c-2", to: "u2", seq: 99, from: { id: "admin" } }),
-      ).toEqual({
+        parse({ type: "message", data: 1, id: "c-2", seq: 99, from: { id: "admin" } }),
+      ).toEqual({ ok: true, frame: { type: "message", data: 1, id: "c-2" } });
+    });
+
+    it('keeps a valid "to" (a desk agent\'s addressee) and refuses an invalid one', () => {
+      expect(parse({ type: "message", data: 1, to: "u2" })).toEqual({
         ok: true,
-        frame: { type: "message", data: 1, id: "c-2" },
+        frame: { type: "message", data: 1, to: "u2" },
+      });
+      expect(parse({ type: "message", data: 1, to: "no spaces", id: "c-3" })).toMatchObject({
+        ok: false,
+        error: { code: "invalid_frame", id: "c-3" },
       });
     });
   });

@@ -1,0 +1,348 @@
+/**
+ * Hub: what every conversation object (Room, Desk) shares, written once. It accepts the sockets
+ * the Worker forwards with the hibernatable WebSocket API, keeps identity in their attachments,
+ * runs every inbound frame through the same checks (size, rate, binary, parse), keeps the log in
+ * SQLite (history.ts) and sends through one outbox (outbox.ts). Subclasses decide what a join
+ * and each accepted frame mean.
+ */
+import { DurableObject } from "cloudflare:workers";
+import {
+  exceedsBytes,
+  parseClientFrame,
+  peekId,
+  type ClientFrame,
+  type ClientFrameType,
+} from "./frames";
+import { History, type VisibilityRule } from "./history";
+import { Members, attachment, type Attachment, type Connection } from "./members";
+import { Outbox } from "./outbox";
+import {
+  CLOSE_POLICY,
+  CLOSE_TOO_LARGE,
+  DEFAULT_REPLAY,
+  answerableCloseCode,
+  errorFrame,
+  readLimits,
+  type HistoryFrame,
+  type Limits,
+  type Member,
+  type PresenceFrame,
+  type ServerFrame,
+  type WelcomeFrame,
+} from "./protocol";
+import { TokenBucket } from "./ratelimit";
+
+/** The Worker's request to the object: identity already checked, passed as query parameters. */
+export const CONNECT_PATH = "/connect";
+
+/** What the Worker established about a joining socket. */
+export interface Join {
+  /** The room or desk name, as the client asked for it. */
+  name: string;
+  user: string;
+  displayName: string;
+  role: Attachment["role"];
+  since: number | undefined;
+  batch: boolean;
+}
+
+/** The Worker's side of CONNECT_PATH: the URL that carries a checked identity to the object. */
+export function connectUrl(join: Join): URL {
+  const url = new URL(CONNECT_PATH, "https://hub.internal");
+  url.search = new URLSearchParams({
+    name: join.name,
+    user: join.user,
+    display: join.displayName,
+    role: join.role,
+    batch: join.batch ? "1" : "0",
+    ...(join.since === undefined ? {} : { since: String(join.since) }),
+  }).toString();
+  return url;
+}
+
+function readJoin(url: URL): Join {
+  const p = url.searchParams;
+  const since = p.get("since");
+  return {
+    name: p.get("name") ?? "",
+    user: p.get("user") ?? "",
+    displayName: p.get("display") ?? "",
+    role: p.get("role") === "agent" ? "agent" : "member",
+    since: since === null ? undefined : Number(since),
+    batch: p.get("batch") === "1",
+  };
+}
+
+export abstract class Hub extends DurableObject<Env> {
+  protected readonly limits: Limits;
+  protected readonly history: History;
+  protected readonly members: Members;
+  protected readonly outbox = new Outbox();
+  /** The client frame types this object accepts; others are `unknown_type`. */
+  protected abstract readonly accepts: ReadonlySet<ClientFrameType>;
+
+  constructor(
+    ctx: DurableObjectState,
+    env: Env,
+    options: { visible?: VisibilityRule; byRecipient?: boolean } = {},
+  ) {
+    super(ctx, env);
+    this.limits = readLimits(env);
+    this.history = new History(ctx.storage.sql, this.limits.historyLimit, options);
+    this.members = new Members(
+      ctx.getWebSockets(),
+      () => new TokenBucket(this.limits.ratePerSec, this.limits.rateBurst, Date.now()),
+    );
+    // Answered by the runtime itself, so a keep-alive never wakes a hibernating object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /** A socket joined (`first`: the user's first socket). Must send `welcome` first. */
+  protected abstract onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void;
+  /** An accepted, parsed frame from a member. */
+  protected abstract onFrame(ws: WebSocket, conn: Connection, frame: ClientFrame): void;
+  /** A user's last socket left. */
+  protected abstract onLeave(member: Member, role: Attachment["role"]): void;
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (
+      url.pathname !== CONNECT_PATH ||
+      request.headers.get("Upgrade")?.toLowerCase() !== "websocket"
+    ) {
+      return Response.json(
+        { error: "not_found", message: "join through /room/:room or /desk/:desk" },
+        { status: 404 },
+      );
+    }
+    const join = readJoin(url);
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    const a = attachment(join.user, join.displayName, join.batch, join.role);
+    server.serializeAttachment(a);
+    const first = this.members.add(server, a);
+    // Everything for the join is sent in this one synchronous turn, so no live frame can come
+    // between the welcome, the replay and what follows.
+    this.onJoin(server, this.members.sockets.get(server)!, join, first);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const conn = this.members.sockets.get(ws);
+    if (conn === undefined) return; // a socket we already closed; late frames have nobody to answer
+    try {
+      this.#receive(ws, conn, message);
+    } catch (err) {
+      console.error(`${this.constructor.name} ${this.ctx.id}: webSocketMessage failed`, err);
+      this.reply(
+        ws,
+        conn,
+        errorFrame("internal", "this frame could not be handled; nothing was stored"),
+      );
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(answerableCloseCode(code), "closed");
+    } catch {
+      // Already closed from our side (too_large, abuse): nothing left to answer.
+    }
+    this.#leave(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.#leave(ws);
+  }
+
+  #receive(ws: WebSocket, conn: Connection, message: string | ArrayBuffer): void {
+    const max = this.limits.maxFrameBytes;
+    if (typeof message === "string" ? exceedsBytes(message, max) : message.byteLength > max) {
+      this.reply(ws, conn, errorFrame("too_large", `frames are limited to ${max} bytes`));
+      this.close(ws, CLOSE_TOO_LARGE, "frame too large");
+      return;
+    }
+    if (message === "ping") {
+      // The runtime's auto-response normally answers first; this covers a runtime that did not.
+      this.outbox.send(ws, "pong", false);
+      return;
+    }
+    const verdict = conn.bucket.take(Date.now());
+    if (verdict !== "ok") {
+      const text = `slow down: at most ${this.limits.ratePerSec} frames per second`;
+      this.reply(ws, conn, errorFrame("rate_limited", text, peekId(message)));
+      if (verdict === "abusive") this.close(ws, CLOSE_POLICY, "rate limit exceeded");
+      return;
+    }
+    if (typeof message !== "string") {
+      this.reply(
+        ws,
+        conn,
+        errorFrame("unsupported_binary", "frames must be JSON text, not binary"),
+      );
+      return;
+    }
+    const parsed = parseClientFrame(message, this.accepts);
+    if (!parsed.ok) {
+      this.reply(ws, conn, parsed.error);
+      return;
+    }
+    this.onFrame(ws, conn, parsed.frame);
+  }
+
+  // ---- helpers for subclasses ----
+
+  /** Sends `welcome` (with `extra` fields) and the replay the user may see. */
+  protected welcome(
+    ws: WebSocket,
+    conn: Connection,
+    join: Join,
+    members: Member[],
+    extra: Partial<WelcomeFrame> = {},
+  ): void {
+    const replay = this.history.replay(conn.id, join.since, DEFAULT_REPLAY);
+    this.send(ws, {
+      type: "welcome",
+      room: join.name,
+      self: this.members.member(conn.id) ?? { id: conn.id, name: conn.name },
+      members,
+      seq: this.history.lastSeq,
+      replay: { from: replay.from, count: replay.frames.length, complete: replay.complete },
+      ...extra,
+    });
+    for (const frame of replay.frames) this.outbox.send(ws, frame, conn.batch);
+  }
+
+  /** Answers a `history` request from the log, filtered by what the user may see. */
+  protected answerHistory(
+    ws: WebSocket,
+    conn: Connection,
+    frame: Extract<ClientFrame, { type: "history" }>,
+  ): void {
+    const page = this.history.page(conn.id, frame.before, frame.limit);
+    this.sendHistory(
+      ws,
+      conn,
+      page.frames,
+      page.complete,
+      frame.id === undefined ? {} : { id: frame.id },
+    );
+  }
+
+  /** Sends stored frames as a `history` frame; the stored texts are spliced in as they are. */
+  protected sendHistory(
+    ws: WebSocket,
+    conn: Connection,
+    frames: string[],
+    complete: boolean,
+    extra: Partial<HistoryFrame> = {},
+  ): void {
+    const head = JSON.stringify({
+      type: "history",
+      ...extra,
+      messages: [],
+      complete,
+    } satisfies HistoryFrame);
+    this.outbox.send(
+      ws,
+      head.replace('"messages":[]', `"messages":[${frames.join(",")}]`),
+      conn.batch,
+    );
+  }
+
+  /**
+   * When a frame's `id` was already stored by this user, answers the original `ack` and returns
+   * true: the caller then stores and delivers nothing.
+   */
+  protected acknowledgedBefore(
+    ws: WebSocket,
+    conn: Connection,
+    id: string | undefined,
+    now: number,
+  ): boolean {
+    if (id === undefined) return false;
+    const seen = this.history.recall(clientKey(conn.id, id), now);
+    if (seen === undefined) return false;
+    this.reply(ws, conn, { type: "ack", id, seq: Number(seen) });
+    return true;
+  }
+
+  /** Records a stored frame's `id` for idempotent re-sends and acknowledges it. */
+  protected acknowledge(
+    ws: WebSocket,
+    conn: Connection,
+    id: string | undefined,
+    seq: number,
+    now: number,
+  ): void {
+    if (id === undefined) return;
+    this.history.remember(clientKey(conn.id, id), String(seq), now);
+    this.reply(ws, conn, { type: "ack", id, seq });
+  }
+
+  /** Serializes once and sends to every socket of the given users; returns the socket count. */
+  protected sendToUsers(text: string, users: Iterable<string>): number {
+    let delivered = 0;
+    for (const user of new Set(users)) {
+      for (const ws of this.members.socketsOf(user)) {
+        this.outbox.send(ws, text, this.members.sockets.get(ws)?.batch ?? false);
+        delivered++;
+      }
+    }
+    return delivered;
+  }
+
+  /** Sends one text to every socket, or every socket but one; returns the socket count. */
+  protected broadcast(text: string, except?: WebSocket): number {
+    let delivered = 0;
+    for (const [ws, conn] of this.members.sockets) {
+      if (ws === except) continue;
+      this.outbox.send(ws, text, conn.batch);
+      delivered++;
+    }
+    return delivered;
+  }
+
+  protected send(ws: WebSocket, frame: ServerFrame): void {
+    this.outbox.send(ws, JSON.stringify(frame), this.members.sockets.get(ws)?.batch ?? false);
+  }
+
+  protected reply(ws: WebSocket, conn: Connection, frame: ServerFrame): void {
+    this.outbox.send(ws, JSON.stringify(frame), conn.batch);
+  }
+
+  protected presence(action: PresenceFrame["action"], member: Member): string {
+    return JSON.stringify({
+      type: "presence",
+      action,
+      member,
+      count: this.members.count,
+    } satisfies PresenceFrame);
+  }
+
+  /** Closes a socket from our side: what is queued for it goes first, then the member leaves. */
+  protected close(ws: WebSocket, code: number, reason: string): void {
+    this.outbox.flushSocket(ws);
+    // Leave while the socket is still open, so its attachment can record that it left and the
+    // peer's close event (perhaps after an eviction) is not counted as a second leave.
+    this.#leave(ws);
+    try {
+      ws.close(code, reason);
+    } catch {
+      // The peer is already gone; it has left above.
+    }
+  }
+
+  #leave(ws: WebSocket): void {
+    this.outbox.drop(ws);
+    const left = this.members.remove(ws);
+    if (left === null) return;
+    try {
+      this.onLeave({ id: left.id, name: left.name }, left.role);
+    } catch (err) {
+      console.error(`${this.constructor.name} ${this.ctx.id}: onLeave failed`, err);
+    }
+  }
+}
+
+const clientKey = (user: string, id: string) => `client:${user}:${id}`;
