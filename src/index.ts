@@ -1,13 +1,15 @@
 /**
  * The Worker: Hono routes only. `GET /room/:room` and `GET /desk/:desk` check the join (join.ts)
  * and forward the upgrade to that room's or desk's Durable Object, which accepts it with the
- * hibernatable API. `POST /push` verifies a signed push and hands each room its events over RPC.
+ * hibernatable API. `POST /push` verifies a signed push and hands each room its events over RPC;
+ * `POST /jobs` enqueues a background job, and `queue()` consumes them (jobs.ts).
  * Static files in public/ are served by Workers assets before this code runs.
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./errors";
 import { connectUrl } from "./hub";
+import { consumeJobs, submitJob } from "./jobs";
 import { ROOM_RULE, checkJoin } from "./join";
 import { readLimits } from "./protocol";
 import { handlePush } from "./push";
@@ -32,6 +34,8 @@ app.get("/desk/:desk", async (c) => {
   if (join instanceof Response) return join;
   return c.env.DESKS.getByName(join.name).fetch(new Request(connectUrl(join), c.req.raw));
 });
+
+app.post("/jobs", submitJob);
 
 app.post("/push", async (c) => {
   const limits = readLimits(c.env);
@@ -68,4 +72,7 @@ app.onError((err) => {
   return Response.json({ error: "internal", message: "internal error" }, { status: 500 });
 });
 
-export default app;
+export default {
+  fetch: app.fetch,
+  queue: (batch: MessageBatch<unknown>, env: Env) => consumeJobs(batch, env),
+} satisfies ExportedHandler<Env>;

@@ -106,6 +106,11 @@ export class Room extends Hub {
     return { duplicate: false, results };
   }
 
+  /** Whether a push id was delivered here within the last 24 h (jobs use it to skip redeliveries). */
+  async published(pushId: string): Promise<boolean> {
+    return this.history.recall(pushKey(pushId), Date.now()) !== undefined;
+  }
+
   #publishOne(e: RoomEvent, now: number): RoomEventResult {
     const frame = (seq: number | undefined) =>
       JSON.stringify({

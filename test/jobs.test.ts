@@ -1,0 +1,283 @@
+/**
+ * Background jobs (src/jobs.ts): submission over HTTP, and the queue consumer driven with the
+ * test plugin's Queues support (a MessageBatch made by the test, its acks and retries read back).
+ * Processors are outside services, so `fetch` is replaced per test; results are observed the way
+ * a user sees them: as `job.*` events in the user's room.
+ */
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { sign } from "hono/jwt";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
+import type { Job } from "../src/jobs";
+import { signWebhook } from "../src/webhook";
+import { join, type Client, type Frame } from "./helpers";
+
+const opened: Client[] = [];
+afterEach(() => {
+  vi.restoreAllMocks();
+  for (const c of opened.splice(0)) c.close();
+});
+
+const uniqueUser = () => `u${crypto.randomUUID().slice(0, 12)}`;
+/** Processors for the tests: env.JOB_PROCESSORS is "{}" in wrangler.toml, so add one here. */
+const testEnv = { ...env, JOB_PROCESSORS: JSON.stringify({ ocr: "https://ocr.test/v1" }) } as Env;
+
+async function watch(user: string): Promise<Client> {
+  const { client } = await join(`user-${user}`, { user });
+  opened.push(client);
+  return client;
+}
+
+function jobMessage(job: Job, attempts = 1, id = crypto.randomUUID()) {
+  return { id, timestamp: new Date(), attempts, body: job };
+}
+
+/**
+ * Runs the Worker's queue() on a batch and returns what it acked and retried, with each retry's
+ * delay (the plugin's result does not record delays, so the messages' retry() is watched too).
+ */
+async function consume(messages: ReturnType<typeof jobMessage>[]) {
+  const batch = createMessageBatch("rooms-jobs", messages);
+  const delays: Record<string, number | undefined> = {};
+  for (const m of batch.messages) {
+    const retry = m.retry.bind(m);
+    vi.spyOn(m, "retry").mockImplementation((options) => {
+      delays[m.id] = options?.delaySeconds;
+      retry(options);
+    });
+  }
+  const ctx = createExecutionContext();
+  await worker.queue(batch as MessageBatch<unknown>, testEnv);
+  const result = await getQueueResult(batch, ctx);
+  return {
+    ...result,
+    retryMessages: result.retryMessages.map((r) => ({
+      msgId: r.msgId,
+      delaySeconds: delays[r.msgId],
+    })),
+  };
+}
+
+const job = (
+  user: string,
+  kind: string,
+  input: unknown,
+  id = `job_${crypto.randomUUID()}`,
+): Job => ({
+  id,
+  user,
+  kind,
+  input,
+  at: Date.now(),
+});
+
+const nextJobEvent = (c: Client) => c.waitFor((f: Frame) => f.type === "event", "a job event");
+
+describe("POST /jobs", () => {
+  async function postSigned(body: unknown, id = `msg_${crypto.randomUUID()}`) {
+    const text = JSON.stringify(body);
+    const headers = await signWebhook(env.PUSH_SECRET!, id, text);
+    return exports.default.fetch("https://rooms.test/jobs", {
+      method: "POST",
+      headers,
+      body: text,
+    });
+  }
+
+  it("accepts a signed job with 202, names it after the webhook id and tells the user it is queued", async () => {
+    const user = uniqueUser();
+    const room = await watch(user);
+    const send = vi.spyOn(env.JOBS, "send");
+    const res = await postSigned(
+      { user, kind: "file.inspect", input: { path: "/index.html" } },
+      "msg_1",
+    );
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ job: "job_msg_1" });
+    expect(send).toHaveBeenCalledWith(
+      expect.objectContaining({ id: "job_msg_1", user, kind: "file.inspect" }),
+    );
+    expect(await nextJobEvent(room)).toMatchObject({
+      event: "job.queued",
+      to: user,
+      seq: 1,
+      data: { job: "job_msg_1", kind: "file.inspect" },
+    });
+  });
+
+  it("accepts a job from a browser with a join token for its own user only", async () => {
+    const user = uniqueUser();
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const post = async (claims: Record<string, unknown>, forUser = user) =>
+      exports.default.fetch("https://rooms.test/jobs", {
+        method: "POST",
+        headers: {
+          Authorization: `Bearer ${await sign({ exp, ...claims }, env.JOIN_SECRET!, "HS256")}`,
+        },
+        body: JSON.stringify({
+          user: forUser,
+          kind: "file.inspect",
+          input: { path: "/index.html" },
+        }),
+      });
+    const ok = await post({ sub: user, room: `user-${user}` });
+    expect(ok.status).toBe(202);
+    expect((await ok.json()) as { job: string }).toMatchObject({
+      job: expect.stringMatching(/^job_/),
+    });
+    expect((await post({ sub: user, room: "*" })).status).toBe(202);
+    const other = await post({ sub: "someone-else", room: "*" });
+    expect(other.status).toBe(403);
+    expect(await other.json()).toMatchObject({ error: "forbidden" });
+    const wrongRoom = await post({ sub: user, room: "lobby" });
+    expect(wrongRoom.status).toBe(403);
+    const bad = await exports.default.fetch("https://rooms.test/jobs", {
+      method: "POST",
+      headers: { Authorization: "Bearer not.a.token" },
+      body: JSON.stringify({ user, kind: "file.inspect" }),
+    });
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toMatchObject({ error: "unauthorized" });
+  });
+
+  it("refuses unsigned, unknown kinds and users that cannot name a room, with JSON errors", async () => {
+    const unsigned = await exports.default.fetch("https://rooms.test/jobs", {
+      method: "POST",
+      body: JSON.stringify({ user: "u1", kind: "file.inspect" }),
+    });
+    expect(unsigned.status).toBe(401);
+    expect(await unsigned.json()).toMatchObject({ error: "bad_signature" });
+    const unknown = await postSigned({ user: "u1", kind: "ocr" }); // not configured in wrangler.toml
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ error: "unknown_kind" });
+    const badUser = await postSigned({ user: "ann@example.com", kind: "file.inspect" });
+    expect(badUser.status).toBe(400);
+    expect(await badUser.json()).toMatchObject({ error: "invalid_body" });
+    const notJson = await postSigned("just a string");
+    expect(notJson.status).toBe(400);
+  });
+});
+
+describe("queue consumer", () => {
+  it("runs a mixed batch concurrently: built-in, outside processor, and a permanent failure", async () => {
+    const user = uniqueUser();
+    const room = await watch(user);
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      expect(String(input instanceof Request ? input.url : input)).toBe("https://ocr.test/v1");
+      return Response.json({ text: "你好" });
+    });
+    const dlq = vi.spyOn(testEnv.JOBS_DLQ, "send");
+    const jobs = [
+      job(user, "file.inspect", { path: "/index.html" }, "job_a"),
+      job(user, "ocr", { url: "https://img.test/1.png" }, "job_b"),
+      job(user, "file.inspect", { path: "/missing.png" }, "job_c"),
+    ];
+    const result = await consume(jobs.map((j) => jobMessage(j)));
+    expect(result.explicitAcks.length).toBe(3);
+    expect(result.retryMessages).toEqual([]);
+
+    const events = [await nextJobEvent(room), await nextJobEvent(room), await nextJobEvent(room)];
+    const byJob = Object.fromEntries(events.map((e) => [e.data.job, e]));
+    const page = await env.ASSETS.fetch("https://assets.local/index.html");
+    expect(byJob.job_a).toMatchObject({
+      event: "job.done",
+      to: user,
+      data: { result: { path: "/index.html", bytes: (await page.arrayBuffer()).byteLength } },
+    });
+    expect(byJob.job_a.data.result.type).toMatch(/^text\/html/);
+    expect(byJob.job_b).toMatchObject({ event: "job.done", data: { result: { text: "你好" } } });
+    expect(byJob.job_c).toMatchObject({
+      event: "job.failed",
+      data: { reason: "no such file: /missing.png", attempts: 1 },
+    });
+    expect(dlq).toHaveBeenCalledTimes(1);
+    expect(dlq).toHaveBeenCalledWith(
+      expect.objectContaining({ id: "job_c", reason: "no such file: /missing.png" }),
+    );
+  });
+
+  it("retries a failing processor with backoff and reports one job.done when it recovers", async () => {
+    const user = uniqueUser();
+    const room = await watch(user);
+    let calls = 0;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+      calls++;
+      return calls <= 2 ? new Response("busy", { status: 503 }) : Response.json({ text: "ok" });
+    });
+    const j = job(user, "ocr", { url: "x" });
+    const first = await consume([jobMessage(j, 1, "m1")]);
+    expect(first.retryMessages).toEqual([{ msgId: "m1", delaySeconds: 2 }]);
+    const second = await consume([jobMessage(j, 2, "m1")]);
+    expect(second.retryMessages).toEqual([{ msgId: "m1", delaySeconds: 4 }]);
+    const third = await consume([jobMessage(j, 3, "m1")]);
+    expect(third.explicitAcks).toEqual(["m1"]);
+    // The queue delivers it once more (say, after a lost ack): no second run, no second push.
+    const again = await consume([jobMessage(j, 4, "m1")]);
+    expect(again.explicitAcks).toEqual(["m1"]);
+    expect(calls).toBe(3);
+
+    expect(await nextJobEvent(room)).toMatchObject({
+      event: "job.done",
+      seq: 1,
+      data: { job: j.id },
+    });
+    // Nothing more was pushed: the next stored event in the room is this marker, seq 2.
+    const marker = JSON.stringify({ room: `user-${user}`, event: "marker" });
+    await exports.default.fetch("https://rooms.test/push", {
+      method: "POST",
+      headers: await signWebhook(env.PUSH_SECRET!, `marker-${user}`, marker),
+      body: marker,
+    });
+    expect(await nextJobEvent(room)).toMatchObject({ event: "marker", seq: 2 });
+  });
+
+  it("reports job.failed and dead-letters a job that fails on every attempt", async () => {
+    const user = uniqueUser();
+    const room = await watch(user);
+    vi.spyOn(globalThis, "fetch").mockRejectedValue(new Error("connection refused"));
+    const dlq = vi.spyOn(testEnv.JOBS_DLQ, "send");
+    const j = job(user, "ocr", { url: "x" });
+    expect((await consume([jobMessage(j, 1, "m")])).retryMessages).toHaveLength(1);
+    expect((await consume([jobMessage(j, 2, "m")])).retryMessages).toHaveLength(1);
+    expect(dlq).not.toHaveBeenCalled();
+    const last = await consume([jobMessage(j, 3, "m")]); // JOB_ATTEMPTS = 3
+    expect(last.explicitAcks).toEqual(["m"]);
+    expect(dlq).toHaveBeenCalledWith(
+      expect.objectContaining({
+        id: j.id,
+        attempts: 3,
+        reason: "processor unreachable: connection refused",
+      }),
+    );
+    expect(await nextJobEvent(room)).toMatchObject({
+      event: "job.failed",
+      data: { job: j.id, reason: "processor unreachable: connection refused", attempts: 3 },
+    });
+  });
+
+  it("fails at once on a processor's 4xx answer, without retrying", async () => {
+    const user = uniqueUser();
+    const room = await watch(user);
+    vi.spyOn(globalThis, "fetch").mockResolvedValue(new Response("bad image", { status: 422 }));
+    const result = await consume([jobMessage(job(user, "ocr", {}), 1, "m")]);
+    expect(result.retryMessages).toEqual([]);
+    expect(await nextJobEvent(room)).toMatchObject({
+      event: "job.failed",
+      data: { reason: "processor refused the job: HTTP 422 bad image", attempts: 1 },
+    });
+  });
+
+  it("dead-letters a malformed message instead of retrying it forever", async () => {
+    const dlq = vi.spyOn(testEnv.JOBS_DLQ, "send");
+    const batch = createMessageBatch("rooms-jobs", [
+      { id: "junk", timestamp: new Date(), attempts: 1, body: "junk" },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch as MessageBatch<unknown>, testEnv);
+    expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["junk"]);
+    expect(dlq).toHaveBeenCalledWith(
+      expect.objectContaining({ reason: "malformed job", body: "junk" }),
+    );
+  });
+});
