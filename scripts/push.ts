@@ -4,8 +4,8 @@
  * Reads PUSH_SECRET from the environment or .dev.vars; --url (or ROOMS_URL) picks the server.
  */
 import { parseArgs } from "node:util";
-import { signWebhook } from "../src/webhook.ts";
-import { baseUrl, secret } from "./secrets.ts";
+import { baseUrl } from "./secrets.ts";
+import { signedPost } from "./signed-post.ts";
 
 const USAGE =
   "usage: npm run push -- --room <room> --event <name> [--data <json>] [--to <user>] [--no-store] [--id <webhook-id>] [--url <base>]";
@@ -47,20 +47,7 @@ function main(): Promise<number> | number {
 }
 
 async function send(base: string, body: string, id: string): Promise<number> {
-  const headers = await signWebhook(secret("PUSH_SECRET"), id, body);
-  let res: Response;
-  try {
-    res = await fetch(`${base}/push`, {
-      method: "POST",
-      headers: { ...headers, "content-type": "application/json" },
-      body,
-    });
-  } catch (err) {
-    console.error(
-      `could not reach ${base}/push (${err instanceof Error ? err.message : err}); is \`npm start\` running?`,
-    );
-    return 1;
-  }
+  const res = await signedPost(base, "/push", body, id);
   console.log(await res.text());
   return res.ok ? 0 : 1;
 }
