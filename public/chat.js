@@ -1,0 +1,363 @@
+// @ts-check
+/**
+ * One room on the page: wires a RoomClient to the DOM — the group chat, direct messages (单聊)
+ * in tabs of their own, the member list from presence, the connection status, paging back
+ * through history, and errors in plain words. Each stored frame is shown once, by `seq`,
+ * whichever way it arrives (live, replayed after a reconnect, or from a history page).
+ * Rendering lives in chat-view.js; this file decides what to show when.
+ */
+import { RoomClient, RoomClientError } from "./rooms-client.js";
+import {
+  Conversation,
+  el,
+  explain,
+  failWord,
+  memberItem,
+  messageItem,
+  pendingItem,
+} from "./chat-view.js";
+
+/** @typedef {import("./rooms-client.js").Member} Member */
+/** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
+
+/** The room replays this many frames to a client that gives no `since` (docs/protocol.md). */
+const REPLAY_ON_JOIN = 50;
+const HISTORY_PAGE = 50;
+const ROOM_KEY = "room";
+
+/** @param {string} id @returns {HTMLElement} */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+/**
+ * @param {{ room: string, name?: string, user?: string, token?: string }} who
+ */
+export function startChat(who) {
+  const { room } = who;
+  byId("chat").hidden = false;
+  byId("room-name").textContent = room;
+  byId("me-name").textContent = who.name ?? "…";
+  document.title = `#${room} · edge-rooms`;
+  /** @type {HTMLAnchorElement} */ (byId("leave")).href = who.name
+    ? `/?${new URLSearchParams({ name: who.name })}`
+    : "/";
+
+  const client = new RoomClient({
+    url: location.origin,
+    room,
+    ...(who.token === undefined ? { user: who.user, name: who.name } : { token: who.token }),
+  });
+
+  const status = byId("status");
+  const retryNow = byId("retry-now");
+  const alertBox = byId("alert");
+  const alertText = byId("alert-text");
+  const tabs = byId("tabs");
+  const panes = byId("conversations");
+  const memberList = byId("member-list");
+  const composer = /** @type {HTMLFormElement} */ (byId("composer"));
+  const input = /** @type {HTMLInputElement} */ (byId("text"));
+  const sendButton = /** @type {HTMLButtonElement} */ (byId("send"));
+  const membersToggle = byId("members-toggle");
+  const membersPanel = byId("members");
+
+  /** @type {Member | null} */
+  let self = null;
+  /** @type {Map<string, Member>} */
+  let members = new Map();
+  /**
+   * Names of people we have direct messages with, also after they left.
+   * @type {Map<string, string>}
+   */
+  const knownNames = new Map();
+  /**
+   * Every seq on the page: each stored frame is shown once, however it arrives.
+   * @type {Set<number>}
+   */
+  const shown = new Set();
+  /** @type {Map<string, Conversation>} */
+  const conversations = new Map();
+  let active = ROOM_KEY;
+  let firstWelcome = true;
+  let historyLoading = false;
+
+  // ---- alerts ----
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let alertTimer;
+  /** @param {string} text @param {"error" | "info"} [kind] @param {boolean} [sticky] */
+  function showAlert(text, kind = "error", sticky = false) {
+    alertText.textContent = text;
+    alertBox.dataset.kind = kind;
+    alertBox.hidden = false;
+    clearTimeout(alertTimer);
+    if (!sticky) alertTimer = setTimeout(() => (alertBox.hidden = true), 10_000);
+  }
+  byId("alert-close").addEventListener("click", () => (alertBox.hidden = true));
+
+  // ---- conversations ----
+  const roomConv = new Conversation({
+    key: ROOM_KEY,
+    kind: "room",
+    title: `# ${room}`,
+    intro: `Group chat of #${room}: everyone in the room sees these messages.`,
+  });
+  const olderButton = el("button", "load-older", "Load older messages");
+  olderButton.type = "button";
+  olderButton.hidden = true;
+  const startNote = el("p", "start", `This is the beginning of #${room}.`);
+  startNote.hidden = true;
+  roomConv.head.append(olderButton, startNote);
+  addConversation(roomConv);
+  activate(ROOM_KEY);
+
+  /** @param {Conversation} conv */
+  function addConversation(conv) {
+    conversations.set(conv.key, conv);
+    tabs.append(conv.tab);
+    panes.append(conv.panel);
+    conv.setActive(false);
+    conv.tab.addEventListener("click", () => activate(conv.key));
+  }
+
+  /** @param {string} key */
+  function activate(key) {
+    active = key;
+    for (const conv of conversations.values()) conv.setActive(conv.key === key);
+    const peer = key === ROOM_KEY ? null : key.slice("dm:".length);
+    input.placeholder = peer === null ? `Message #${room}` : `Message ${nameOf(peer)} directly`;
+    renderMembers();
+  }
+
+  /** @param {string} id */
+  const nameOf = (id) => members.get(id)?.name ?? knownNames.get(id) ?? id;
+
+  /** The direct-message conversation with one person, created on first use. @param {string} peer */
+  function dmWith(peer) {
+    const key = `dm:${peer}`;
+    let conv = conversations.get(key);
+    if (conv === undefined) {
+      conv = new Conversation({
+        key,
+        kind: "dm",
+        title: `@ ${nameOf(peer)}`,
+        intro: `Direct messages with ${nameOf(peer)}: only the two of you see these.`,
+      });
+      addConversation(conv);
+    }
+    return conv;
+  }
+
+  /** Where a stored frame belongs. @param {StoredFrame} frame */
+  function conversationOf(frame) {
+    if (frame.type !== "direct") return roomConv;
+    const peer = frame.from.id === self?.id ? frame.to : frame.from.id;
+    if (frame.from.id !== self?.id) knownNames.set(peer, frame.from.name);
+    return dmWith(peer);
+  }
+
+  /**
+   * Shows a stored frame once (by seq), in its conversation, replacing our pending copy.
+   * @param {StoredFrame} frame
+   * @param {boolean} live false for history pages: they neither count as unread nor scroll
+   */
+  function showStored(frame, live) {
+    if (frame.seq === undefined) {
+      roomConv.list.append(messageItem(frame, self?.id)); // a live-only event: shown where it lands
+      return;
+    }
+    if (shown.has(frame.seq)) return;
+    shown.add(frame.seq);
+    const conv = conversationOf(frame);
+    if (frame.type !== "event" && frame.id !== undefined) conv.settle(frame.id);
+    conv.insert(messageItem(frame, self?.id), frame.seq);
+    const mine = frame.type !== "event" && frame.from.id === self?.id;
+    if (live && !mine && conv.key !== active) {
+      conv.markUnread();
+      renderMembers();
+    }
+  }
+
+  // ---- members ----
+  function renderMembers() {
+    const list = [...members.values()].sort((a, b) =>
+      a.id === self?.id ? -1 : b.id === self?.id ? 1 : a.name.localeCompare(b.name),
+    );
+    byId("member-count").textContent = String(list.length);
+    memberList.replaceChildren(
+      ...list.map((m) =>
+        memberItem(m, {
+          self: m.id === self?.id,
+          current: active === `dm:${m.id}`,
+          unread: conversations.get(`dm:${m.id}`)?.unread ?? 0,
+          pick: () => {
+            activate(dmWith(m.id).key);
+            setDrawer(false);
+            input.focus();
+          },
+        }),
+      ),
+    );
+    for (const conv of conversations.values()) {
+      if (conv.kind !== "dm") continue;
+      const peer = conv.key.slice("dm:".length);
+      conv.setTitle(`@ ${nameOf(peer)}${members.has(peer) ? "" : " (away)"}`);
+    }
+  }
+
+  /** @param {boolean} open */
+  function setDrawer(open) {
+    membersPanel.classList.toggle("open", open);
+    membersToggle.setAttribute("aria-expanded", String(open));
+  }
+  membersToggle.addEventListener("click", () =>
+    setDrawer(!membersPanel.classList.contains("open")),
+  );
+
+  // ---- sending ----
+  /** @param {string} text @param {string} key */
+  function sendTo(text, key) {
+    const conv = conversations.get(key) ?? roomConv;
+    /** @type {string} */
+    let id;
+    try {
+      id =
+        key === ROOM_KEY
+          ? client.send({ text })
+          : client.sendDirect(key.slice("dm:".length), { text });
+    } catch (err) {
+      if (err instanceof RoomClientError) showAlert(explain(err.code, err.message, room));
+      return false;
+    }
+    conv.addPending(id, pendingItem(id, self?.name ?? who.name ?? "me", text));
+    return true;
+  }
+
+  composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value;
+    if (text.trim() === "") return;
+    if (sendTo(text, active)) input.value = "";
+  });
+
+  olderButton.addEventListener("click", () => {
+    if (historyLoading) return;
+    historyLoading = true;
+    olderButton.disabled = true;
+    olderButton.textContent = "Loading…";
+    const oldest = shown.size > 0 ? Math.min(...shown) : undefined;
+    client.requestHistory({
+      ...(oldest === undefined ? {} : { before: oldest }),
+      limit: HISTORY_PAGE,
+    });
+  });
+
+  /** @param {boolean} complete */
+  function setHistoryDone(complete) {
+    olderButton.hidden = complete;
+    startNote.hidden = !complete;
+  }
+
+  // ---- the client's events ----
+  const STATUS_TEXT = {
+    connecting: "Connecting…",
+    open: "Connected",
+    reconnecting: "Reconnecting…",
+    closed: "Disconnected",
+  };
+  client.on("state", (s) => {
+    status.dataset.state = s.state;
+    status.textContent =
+      s.state === "reconnecting" && s.attempt > 1
+        ? `Reconnecting… (try ${s.attempt})`
+        : STATUS_TEXT[s.state];
+    status.title = s.reason ?? "";
+    retryNow.hidden = s.state !== "reconnecting";
+    if (s.state === "open" && alertBox.dataset.kind === "offline") alertBox.hidden = true;
+    if (s.state === "reconnecting" && s.previous === "open") {
+      showAlert(
+        "Connection lost. Reconnecting; messages you send meanwhile are kept and sent when it is back.",
+        "info",
+        true,
+      );
+      alertBox.dataset.kind = "offline";
+    }
+  });
+  retryNow.addEventListener("click", () => client.reconnectNow());
+  // The browser knows when the network is back before any backoff timer does.
+  window.addEventListener("online", () => client.reconnectNow());
+
+  client.on("welcome", (w) => {
+    self = w.self;
+    byId("me-name").textContent = w.self.name;
+    if (firstWelcome) {
+      firstWelcome = false;
+      // Fewer than a full replay (or a replay from seq 0) means there is nothing older to see.
+      setHistoryDone(w.replay.count < REPLAY_ON_JOIN || w.replay.from === 0);
+    }
+  });
+  client.on("members", (list) => {
+    members = new Map(list.map((m) => [m.id, m]));
+    for (const m of list) knownNames.set(m.id, m.name);
+    renderMembers();
+  });
+  client.on("presence", (p) => {
+    if (p.member.id !== self?.id)
+      roomConv.notice(`${p.member.name} ${p.action === "join" ? "joined" : "left"}`);
+  });
+  client.on("message", (m) => showStored(m, true));
+  client.on("direct", (m) => showStored(m, true));
+  client.on("event", (m) => showStored(m, true));
+  client.on("ack", (a) => {
+    // The echo normally came first; if it was lost, the ack alone still confirms the send.
+    for (const conv of conversations.values()) {
+      const li = conv.pending.get(a.id);
+      if (li === undefined || shown.has(a.seq)) {
+        conv.settle(a.id);
+        continue;
+      }
+      conv.pending.delete(a.id);
+      li.classList.remove("pending");
+      delete li.dataset.pendingId;
+      li.dataset.seq = String(a.seq);
+      li.querySelector(".state")?.remove();
+      shown.add(a.seq);
+    }
+  });
+  client.on("history", (h) => {
+    roomConv.keepScroll(() => {
+      for (const frame of h.messages) showStored(frame, false);
+    });
+    historyLoading = false;
+    olderButton.disabled = false;
+    olderButton.textContent = "Load older messages";
+    setHistoryDone(h.complete);
+  });
+  client.on("gap", (g) => {
+    roomConv.notice(
+      g.reason === "reset"
+        ? "The room's history was reset on the server; older messages are gone."
+        : "Some messages from while you were away are no longer kept and could not be shown.",
+    );
+  });
+  client.on("error", (e) => {
+    showAlert(explain(e.code, e.message, room));
+    if (e.frame === undefined) return;
+    const frame = e.frame;
+    const key = frame.type === "direct" ? `dm:${frame.to}` : ROOM_KEY;
+    const text =
+      typeof frame.data === "object" && frame.data !== null && "text" in frame.data
+        ? String(frame.data.text)
+        : "";
+    conversations.get(key)?.fail(e.id ?? "", failWord(e.code), () => sendTo(text, key));
+  });
+  client.on("closed", (c) => {
+    if (c.error === undefined) return;
+    showAlert(explain(c.error, c.reason, room), "error", true);
+    alertBox.dataset.kind = "fatal";
+    input.disabled = true;
+    sendButton.disabled = true;
+    olderButton.hidden = true;
+    input.placeholder = "You are not in this room";
+  });
+
+  client.connect();
+}

@@ -1,0 +1,260 @@
+// Generated from the JSDoc of rooms-client.js by test/node/client.test.ts; do not edit.
+// Rewrite it with: UPDATE_TYPES=1 npx vitest run -c vitest.e2e.config.ts test/node/client.test.ts
+/**
+ * The rooms client: one object per room connection, for the chat page, users' own pages and
+ * Node 22 (which has a global WebSocket). It is a small state machine — connecting, open,
+ * reconnecting, closed — that reconnects with full-jitter backoff, resumes with `since` so no
+ * frame is missed, drops frames it has already seen (by `seq`), and keeps every frame it sent
+ * with an `id` until the room acknowledges it, re-sending it with the same `id` after a
+ * reconnect (the room answers a repeated `id` with its first `ack`), so nothing is lost or
+ * doubled. The wire format is docs/protocol.md; the shape follows centrifuge-js and partysocket
+ * (STYLE.md, convention 11). Plain ES module: served from public/ with no build step.
+ *
+ * ```js
+ * import { RoomClient } from "/rooms-client.js";
+ * const client = new RoomClient({ url: location.origin, room: "lobby", user: "u1", name: "Ann" });
+ * client.on("message", (m) => console.log(m.from.name, m.data));
+ * client.connect();
+ * client.send({ text: "hi" });
+ * ```
+ */
+import { RoomClientError } from "./rooms-outbox.js";
+export * from "./rooms-protocol.js";
+export { RoomClientError };
+export type Member = import("./rooms-protocol.js").Member;
+export type WelcomeFrame = import("./rooms-protocol.js").WelcomeFrame;
+export type MessageFrame = import("./rooms-protocol.js").MessageFrame;
+export type DirectFrame = import("./rooms-protocol.js").DirectFrame;
+export type EventFrame = import("./rooms-protocol.js").EventFrame;
+export type PresenceFrame = import("./rooms-protocol.js").PresenceFrame;
+export type AckFrame = import("./rooms-protocol.js").AckFrame;
+export type HistoryFrame = import("./rooms-protocol.js").HistoryFrame;
+export type StoredFrame = import("./rooms-protocol.js").StoredFrame;
+export type ServerFrame = import("./rooms-protocol.js").ServerFrame;
+export type SentFrame = import("./rooms-protocol.js").SentFrame;
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+export type StateChange = {
+  state: ConnectionState;
+  previous: ConnectionState;
+  /**
+   * consecutive failed connections (0 once a connection lasted)
+   */
+  attempt: number;
+  /**
+   * with `reconnecting`: how long until the next try
+   */
+  delayMs?: number;
+  /**
+   * the close code that caused the change, if any
+   */
+  code?: number;
+  /**
+   * a human reason, when there is one
+   */
+  reason?: string;
+};
+export type ClientError = {
+  /**
+   * the server's error code (`rate_limited`, `too_large`, ...)
+   */
+  code: string;
+  message: string;
+  /**
+   * the `id` of the frame that was refused, when known
+   */
+  id?: string;
+  /**
+   * that frame: it will not be re-sent
+   */
+  frame?: SentFrame;
+};
+export type Closed = {
+  /**
+   * the close code, when the server closed
+   */
+  code?: number;
+  /**
+   * `unauthorized`, `forbidden`, `invalid_room`, ... when the room
+   * refused us (fatal: no reconnect); absent after `close()`
+   */
+  error?: string;
+  /**
+   * a sentence for humans
+   */
+  reason: string;
+};
+export type Gap = {
+  /**
+   * trimmed: frames after our last `seq` were dropped from
+   * the room's history; reset: the room is behind us (its storage was reset)
+   */
+  reason: "trimmed" | "reset";
+  /**
+   * the `seq` we asked to resume after
+   */
+  since: number;
+  /**
+   * the room's newest `seq`
+   */
+  seq: number;
+};
+export type RoomClientEvents = {
+  state: StateChange;
+  welcome: WelcomeFrame;
+  message: MessageFrame;
+  direct: DirectFrame;
+  event: EventFrame;
+  presence: PresenceFrame;
+  /**
+   * the member list after a welcome or a presence change
+   */
+  members: Member[];
+  ack: AckFrame;
+  error: ClientError;
+  history: HistoryFrame;
+  gap: Gap;
+  closed: Closed;
+};
+export type RoomClientOptions = {
+  /**
+   * the server's base URL: `https://host`, `ws://host:8787`, `location.origin`
+   */
+  url: string;
+  room: string;
+  /**
+   * user id (public rooms); keep it stable so re-sends are recognised
+   */
+  user?: string;
+  /**
+   * display name (public rooms)
+   */
+  name?: string;
+  /**
+   * join token; replaces `user` and `name` (private rooms)
+   */
+  token?: string;
+  /**
+   * resume after this `seq` on the first connection too
+   */
+  since?: number;
+  /**
+   * backoff base (default 500)
+   */
+  baseDelayMs?: number;
+  /**
+   * backoff cap (default 15000)
+   */
+  maxDelayMs?: number;
+  /**
+   * a connection must last this long before the retry count
+   * resets (default 5000), so a server that accepts and drops at once is not hammered
+   */
+  minUptimeMs?: number;
+  /**
+   * give up on a connection not welcomed by then (default 10000)
+   */
+  connectTimeoutMs?: number;
+  /**
+   * keep-alive period (default 25000)
+   */
+  pingIntervalMs?: number;
+  /**
+   * no traffic this long after a ping: the link is dead (default 10000)
+   */
+  pongTimeoutMs?: number;
+  /**
+   * refuse to send larger frames (default 65536, the server's)
+   */
+  maxFrameBytes?: number;
+  /**
+   * after a failed connection, ask the server over HTTP why (a bad
+   * room or name is a 400 a WebSocket cannot read); default: when `fetch` exists
+   */
+  probe?: boolean;
+  /**
+   * the WebSocket class (default: the global one)
+   */
+  WebSocket?: typeof WebSocket;
+  /**
+   * for the jitter (default Math.random), 0 <= r < 1
+   */
+  random?: () => number;
+};
+export declare const DEFAULTS: Readonly<{
+  baseDelayMs: 500;
+  maxDelayMs: 15000;
+  minUptimeMs: 5000;
+  connectTimeoutMs: 10000;
+  pingIntervalMs: 25000;
+  pongTimeoutMs: 10000;
+  maxFrameBytes: 65536;
+}>;
+/**
+ * Full-jitter backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniformly
+ * random delay in [0, min(max, base * 2^attempt)), so clients that lost the same server do not
+ * come back in step.
+ * @param {number} attempt failed connections so far, from 0
+ * @param {number} baseMs
+ * @param {number} maxMs
+ * @param {() => number} [random] 0 <= r < 1
+ */
+export declare function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random?: () => number,
+): number;
+export declare class RoomClient {
+  #private;
+  /** @param {RoomClientOptions} options */
+  constructor(options: RoomClientOptions);
+  /** @returns {ConnectionState} */
+  get state(): ConnectionState;
+  /** The newest `seq` seen; the next connection resumes after it. */
+  get lastSeq(): number | undefined;
+  /** Who the room says we are (from `welcome`); null before the first one. */
+  get self(): import("./rooms-protocol.js").Member | null;
+  /** @returns {Member[]} */
+  get members(): Member[];
+  /** Frames sent with an `id` and not acknowledged yet: they are re-sent on every reconnect. */
+  get pending(): import("./rooms-protocol.js").SentFrame[];
+  /** The room-refusal that closed the client, if any. */
+  get fatal(): {
+    code: string;
+    message: string;
+  } | null;
+  /**
+   * @template {keyof RoomClientEvents} K
+   * @param {K} type
+   * @param {(detail: RoomClientEvents[K]) => void} listener
+   * @returns {() => void} unsubscribes
+   */
+  on<K extends keyof RoomClientEvents>(
+    type: K,
+    listener: (detail: RoomClientEvents[K]) => void,
+  ): () => void;
+  /** Starts connecting. Calling it again is harmless. */
+  connect(): this;
+  /**
+   * Sends a group message (群聊). Queued until the room is open; kept until acknowledged.
+   * @param {unknown} data any JSON value
+   * @returns {string} the frame's `id` (its `ack` and its echo carry it)
+   */
+  send(data: unknown): string;
+  /**
+   * Sends a direct message (单聊) to one user; only the two of you see it.
+   * @param {string} to the user id
+   * @param {unknown} data
+   * @returns {string} the frame's `id`
+   */
+  sendDirect(to: string, data: unknown): string;
+  /**
+   * Asks for older frames: the answer is a `history` event.
+   * @param {{ before?: number, limit?: number }} [page]
+   */
+  requestHistory(page?: { before?: number; limit?: number }): void;
+  /** While waiting to reconnect, tries now (say, when the browser says it is back online). */
+  reconnectNow(): void;
+  /** Closes for good: no reconnect. Unacknowledged frames stay in `pending`. */
+  close(): void;
+}

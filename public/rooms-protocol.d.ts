@@ -1,0 +1,108 @@
+// Generated from the JSDoc of rooms-protocol.js by test/node/client.test.ts; do not edit.
+// Rewrite it with: UPDATE_TYPES=1 npx vitest run -c vitest.e2e.config.ts test/node/client.test.ts
+/**
+ * The rooms wire protocol as the client sees it (docs/protocol.md): the frames a room sends and
+ * the ones a client writes, the close codes, and the one parser every inbound line goes through.
+ * No sockets and no timers here, so it reads like the protocol document and is shared by the
+ * client and anyone who wants to decode frames themselves.
+ */
+export type Member = {
+  id: string;
+  name: string;
+};
+export type WelcomeFrame = {
+  type: "welcome";
+  room: string;
+  self: Member;
+  members: Member[];
+  seq: number;
+  replay: {
+    from: number;
+    count: number;
+    complete: boolean;
+  };
+};
+export type MessageFrame = {
+  type: "message";
+  seq: number;
+  id?: string;
+  from: Member;
+  data: unknown;
+  ts: number;
+};
+export type DirectFrame = {
+  type: "direct";
+  seq: number;
+  id?: string;
+  from: Member;
+  to: string;
+  data: unknown;
+  ts: number;
+};
+export type EventFrame = {
+  type: "event";
+  seq?: number;
+  id: string;
+  event: string;
+  data: unknown;
+  to: string | null;
+  ts: number;
+};
+export type PresenceFrame = {
+  type: "presence";
+  action: "join" | "leave";
+  member: Member;
+  count: number;
+};
+export type AckFrame = {
+  type: "ack";
+  id: string;
+  seq: number;
+};
+export type ErrorFrame = {
+  type: "error";
+  code: string;
+  message: string;
+  id?: string;
+};
+export type HistoryFrame = {
+  type: "history";
+  id?: string;
+  messages: StoredFrame[];
+  complete: boolean;
+};
+export type StoredFrame = MessageFrame | DirectFrame | EventFrame;
+export type ServerFrame =
+  WelcomeFrame | StoredFrame | PresenceFrame | AckFrame | ErrorFrame | HistoryFrame;
+export type SentFrame =
+  | {
+      type: "message";
+      data: unknown;
+      id: string;
+    }
+  | {
+      type: "direct";
+      to: string;
+      data: unknown;
+      id: string;
+    };
+/** Close codes of docs/protocol.md, "Close codes". */
+export declare const CLOSE_NORMAL = 1000;
+export declare const CLOSE_POLICY = 1008;
+export declare const CLOSE_TOO_LARGE = 1009;
+export declare const CLOSE_UNAUTHORIZED = 4401;
+export declare const CLOSE_FORBIDDEN = 4403;
+/** The room's default `MAX_FRAME_BYTES`: a larger client frame closes the socket (1009). */
+export declare const MAX_FRAME_BYTES = 65536;
+/** A frame's size as the room counts it. @param {string} text */
+export declare const utf8Bytes: (text: string) => number;
+/** @param {unknown} v @returns {v is Record<string, unknown>} */
+export declare const isObject: (v: unknown) => v is Record<string, unknown>;
+/**
+ * Reads one server frame (one line of a batched message), checking the fields the client relies
+ * on (parse, don't cast: STYLE.md convention 1). Unknown or malformed frames are `null` and
+ * ignored, so a newer server with new frame types does not break an older client.
+ * @param {string} line
+ * @returns {ServerFrame | null}
+ */
+export declare function parseServerFrame(line: string): ServerFrame | null;

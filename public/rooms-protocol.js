@@ -1,0 +1,125 @@
+// @ts-check
+/**
+ * The rooms wire protocol as the client sees it (docs/protocol.md): the frames a room sends and
+ * the ones a client writes, the close codes, and the one parser every inbound line goes through.
+ * No sockets and no timers here, so it reads like the protocol document and is shared by the
+ * client and anyone who wants to decode frames themselves.
+ */
+
+/** @typedef {{ id: string, name: string }} Member */
+/**
+ * @typedef {{ type: "welcome", room: string, self: Member, members: Member[], seq: number,
+ *   replay: { from: number, count: number, complete: boolean } }} WelcomeFrame
+ * @typedef {{ type: "message", seq: number, id?: string, from: Member, data: unknown,
+ *   ts: number }} MessageFrame
+ * @typedef {{ type: "direct", seq: number, id?: string, from: Member, to: string, data: unknown,
+ *   ts: number }} DirectFrame
+ * @typedef {{ type: "event", seq?: number, id: string, event: string, data: unknown,
+ *   to: string | null, ts: number }} EventFrame
+ * @typedef {{ type: "presence", action: "join" | "leave", member: Member, count: number }} PresenceFrame
+ * @typedef {{ type: "ack", id: string, seq: number }} AckFrame
+ * @typedef {{ type: "error", code: string, message: string, id?: string }} ErrorFrame
+ * @typedef {{ type: "history", id?: string, messages: StoredFrame[], complete: boolean }} HistoryFrame
+ * @typedef {MessageFrame | DirectFrame | EventFrame} StoredFrame
+ * @typedef {WelcomeFrame | StoredFrame | PresenceFrame | AckFrame | ErrorFrame | HistoryFrame} ServerFrame
+ */
+/**
+ * Client frames that carry an `id` and so are acknowledged (and safe to re-send).
+ * @typedef {{ type: "message", data: unknown, id: string }
+ *   | { type: "direct", to: string, data: unknown, id: string }} SentFrame
+ */
+
+/** Close codes of docs/protocol.md, "Close codes". */
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_POLICY = 1008;
+export const CLOSE_TOO_LARGE = 1009;
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_FORBIDDEN = 4403;
+
+/** The room's default `MAX_FRAME_BYTES`: a larger client frame closes the socket (1009). */
+export const MAX_FRAME_BYTES = 65_536;
+
+const encoder = new TextEncoder();
+/** A frame's size as the room counts it. @param {string} text */
+export const utf8Bytes = (text) => encoder.encode(text).byteLength;
+
+/** @param {unknown} v @returns {v is Record<string, unknown>} */
+export const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+/** @param {unknown} v @returns {v is Member} */
+const isMember = (v) => isObject(v) && typeof v.id === "string" && typeof v.name === "string";
+/** @param {unknown} v @returns {v is number} */
+const isSeq = (v) => Number.isSafeInteger(v) && /** @type {number} */ (v) >= 0;
+
+/**
+ * Reads one server frame (one line of a batched message), checking the fields the client relies
+ * on (parse, don't cast: STYLE.md convention 1). Unknown or malformed frames are `null` and
+ * ignored, so a newer server with new frame types does not break an older client.
+ * @param {string} line
+ * @returns {ServerFrame | null}
+ */
+export function parseServerFrame(line) {
+  /** @type {unknown} */
+  let raw;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return null; // not JSON: ignored like any frame this client does not understand
+  }
+  return readFrame(raw);
+}
+
+/**
+ * @param {unknown} raw a parsed JSON value
+ * @returns {ServerFrame | null}
+ */
+function readFrame(raw) {
+  if (!isObject(raw)) return null;
+  const f = raw;
+  switch (f.type) {
+    case "welcome":
+      return typeof f.room === "string" &&
+        isMember(f.self) &&
+        Array.isArray(f.members) &&
+        f.members.every(isMember) &&
+        isSeq(f.seq) &&
+        isObject(f.replay) &&
+        isSeq(f.replay.count)
+        ? /** @type {WelcomeFrame} */ (f)
+        : null;
+    case "message":
+      return isSeq(f.seq) && isMember(f.from) && "data" in f
+        ? /** @type {MessageFrame} */ (f)
+        : null;
+    case "direct":
+      return isSeq(f.seq) && isMember(f.from) && typeof f.to === "string" && "data" in f
+        ? /** @type {DirectFrame} */ (f)
+        : null;
+    case "event":
+      return (f.seq === undefined || isSeq(f.seq)) && typeof f.event === "string"
+        ? /** @type {EventFrame} */ (f)
+        : null;
+    case "presence":
+      return (f.action === "join" || f.action === "leave") && isMember(f.member)
+        ? /** @type {PresenceFrame} */ (f)
+        : null;
+    case "ack":
+      return typeof f.id === "string" && isSeq(f.seq) ? /** @type {AckFrame} */ (f) : null;
+    case "error":
+      return typeof f.code === "string" && typeof f.message === "string"
+        ? /** @type {ErrorFrame} */ (f)
+        : null;
+    case "history":
+      return Array.isArray(f.messages) && typeof f.complete === "boolean"
+        ? /** @type {HistoryFrame} */ ({
+            ...f,
+            messages: f.messages.map(readFrame).filter(isStored),
+          })
+        : null;
+    default:
+      return null;
+  }
+}
+
+/** @param {ServerFrame | null} f @returns {f is StoredFrame} */
+const isStored = (f) =>
+  (f?.type === "message" || f?.type === "direct" || f?.type === "event") && f.seq !== undefined;

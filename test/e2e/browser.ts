@@ -1,0 +1,81 @@
+/**
+ * Headless Chromium for the browser tests, through playwright-core. The browser comes from
+ * `@sparticuz/chromium` (unpacked by `npm install`, no system package); CHROME_PATH points at
+ * another one. Each chat page gets its own browser context — its own storage, so its own user —
+ * and records what a test must be able to assert on: dialogs, page errors, console errors.
+ */
+import chromium from "@sparticuz/chromium";
+import {
+  chromium as playwright,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from "playwright-core";
+
+/**
+ * Flags of the Lambda-oriented default set that would make these tests less like a user's
+ * browser: no same-origin policy, mixed content allowed, and everything in one process.
+ */
+const UNWANTED_FLAGS = new Set([
+  "--disable-web-security",
+  "--allow-running-insecure-content",
+  "--single-process",
+]);
+
+export async function launchBrowser(): Promise<Browser> {
+  const executablePath = process.env.CHROME_PATH || (await chromium.executablePath());
+  return playwright.launch({
+    executablePath,
+    args: chromium.args.filter((a) => !UNWANTED_FLAGS.has(a)),
+  });
+}
+
+export interface ChatPage {
+  page: Page;
+  context: BrowserContext;
+  /** Messages of every alert/confirm/prompt the page opened (they are dismissed). */
+  dialogs: string[];
+  /** Uncaught exceptions and console errors, minus the expected noise of a lost connection. */
+  errors: string[];
+  /** Every request URL the page made. */
+  requests: string[];
+  /** Every WebSocket URL the page opened. */
+  sockets: string[];
+  close(): Promise<void>;
+}
+
+/** Console lines a page prints when the server is away: expected in the reconnect tests. */
+const CONNECTION_NOISE =
+  /WebSocket connection to|Failed to load resource|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_REFUSED/;
+
+export async function openPage(
+  browser: Browser,
+  url: string,
+  viewport = { width: 1100, height: 720 },
+): Promise<ChatPage> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const chat: ChatPage = {
+    page,
+    context,
+    dialogs: [],
+    errors: [],
+    requests: [],
+    sockets: [],
+    close: () => context.close(),
+  };
+  page.on("dialog", (d) => {
+    chat.dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on("pageerror", (e) => chat.errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !CONNECTION_NOISE.test(m.text()))
+      chat.errors.push(`console: ${m.text()}`);
+  });
+  page.on("request", (r) => chat.requests.push(r.url()));
+  page.on("websocket", (ws) => chat.sockets.push(ws.url()));
+  page.setDefaultTimeout(15_000);
+  await page.goto(url);
+  return chat;
+}

@@ -1,0 +1,718 @@
+/**
+ * The browser client module (public/rooms-client.js) in Node 22, whose global WebSocket is the
+ * same API a browser has. Most tests script a tiny `ws` server so each rule of the state machine
+ * can be provoked exactly (a dropped link, a lost ack, a silent peer); the last ones run against
+ * a real `wrangler dev`, through a proxy that can cut the link at the worst moment.
+ */
+import { execFile } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import * as prettier from "prettier";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import WebSocket, { WebSocketServer } from "ws";
+import {
+  RoomClient,
+  backoffDelay,
+  type RoomClientEvents,
+  type RoomClientOptions,
+} from "../../public/rooms-client.js";
+import { startServer, type DevServer } from "../e2e/server";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Frame = Record<string, any>;
+
+const WAIT_MS = 5_000;
+
+/** Resolves with the next event of a type (matching `match`), or fails after WAIT_MS. */
+function nextEvent<K extends keyof RoomClientEvents>(
+  client: RoomClient,
+  type: K,
+  match: (detail: RoomClientEvents[K]) => boolean = () => true,
+  what = `a "${String(type)}" event`,
+): Promise<RoomClientEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, WAIT_MS);
+    const off = client.on(type, (detail) => {
+      if (!match(detail)) return;
+      clearTimeout(timer);
+      off();
+      resolve(detail);
+    });
+  });
+}
+
+/** Collects every detail of one event type, in order. */
+function record<K extends keyof RoomClientEvents>(
+  client: RoomClient,
+  type: K,
+): RoomClientEvents[K][] {
+  const seen: RoomClientEvents[K][] = [];
+  client.on(type, (d) => seen.push(d));
+  return seen;
+}
+
+/** One accepted connection of the scripted server: what the client asked for and sent. */
+interface Conn {
+  ws: WebSocket;
+  url: URL;
+  received: string[];
+  /** Resolves with the n-th text frame (counting from 1) this connection received. */
+  frame(n: number): Promise<string>;
+}
+
+/**
+ * A scripted room: each connection is handed to the test, which decides what the "room" says.
+ * Frames are sent batched (joined with "\n") as a room sends them to a `batch=1` client.
+ */
+class ScriptedRoom {
+  readonly conns: Conn[] = [];
+  #wss: WebSocketServer;
+  #waiters: { n: number; resolve: (c: Conn) => void }[] = [];
+
+  private constructor(wss: WebSocketServer) {
+    this.#wss = wss;
+    wss.on("connection", (ws, req) => {
+      const received: string[] = [];
+      const frameWaiters: { n: number; resolve: (t: string) => void }[] = [];
+      ws.on("message", (data) => {
+        received.push(data.toString());
+        for (const w of frameWaiters.filter((w) => w.n <= received.length))
+          w.resolve(received[w.n - 1]!);
+      });
+      const conn: Conn = {
+        ws,
+        url: new URL(req.url!, "http://x"),
+        received,
+        frame: (n) =>
+          received.length >= n
+            ? Promise.resolve(received[n - 1]!)
+            : withTimeout(
+                new Promise((resolve) => frameWaiters.push({ n, resolve })),
+                `client frame #${n}`,
+              ),
+      };
+      this.conns.push(conn);
+      for (const w of this.#waiters.filter((w) => w.n <= this.conns.length))
+        w.resolve(this.conns[w.n - 1]!);
+    });
+  }
+
+  static async start(): Promise<ScriptedRoom> {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await new Promise((r) => wss.once("listening", r));
+    return new ScriptedRoom(wss);
+  }
+
+  get url(): string {
+    const addr = this.#wss.address();
+    return `ws://127.0.0.1:${typeof addr === "object" && addr !== null ? addr.port : 0}`;
+  }
+
+  /** Resolves with the n-th connection (counting from 1). */
+  connection(n: number): Promise<Conn> {
+    if (this.conns.length >= n) return Promise.resolve(this.conns[n - 1]!);
+    return withTimeout(
+      new Promise((resolve) => this.#waiters.push({ n, resolve })),
+      `connection #${n}`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.#wss.clients) c.terminate();
+    await new Promise((r) => this.#wss.close(r));
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+const send = (conn: Conn, ...frames: (Frame | string)[]) =>
+  conn.ws.send(frames.map((f) => (typeof f === "string" ? f : JSON.stringify(f))).join("\n"));
+
+const welcome = (seq: number, count = 0, extra: Frame = {}): Frame => ({
+  type: "welcome",
+  room: "r",
+  self: { id: "u1", name: "Ann" },
+  members: [{ id: "u1", name: "Ann" }],
+  seq,
+  replay: { from: seq - count, count, complete: true },
+  ...extra,
+});
+const message = (seq: number, data: unknown = `m${seq}`, from = "u2", id?: string): Frame => ({
+  type: "message",
+  seq,
+  ...(id === undefined ? {} : { id }),
+  from: { id: from, name: from },
+  data,
+  ts: 1764000000000 + seq,
+});
+
+let room: ScriptedRoom;
+const clients: RoomClient[] = [];
+/** A client on the scripted room with fast timings; closed after the test. */
+function client(opts: Partial<RoomClientOptions> = {}): RoomClient {
+  const c = new RoomClient({
+    url: room.url,
+    room: "r",
+    user: "u1",
+    name: "Ann",
+    baseDelayMs: 10,
+    maxDelayMs: 40,
+    probe: false,
+    ...opts,
+  });
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  room = await ScriptedRoom.start();
+});
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await room.stop();
+  room = await ScriptedRoom.start();
+});
+afterAll(async () => {
+  await room.stop();
+});
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const PUBLIC = join(ROOT, "public");
+/** The client's modules, whose declarations are published next to them for TypeScript users. */
+const TYPED_MODULES = ["rooms-client", "rooms-protocol", "rooms-outbox"];
+const DTS_HEADER =
+  "// Generated from the JSDoc of %s.js by test/node/client.test.ts; do not edit.\n" +
+  "// Rewrite it with: UPDATE_TYPES=1 npx vitest run -c vitest.e2e.config.ts test/node/client.test.ts\n";
+
+/**
+ * Type-checks every script of the page under `strict` (they are JavaScript with JSDoc types)
+ * and returns the declarations TypeScript derives for the client's modules, formatted like the
+ * rest of the repository. The typedef comments tsc repeats after the types are dropped.
+ */
+async function generatedTypes(): Promise<Map<string, string>> {
+  const out = mkdtempSync(join(tmpdir(), "rooms-dts-"));
+  try {
+    const tsc = join(ROOT, "node_modules/typescript/bin/tsc");
+    const flags = [
+      "--ignoreConfig",
+      "--declaration",
+      "--emitDeclarationOnly",
+      "--allowJs",
+      "--checkJs",
+    ];
+    const options = ["--strict", "--target", "es2023", "--lib", "es2023,dom", "--module", "esnext"];
+    // A copy of the scripts alone: the published .d.ts files must not shadow the JSDoc.
+    const src = join(out, "src");
+    cpSync(PUBLIC, src, { recursive: true, filter: (f) => !f.endsWith(".d.ts") });
+    const entries = [join(src, "rooms-client.js"), join(src, "app.js")];
+    await promisify(execFile)(
+      process.execPath,
+      [
+        tsc,
+        ...flags,
+        ...options,
+        "--moduleResolution",
+        "bundler",
+        "--skipLibCheck",
+        "--outDir",
+        join(out, "types"),
+        ...entries,
+      ],
+      { cwd: ROOT },
+    ).catch((e: { stdout?: string }) => {
+      throw new Error(`tsc rejected the page's scripts:\n${e.stdout ?? String(e)}`);
+    });
+    const types = new Map<string, string>();
+    for (const name of TYPED_MODULES) {
+      const file = join(PUBLIC, `${name}.d.ts`);
+      const raw = readFileSync(join(out, "types", `${name}.d.ts`), "utf8");
+      const text =
+        DTS_HEADER.replace("%s", name) +
+        raw.replace(/\/\*\*(?:(?!\*\/)[\s\S])*?@typedef[\s\S]*?\*\/\n/g, "");
+      const config = await prettier.resolveConfig(file);
+      types.set(file, await prettier.format(text, { ...config, filepath: file }));
+    }
+    return types;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+describe("the page's scripts and the client's published types", () => {
+  it("type-check under strict, and each .d.ts matches what the JSDoc produces", async () => {
+    for (const [file, fresh] of await generatedTypes()) {
+      if (process.env.UPDATE_TYPES === "1") writeFileSync(file, fresh);
+      expect(readFileSync(file, "utf8"), `${file} is stale: see the command at its top`).toBe(
+        fresh,
+      );
+    }
+  });
+});
+
+describe("backoffDelay (full jitter)", () => {
+  it("stays within [0, min(max, base * 2^attempt)) for any random value", () => {
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const ceiling = Math.min(15_000, 500 * 2 ** attempt);
+      for (const r of [0, 0.25, 0.5, 0.999999, Math.random()]) {
+        const d = backoffDelay(attempt, 500, 15_000, () => r);
+        expect(d).toBeGreaterThanOrEqual(0);
+        expect(d).toBeLessThan(ceiling);
+        expect(Number.isInteger(d)).toBe(true);
+      }
+    }
+  });
+
+  it("spreads delays over the whole window instead of a fixed step", () => {
+    expect(backoffDelay(3, 500, 15_000, () => 0)).toBe(0);
+    expect(backoffDelay(3, 500, 15_000, () => 0.5)).toBe(2000);
+    expect(backoffDelay(3, 500, 15_000, () => 0.999)).toBe(3996);
+    expect(backoffDelay(1000, 500, 15_000, () => 0.999)).toBe(14_985); // capped, no overflow
+  });
+});
+
+describe("RoomClient state machine", () => {
+  it("goes connecting → open on welcome → reconnecting when dropped → open → closed", async () => {
+    const c = client();
+    const states = record(c, "state");
+    expect(c.state).toBe("closed"); // not started
+    c.connect();
+    const first = await room.connection(1);
+    expect(c.state).toBe("connecting");
+    send(first, welcome(0));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    first.ws.close(1001, "going away");
+    await nextEvent(c, "state", (s) => s.state === "reconnecting");
+    send(await room.connection(2), welcome(0));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    c.close();
+    expect(states.map((s) => s.state)).toEqual([
+      "connecting",
+      "open",
+      "reconnecting",
+      "open",
+      "closed",
+    ]);
+    expect(states[2]).toMatchObject({ code: 1001, reason: "going away", attempt: 1 });
+    expect(() => c.send("late")).toThrow(/closed/);
+  });
+
+  it("opts into batch=1 and splits batched messages on newlines, ignoring pong", async () => {
+    const c = client().connect();
+    const messages = record(c, "message");
+    const conn = await room.connection(1);
+    expect(conn.url.pathname).toBe("/room/r");
+    expect(Object.fromEntries(conn.url.searchParams)).toEqual({
+      user: "u1",
+      name: "Ann",
+      batch: "1",
+    });
+    send(conn, welcome(2, 2), message(1), message(2));
+    send(conn, "pong");
+    send(conn, message(3), "pong", message(4));
+    await nextEvent(c, "message", (m) => m.seq === 4);
+    expect(messages.map((m) => m.data)).toEqual(["m1", "m2", "m3", "m4"]);
+  });
+
+  it("resumes with since = the last seq seen after every reconnect", async () => {
+    const c = client().connect();
+    const first = await room.connection(1);
+    expect(first.url.searchParams.has("since")).toBe(false);
+    send(first, welcome(5, 2), message(4), message(5));
+    await nextEvent(c, "message", (m) => m.seq === 5);
+    first.ws.close();
+
+    const second = await room.connection(2);
+    expect(second.url.searchParams.get("since")).toBe("5");
+    // The head (9) is newer than the last replayed frame (8): 6, 7 and 9 are others' directs.
+    send(second, welcome(9, 1), message(8));
+    await nextEvent(c, "message", (m) => m.seq === 8);
+    expect(c.lastSeq).toBe(9);
+    second.ws.close();
+
+    const third = await room.connection(3);
+    expect(third.url.searchParams.get("since")).toBe("9");
+  });
+
+  it("hands each seq to listeners once when a replay overlaps what was already seen", async () => {
+    const c = client().connect();
+    const messages = record(c, "message");
+    const first = await room.connection(1);
+    send(first, welcome(2, 2), message(1), message(2));
+    send(first, message(3));
+    await nextEvent(c, "message", (m) => m.seq === 3);
+    first.ws.close();
+    // A room that replays too much (or a live frame racing a replay) must not double anything.
+    const second = await room.connection(2);
+    send(second, welcome(4, 3), message(2), message(3), message(4));
+    send(second, message(4), message(5));
+    await nextEvent(c, "message", (m) => m.seq === 5);
+    expect(messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("queues sends until the room welcomes it and flushes them in order", async () => {
+    const c = client();
+    const a = c.send({ text: "one" });
+    const b = c.sendDirect("u2", { text: "two" });
+    c.requestHistory({ before: 10, limit: 5 });
+    c.connect();
+    const conn = await room.connection(1);
+    expect(conn.received).toEqual([]); // nothing goes out before the welcome
+    send(conn, welcome(0));
+    expect(JSON.parse(await conn.frame(1))).toEqual({
+      type: "message",
+      data: { text: "one" },
+      id: a,
+    });
+    expect(JSON.parse(await conn.frame(2))).toEqual({
+      type: "direct",
+      to: "u2",
+      data: { text: "two" },
+      id: b,
+    });
+    expect(JSON.parse(await conn.frame(3))).toEqual({ type: "history", before: 10, limit: 5 });
+    expect(a).not.toBe(b);
+    // Once open, a send goes out at once.
+    const d = c.send("three");
+    expect(JSON.parse(await conn.frame(4))).toMatchObject({ data: "three", id: d });
+  });
+
+  it("re-sends un-acked frames with the same id after a reconnect, until acked", async () => {
+    const c = client().connect();
+    const first = await room.connection(1);
+    send(first, welcome(0));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    const lost = c.send({ text: "ack lost" });
+    const acked = c.send({ text: "acked" });
+    const sentLost = await first.frame(1);
+    await first.frame(2);
+    send(first, { type: "ack", id: acked, seq: 2 }); // only the second is acknowledged
+    await nextEvent(c, "ack", (a) => a.id === acked);
+    expect(c.pending.map((f) => f.id)).toEqual([lost]);
+    first.ws.terminate(); // the link dies before the first ack arrives
+
+    const second = await room.connection(2);
+    send(second, welcome(2));
+    expect(await second.frame(1)).toBe(sentLost); // byte-identical, same id
+    send(second, { type: "ack", id: lost, seq: 1 }); // the room remembers the id: same seq
+    await nextEvent(c, "ack", (a) => a.id === lost);
+    expect(c.pending).toEqual([]);
+    second.ws.close();
+
+    const third = await room.connection(3);
+    send(third, welcome(2));
+    const marker = c.send("marker");
+    expect(JSON.parse(await third.frame(1))).toMatchObject({ id: marker }); // nothing re-sent before it
+  });
+
+  it("retires its own frame when the echo arrives in a replay, even without the ack", async () => {
+    const c = client().connect();
+    const first = await room.connection(1);
+    send(first, welcome(0));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    const id = c.send("hello");
+    await first.frame(1);
+    first.ws.terminate();
+    const second = await room.connection(2);
+    send(second, welcome(1, 1), message(1, "hello", "u1", id));
+    await nextEvent(c, "message", (m) => m.id === id);
+    expect(c.pending).toEqual([]);
+  });
+
+  it("resets the retry count only after a connection stayed up for minUptimeMs", async () => {
+    const c = client({ baseDelayMs: 10, maxDelayMs: 1000, minUptimeMs: 150, random: () => 0.999 });
+    const delays: number[] = [];
+    c.on("state", (s) => s.state === "reconnecting" && delays.push(s.delayMs!));
+    c.connect();
+    // Three connections welcomed and dropped at once: the backoff keeps growing.
+    for (let n = 1; n <= 3; n++) {
+      const conn = await room.connection(n);
+      send(conn, welcome(0));
+      await nextEvent(c, "state", (s) => s.state === "open");
+      conn.ws.close();
+      await nextEvent(c, "state", (s) => s.state === "reconnecting");
+    }
+    expect(delays).toEqual([9, 19, 39]);
+    // The fourth lasts past minUptimeMs (the wait is the behaviour under test): back to the start.
+    const fourth = await room.connection(4);
+    send(fourth, welcome(0));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    await new Promise((r) => setTimeout(r, 300));
+    fourth.ws.close();
+    await nextEvent(c, "state", (s) => s.state === "reconnecting");
+    expect(delays).toEqual([9, 19, 39, 9]);
+  });
+
+  it("stops for good on an unauthorized error frame and 4401, with the room's reason", async () => {
+    const c = client({ token: "expired.jwt.token", baseDelayMs: 1, maxDelayMs: 2 });
+    const states = record(c, "state");
+    const closed = nextEvent(c, "closed");
+    c.connect();
+    const conn = await room.connection(1);
+    expect(Object.fromEntries(conn.url.searchParams)).toEqual({
+      token: "expired.jwt.token",
+      batch: "1",
+    });
+    send(conn, { type: "error", code: "unauthorized", message: "the join token has expired" });
+    conn.ws.close(4401, "unauthorized");
+    expect(await closed).toMatchObject({
+      error: "unauthorized",
+      reason: "the join token has expired",
+    });
+    expect(c.state).toBe("closed");
+    expect(c.fatal).toEqual({ code: "unauthorized", message: "the join token has expired" });
+    // Proving an absence needs a bounded wait: 50 times the largest backoff.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(room.conns).toHaveLength(1);
+    expect(states.map((s) => s.state)).toEqual(["connecting", "closed"]);
+  });
+
+  it("treats a bare 4403 close as final too", async () => {
+    const c = client({ baseDelayMs: 1, maxDelayMs: 2 });
+    const closed = nextEvent(c, "closed");
+    c.connect();
+    (await room.connection(1)).ws.close(4403, "forbidden");
+    expect(await closed).toMatchObject({ code: 4403, error: "forbidden" });
+    await new Promise((r) => setTimeout(r, 100)); // bounded wait to prove no retry
+    expect(room.conns).toHaveLength(1);
+  });
+
+  it("pings on an interval and reconnects when nothing answers", async () => {
+    const c = client({ pingIntervalMs: 30, pongTimeoutMs: 60 });
+    c.connect();
+    const silent = await room.connection(1);
+    send(silent, welcome(0));
+    const gaveUp = await nextEvent(c, "state", (s) => s.state === "reconnecting");
+    expect(gaveUp.reason).toMatch(/ping/);
+    expect(silent.received[0]).toBe("ping");
+
+    const lively = await room.connection(2);
+    lively.ws.on("message", (d) => d.toString() === "ping" && lively.ws.send("pong"));
+    send(lively, welcome(0));
+    await lively.frame(5); // five pings, each answered: the connection stays
+    expect(lively.received.slice(0, 5)).toEqual(["ping", "ping", "ping", "ping", "ping"]);
+    expect(c.state).toBe("open");
+    expect(room.conns).toHaveLength(2);
+  });
+
+  it("refuses a frame over maxFrameBytes before sending it", () => {
+    const c = client({ maxFrameBytes: 100 });
+    expect(() => c.send("x".repeat(100))).toThrow(/at most 100/);
+    expect(c.pending).toEqual([]);
+    expect(() => c.send("x".repeat(50))).not.toThrow();
+  });
+
+  it("drops the frame a room closed 1009 for, instead of re-sending it forever", async () => {
+    const c = client(); // the room's limit is lower than the client's
+    c.connect();
+    const first = await room.connection(1);
+    send(first, welcome(0));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    const small = c.send("small");
+    const big = c.send("y".repeat(5000));
+    await first.frame(2);
+    const error = nextEvent(c, "error");
+    send(first, { type: "error", code: "too_large", message: "frames are limited to 4096 bytes" });
+    first.ws.close(1009, "frame too large");
+    expect(await error).toMatchObject({ code: "too_large" });
+    expect(await nextEvent(c, "error", (e) => e.id !== undefined)).toMatchObject({
+      code: "too_large",
+      id: big,
+    });
+    const second = await room.connection(2);
+    send(second, welcome(0));
+    expect(JSON.parse(await second.frame(1))).toMatchObject({ id: small });
+    expect(c.pending.map((f) => f.id)).toEqual([small]);
+  });
+
+  it("reports a rate_limited refusal with its frame and does not re-send it", async () => {
+    const c = client().connect();
+    const conn = await room.connection(1);
+    send(conn, welcome(0));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    const id = c.send({ text: "too fast" });
+    await conn.frame(1);
+    const error = nextEvent(c, "error");
+    send(conn, { type: "error", code: "rate_limited", message: "slow down", id });
+    expect(await error).toEqual({
+      code: "rate_limited",
+      message: "slow down",
+      id,
+      frame: { type: "message", data: { text: "too fast" }, id },
+    });
+    expect(c.pending).toEqual([]);
+  });
+
+  it("reports a gap when the room's history no longer reaches back to since", async () => {
+    const c = client({ since: 3 }).connect();
+    const gap = nextEvent(c, "gap");
+    const conn = await room.connection(1);
+    expect(conn.url.searchParams.get("since")).toBe("3");
+    send(conn, welcome(2000, 0, { replay: { from: 3, count: 0, complete: false } }));
+    expect(await gap).toEqual({ reason: "trimmed", since: 3, seq: 2000 });
+  });
+
+  it("follows a room whose storage was reset instead of ignoring its new frames", async () => {
+    const c = client({ since: 50 }).connect();
+    const gap = nextEvent(c, "gap");
+    const conn = await room.connection(1);
+    send(conn, welcome(1, 0, { replay: { from: 50, count: 0, complete: false } }));
+    expect(await gap).toEqual({ reason: "reset", since: 50, seq: 1 });
+    send(conn, message(2));
+    expect((await nextEvent(c, "message")).seq).toBe(2);
+  });
+});
+
+describe("RoomClient against wrangler dev", () => {
+  let server: DevServer;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("stops with the server's reason when the room name is refused over HTTP", async () => {
+    const c = new RoomClient({ url: server.url, room: "no spaces allowed", baseDelayMs: 5_000 });
+    clients.push(c);
+    const closed = nextEvent(c, "closed");
+    c.connect();
+    expect(await closed).toMatchObject({
+      error: "invalid_room",
+      reason: expect.stringMatching(/\S/), // the server's own sentence, whatever its words
+    });
+  });
+
+  it("delivers a message exactly once when the link dies between the send and its ack", async () => {
+    const r = `node-${crypto.randomUUID()}`;
+    const proxy = await CuttingProxy.start(server.wsUrl);
+    try {
+      const observer = await connectRaw(`${server.wsUrl}/room/${r}?user=obs`);
+      await observer.next((f) => f.type === "welcome");
+      const c = new RoomClient({
+        url: proxy.url,
+        room: r,
+        user: "ann",
+        name: "Ann",
+        baseDelayMs: 10,
+        maxDelayMs: 50,
+      });
+      clients.push(c);
+      const messages = record(c, "message");
+      c.connect();
+      await nextEvent(c, "welcome");
+      proxy.cutAfterNextClientFrame = true;
+      const id = c.send({ text: "exactly once" });
+      // The room stores it (the observer sees it) but the sender's echo and ack are lost.
+      const stored = await observer.next((f) => f.type === "message");
+      expect(stored).toMatchObject({ id, data: { text: "exactly once" }, from: { id: "ann" } });
+      await nextEvent(c, "ack", (a) => a.id === id);
+      expect(c.pending).toEqual([]);
+      // The re-send went upstream byte-identical; the room answered it with the first seq.
+      const sent = proxy.upstreamFrames.filter((t) => t.includes(id));
+      expect(sent).toHaveLength(2);
+      expect(sent[1]).toBe(sent[0]);
+      expect(messages.filter((m) => m.id === id)).toHaveLength(1);
+      expect(messages.find((m) => m.id === id)!.seq).toBe(stored.seq);
+      // Room order: the observer's next frame comes after anything the re-send could have made.
+      observer.ws.send(JSON.stringify({ type: "message", data: "after" }));
+      const after = await observer.next((f) => f.type === "message");
+      expect(after.data).toBe("after");
+      await nextEvent(c, "message", (m) => m.data === "after");
+      expect(messages.map((m) => m.data)).toEqual([{ text: "exactly once" }, "after"]);
+      observer.ws.close();
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+/** A raw `ws` connection that lets a test await frames (batching off: one frame a message). */
+async function connectRaw(url: string) {
+  const ws = new WebSocket(url);
+  const queue: Frame[] = [];
+  const waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
+  ws.on("message", (d) => {
+    const f = JSON.parse(d.toString()) as Frame;
+    const i = waiters.findIndex((w) => w.match(f));
+    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(f);
+    else queue.push(f);
+  });
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  return {
+    ws,
+    next(match: (f: Frame) => boolean): Promise<Frame> {
+      const i = queue.findIndex(match);
+      if (i >= 0) return Promise.resolve(queue.splice(i, 1)[0]!);
+      return withTimeout(new Promise((resolve) => waiters.push({ match, resolve })), "a frame");
+    },
+  };
+}
+
+/**
+ * A WebSocket proxy in front of the real server that can kill the client's link right after
+ * forwarding one client frame, so the room stores it but the answer never comes back: the
+ * one case a client cannot tell from "never arrived".
+ */
+class CuttingProxy {
+  cutAfterNextClientFrame = false;
+  readonly upstreamFrames: string[] = [];
+  #wss: WebSocketServer;
+
+  private constructor(wss: WebSocketServer, target: string) {
+    this.#wss = wss;
+    wss.on("connection", (down, req) => {
+      const up = new WebSocket(`${target}${req.url}`);
+      const early: string[] = [];
+      up.on("open", () => early.splice(0).forEach((t) => up.send(t)));
+      up.on("message", (d) => down.readyState === WebSocket.OPEN && down.send(d.toString()));
+      up.on("close", () => down.terminate());
+      up.on("error", () => down.terminate());
+      down.on("message", (d) => {
+        const text = d.toString();
+        if (text !== "ping") this.upstreamFrames.push(text);
+        if (up.readyState === WebSocket.OPEN) up.send(text);
+        else early.push(text);
+        if (this.cutAfterNextClientFrame && text !== "ping") {
+          this.cutAfterNextClientFrame = false;
+          down.terminate(); // the client hears nothing more on this link
+        }
+      });
+      down.on("close", () => up.close());
+    });
+  }
+
+  static async start(target: string): Promise<CuttingProxy> {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await new Promise((r) => wss.once("listening", r));
+    return new CuttingProxy(wss, target);
+  }
+
+  get url(): string {
+    const addr = this.#wss.address();
+    return `ws://127.0.0.1:${typeof addr === "object" && addr !== null ? addr.port : 0}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.#wss.clients) c.terminate();
+    await new Promise((r) => this.#wss.close(r));
+  }
+}
