@@ -1,0 +1,310 @@
+// @ts-check
+/**
+ * The jobs page: `/jobs.html?user=u1&token=<join token>` (served from public/jobs/index.html at
+ * `/jobs/`, because `/jobs` is the Worker's API route; `/jobs.html` redirects there). It joins the user's own room
+ * (`user-<id>`) with the token, starts `file.inspect` jobs with `POST /jobs` (the same token as
+ * `Authorization: Bearer`), and shows each job go from queued to done or failed as the room's
+ * targeted events arrive (src/jobs.ts: `job.queued`, `job.done`, `job.failed`). They are stored
+ * events, so the room replays them on join: a reload shows the earlier jobs again. A job only
+ * moves forward — the 202 answer may come after its events — and every value from the server
+ * is shown through textContent, the result as formatted JSON.
+ */
+import { RoomClient, isObject } from "./rooms-client.js";
+import { el, explain } from "./chat-view.js";
+
+/** @typedef {import("./rooms-client.js").EventFrame} EventFrame */
+/** @typedef {"queued" | "done" | "failed"} Stage */
+/**
+ * @typedef {object} JobUpdate what one event (or the 202 answer) says about a job
+ * @property {string} job
+ * @property {Stage} stage
+ * @property {string} [kind]
+ * @property {unknown} [result] with `done`
+ * @property {string} [reason] with `failed`
+ * @property {number} [attempts] with `failed`
+ * @property {number} ts
+ */
+/**
+ * @typedef {object} JobView
+ * @property {HTMLLIElement} li
+ * @property {Stage} stage
+ * @property {HTMLElement} kind
+ * @property {HTMLElement} target
+ * @property {HTMLElement} state
+ * @property {HTMLTimeElement} time
+ * @property {HTMLElement} outcome
+ */
+
+const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
+/** The server's default JOB_ROOM_PREFIX (wrangler.toml): results go to `user-<id>`. */
+const JOB_ROOM_PREFIX = "user-";
+const KIND = "file.inspect";
+const DEFAULT_PATH = "/index.html";
+/** A job only moves forward: a late `queued` never undoes `done` or `failed`. */
+const STAGE_RANK = { queued: 0, done: 1, failed: 1 };
+const STAGE_TEXT = { queued: "queued", done: "done", failed: "failed" };
+
+/** @param {string} id @returns {HTMLElement} */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+/**
+ * Reads a job event of the user's room; anything else in the room is not ours to show.
+ * @param {EventFrame} frame
+ * @returns {JobUpdate | null}
+ */
+export function parseJobEvent(frame) {
+  const stage = frame.event.startsWith("job.") ? frame.event.slice("job.".length) : "";
+  if (stage !== "queued" && stage !== "done" && stage !== "failed") return null;
+  const d = frame.data;
+  if (!isObject(d) || typeof d.job !== "string") return null;
+  return {
+    job: d.job,
+    stage,
+    ...(typeof d.kind === "string" ? { kind: d.kind } : {}),
+    ...("result" in d ? { result: d.result } : {}),
+    ...(typeof d.reason === "string" ? { reason: d.reason } : {}),
+    ...(typeof d.attempts === "number" ? { attempts: d.attempts } : {}),
+    ts: typeof frame.ts === "number" ? frame.ts : Date.now(),
+  };
+}
+
+/**
+ * The claims of a join token, unverified: only to say early that a token is for someone else
+ * (the server checks the signature, and refuses such a token anyway).
+ * @param {string} token
+ * @returns {Record<string, unknown> | null}
+ */
+function peekClaims(token) {
+  try {
+    const part = /** @type {string} */ (token.split(".")[1]).replace(/-/g, "+").replace(/_/g, "/");
+    const claims = /** @type {unknown} */ (
+      JSON.parse(atob(part.padEnd(Math.ceil(part.length / 4) * 4, "=")))
+    );
+    return isObject(claims) ? claims : null;
+  } catch {
+    return null; // not a JWT we can read: the server will say what is wrong with it
+  }
+}
+
+/** Job targets this browser remembers per user: enough for the jobs a replay shows. */
+const TARGETS_KEPT = 100;
+
+/**
+ * What this browser asked each job to inspect, kept across reloads: the job events do not
+ * repeat a job's input, and a failed job's reason need not name its file.
+ * @param {string} user
+ */
+function rememberedTargets(user) {
+  const key = `edge-rooms:job-targets:${user}`;
+  /** @type {Map<string, string>} */
+  const targets = new Map();
+  try {
+    const raw = /** @type {unknown} */ (JSON.parse(localStorage.getItem(key) ?? "[]"));
+    if (Array.isArray(raw))
+      for (const entry of raw)
+        if (Array.isArray(entry) && typeof entry[0] === "string" && typeof entry[1] === "string")
+          targets.set(entry[0], entry[1]);
+  } catch {
+    // Storage disabled or garbled: this page still remembers what it submits itself.
+  }
+  return Object.assign(targets, {
+    save() {
+      try {
+        localStorage.setItem(key, JSON.stringify([...targets].slice(-TARGETS_KEPT)));
+      } catch {
+        // Storage disabled or full: only the path of an older job is not shown after a reload.
+      }
+    },
+  });
+}
+
+/** @param {{ user: string, token: string }} who */
+function startJobs({ user, token }) {
+  const room = `${JOB_ROOM_PREFIX}${user}`;
+  byId("jobs-page").hidden = false;
+  byId("user-name").textContent = user;
+  byId("room-name").textContent = room;
+  document.title = `Jobs of ${user} · edge-rooms`;
+  const status = byId("status");
+  const retryNow = byId("retry-now");
+  const alertBox = byId("alert");
+  const list = byId("jobs");
+  const noJobs = byId("no-jobs");
+  const form = /** @type {HTMLFormElement} */ (byId("job-form"));
+  const pathInput = /** @type {HTMLInputElement} */ (byId("path"));
+  const submit = /** @type {HTMLButtonElement} */ (byId("submit-job"));
+
+  /** @type {Map<string, JobView>} */
+  const jobs = new Map();
+  const targets = rememberedTargets(user);
+
+  /** @param {string} text */
+  function showAlert(text) {
+    byId("alert-text").textContent = text;
+    alertBox.hidden = false;
+  }
+  byId("alert-close").addEventListener("click", () => (alertBox.hidden = true));
+
+  /** @param {string} id */
+  function jobView(id) {
+    let view = jobs.get(id);
+    if (view !== undefined) return view;
+    const li = el("li", "job");
+    li.dataset.job = id;
+    const head = el("div", "job-head");
+    const kind = el("span", "job-kind");
+    const target = el("span", "job-target");
+    const state = el("span", "job-state");
+    head.append(kind, target, state);
+    const meta = el("div", "job-meta");
+    const time = el("time");
+    meta.append(el("span", "job-id", id), time);
+    const outcome = el("div", "job-outcome");
+    li.append(head, meta, outcome);
+    list.prepend(li); // newest first: replay and live both arrive oldest first
+    noJobs.hidden = true;
+    view = { li, stage: "queued", kind, target, state, time, outcome };
+    jobs.set(id, view);
+    return view;
+  }
+
+  /** @param {JobUpdate} u */
+  function apply(u) {
+    const fresh = !jobs.has(u.job);
+    const view = jobView(u.job);
+    if (u.kind !== undefined) view.kind.textContent = u.kind;
+    const result = u.result;
+    const target =
+      targets.get(u.job) ??
+      (isObject(result) && typeof result.path === "string" ? result.path : undefined);
+    if (target !== undefined) view.target.textContent = target;
+    if (!fresh && STAGE_RANK[u.stage] < STAGE_RANK[view.stage]) return;
+    view.stage = u.stage;
+    view.li.dataset.state = u.stage;
+    view.state.textContent = STAGE_TEXT[u.stage];
+    const when = new Date(u.ts);
+    view.time.dateTime = when.toISOString();
+    view.time.textContent = `${STAGE_TEXT[u.stage]} at ${when.toLocaleTimeString()}`;
+    if (u.stage === "done") {
+      view.outcome.replaceChildren(el("pre", "job-result", JSON.stringify(result, null, 2)));
+    } else if (u.stage === "failed") {
+      const tries =
+        u.attempts === undefined
+          ? ""
+          : ` (after ${u.attempts} ${u.attempts === 1 ? "try" : "tries"})`;
+      view.outcome.replaceChildren(el("p", "job-reason", `${u.reason ?? "failed"}${tries}`));
+    }
+  }
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const path = pathInput.value.trim() || DEFAULT_PATH;
+    submit.disabled = true;
+    try {
+      const res = await fetch("/jobs", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ user, kind: KIND, input: { path } }),
+      });
+      const body = /** @type {unknown} */ (await res.json().catch(() => null));
+      if (res.status === 202 && isObject(body) && typeof body.job === "string") {
+        targets.set(body.job, path);
+        targets.save();
+        apply({ job: body.job, stage: "queued", kind: KIND, ts: Date.now() });
+      } else {
+        const why = isObject(body) && typeof body.message === "string" ? body.message : "";
+        showAlert(`The job was not accepted (HTTP ${res.status}). ${why}`);
+      }
+    } catch {
+      showAlert("Could not reach the server to start the job. Check the connection and try again.");
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  const client = new RoomClient({ url: location.origin, room, token });
+  const STATUS_TEXT = {
+    connecting: "Connecting…",
+    open: "Connected",
+    reconnecting: "Reconnecting…",
+    closed: "Disconnected",
+  };
+  client.on("state", (s) => {
+    status.dataset.state = s.state;
+    status.textContent =
+      s.state === "reconnecting" && s.attempt > 1
+        ? `Reconnecting… (try ${s.attempt})`
+        : STATUS_TEXT[s.state];
+    status.title = s.reason ?? "";
+    retryNow.hidden = s.state !== "reconnecting";
+  });
+  retryNow.addEventListener("click", () => client.reconnectNow());
+  window.addEventListener("online", () => client.reconnectNow());
+  client.on("event", (frame) => {
+    const update = parseJobEvent(frame);
+    if (update !== null) apply(update);
+  });
+  client.on("closed", (c) => {
+    if (c.error === undefined) return;
+    showAlert(explain(c.error, c.reason, room));
+    submit.disabled = true;
+  });
+  client.connect();
+}
+
+/**
+ * @param {URLSearchParams} params
+ * @param {string} [problem] why the link did not work
+ */
+function showSetup(params, problem) {
+  byId("setup").hidden = false;
+  const form = /** @type {HTMLFormElement} */ (byId("setup-form"));
+  const userInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("user"));
+  const tokenInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("token"));
+  const error = byId("setup-error");
+  userInput.value = params.get("user") ?? "";
+  tokenInput.value = params.get("token") ?? "";
+  /** @param {string | undefined} text */
+  const say = (text) => {
+    error.hidden = text === undefined;
+    error.textContent = text ?? "";
+  };
+  say(problem);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const next = new URLSearchParams({
+      user: userInput.value.trim(),
+      token: tokenInput.value.trim(),
+    });
+    const why = check(next);
+    if (why !== undefined) return say(why);
+    location.search = next.toString();
+  });
+}
+
+/**
+ * Why these parameters cannot open the page, or undefined when they can.
+ * @param {URLSearchParams} params
+ */
+function check(params) {
+  const user = params.get("user") ?? "";
+  const token = params.get("token") ?? "";
+  if (!USER_ID.test(user)) return "A user id is 1–64 letters, digits or “_ . : @ -”.";
+  if (token === "") return "The page needs a join token for your user.";
+  const sub = peekClaims(token)?.sub;
+  if (typeof sub === "string" && sub !== user)
+    return `This token is for the user “${sub}”, not “${user}”.`;
+  return undefined;
+}
+
+// ---- start ----
+const params = new URLSearchParams(location.search);
+const problem = check(params);
+if (problem === undefined) {
+  startJobs({
+    user: /** @type {string} */ (params.get("user")),
+    token: /** @type {string} */ (params.get("token")),
+  });
+} else {
+  showSetup(params, params.size > 0 ? problem : undefined);
+}
