@@ -17,6 +17,12 @@
  * client.connect();
  * client.send({ text: "hi" });
  * ```
+ *
+ * The same client joins a help desk (docs/protocol.md, "The help desk") with `kind: "desk"`: a
+ * customer as above, an agent with `role: "agent"` and a join token of that role. The desk's own
+ * frames arrive as the `queued`, `assigned` and `conversationClosed` events; an agent answers
+ * with `sendTo(customer, data)`, and hands over or ends a conversation with `transfer` and
+ * `closeConversation`.
  */
 import { RoomClientError } from "./rooms-outbox.js";
 export * from "./rooms-protocol.js";
@@ -32,6 +38,10 @@ export type HistoryFrame = import("./rooms-protocol.js").HistoryFrame;
 export type StoredFrame = import("./rooms-protocol.js").StoredFrame;
 export type ServerFrame = import("./rooms-protocol.js").ServerFrame;
 export type SentFrame = import("./rooms-protocol.js").SentFrame;
+export type DeskCustomer = import("./rooms-protocol.js").DeskCustomer;
+export type QueuedFrame = import("./rooms-protocol.js").QueuedFrame;
+export type AssignedFrame = import("./rooms-protocol.js").AssignedFrame;
+export type ClosedFrame = import("./rooms-protocol.js").ClosedFrame;
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
 export type StateChange = {
   state: ConnectionState;
@@ -113,14 +123,43 @@ export type RoomClientEvents = {
   error: ClientError;
   history: HistoryFrame;
   gap: Gap;
+  /**
+   * the connection ended for good
+   */
   closed: Closed;
+  /**
+   * desk customers: no agent yet; sent again as the position changes
+   */
+  queued: QueuedFrame;
+  /**
+   * desk: a customer got an agent (on joining, from the queue,
+   * by a transfer or after the agent's grace period); customers get it again on every join
+   */
+  assigned: AssignedFrame;
+  /**
+   * desk: an agent ended a conversation (the `closed`
+   * frame; not the connection's `closed`)
+   */
+  conversationClosed: ClosedFrame;
 };
 export type RoomClientOptions = {
   /**
    * the server's base URL: `https://host`, `ws://host:8787`, `location.origin`
    */
   url: string;
+  /**
+   * the room's name, or the desk's with `kind: "desk"`
+   */
   room: string;
+  /**
+   * join `/room/<room>` (default) or the help desk `/desk/<room>`
+   */
+  kind?: "room" | "desk";
+  /**
+   * desks only: `agent` needs a join token of that role;
+   * customers may leave it out
+   */
+  role?: "agent" | "customer";
   /**
    * user id (public rooms); keep it stable so re-sends are recognised
    */
@@ -248,6 +287,31 @@ export declare class RoomClient {
    * @returns {string} the frame's `id`
    */
   sendDirect(to: string, data: unknown): string;
+  /**
+   * Desk agents: writes to one of their customers. Acknowledged and re-sent like `send`; a
+   * customer who is no longer theirs (transferred, closed) answers with a `forbidden` error.
+   * @param {string} customer the customer's user id
+   * @param {unknown} data
+   * @returns {string} the frame's `id`
+   */
+  sendTo(customer: string, data: unknown): string;
+  /**
+   * Desk agents: hands a conversation to another online agent; `assigned` reaches all three.
+   * Like a history request it waits for a connection and goes out once: the desk does not
+   * acknowledge it, and its outcome (an `assigned` event or an `error` with this `id`) is the
+   * answer. Re-sending it blindly after a reconnect could undo a later decision.
+   * @param {string} customer
+   * @param {string} to the other agent's user id
+   * @returns {string} the frame's `id`
+   */
+  transfer(customer: string, to: string): string;
+  /**
+   * Desk agents: ends a conversation; both sides get `conversationClosed`. Sent once, as
+   * `transfer`.
+   * @param {string} customer
+   * @returns {string} the frame's `id`
+   */
+  closeConversation(customer: string): string;
   /**
    * Asks for older frames: the answer is a `history` event.
    * @param {{ before?: number, limit?: number }} [page]

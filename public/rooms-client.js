@@ -16,6 +16,12 @@
  * client.connect();
  * client.send({ text: "hi" });
  * ```
+ *
+ * The same client joins a help desk (docs/protocol.md, "The help desk") with `kind: "desk"`: a
+ * customer as above, an agent with `role: "agent"` and a join token of that role. The desk's own
+ * frames arrive as the `queued`, `assigned` and `conversationClosed` events; an agent answers
+ * with `sendTo(customer, data)`, and hands over or ends a conversation with `transfer` and
+ * `closeConversation`.
  */
 
 import {
@@ -44,6 +50,10 @@ export { RoomClientError };
 /** @typedef {import("./rooms-protocol.js").StoredFrame} StoredFrame */
 /** @typedef {import("./rooms-protocol.js").ServerFrame} ServerFrame */
 /** @typedef {import("./rooms-protocol.js").SentFrame} SentFrame */
+/** @typedef {import("./rooms-protocol.js").DeskCustomer} DeskCustomer */
+/** @typedef {import("./rooms-protocol.js").QueuedFrame} QueuedFrame */
+/** @typedef {import("./rooms-protocol.js").AssignedFrame} AssignedFrame */
+/** @typedef {import("./rooms-protocol.js").ClosedFrame} ClosedFrame */
 /** @typedef {"connecting" | "open" | "reconnecting" | "closed"} ConnectionState */
 /**
  * @typedef {object} StateChange
@@ -88,12 +98,20 @@ export { RoomClientError };
  * @property {ClientError} error
  * @property {HistoryFrame} history
  * @property {Gap} gap
- * @property {Closed} closed
+ * @property {Closed} closed the connection ended for good
+ * @property {QueuedFrame} queued desk customers: no agent yet; sent again as the position changes
+ * @property {AssignedFrame} assigned desk: a customer got an agent (on joining, from the queue,
+ *   by a transfer or after the agent's grace period); customers get it again on every join
+ * @property {ClosedFrame} conversationClosed desk: an agent ended a conversation (the `closed`
+ *   frame; not the connection's `closed`)
  */
 /**
  * @typedef {object} RoomClientOptions
  * @property {string} url the server's base URL: `https://host`, `ws://host:8787`, `location.origin`
- * @property {string} room
+ * @property {string} room the room's name, or the desk's with `kind: "desk"`
+ * @property {"room" | "desk"} [kind] join `/room/<room>` (default) or the help desk `/desk/<room>`
+ * @property {"agent" | "customer"} [role] desks only: `agent` needs a join token of that role;
+ *   customers may leave it out
  * @property {string} [user] user id (public rooms); keep it stable so re-sends are recognised
  * @property {string} [name] display name (public rooms)
  * @property {string} [token] join token; replaces `user` and `name` (private rooms)
@@ -144,7 +162,7 @@ export function backoffDelay(attempt, baseMs, maxMs, random = Math.random) {
 }
 
 export class RoomClient {
-  /** @type {Required<Omit<RoomClientOptions, "user" | "name" | "token" | "since">> & RoomClientOptions} */
+  /** @type {Required<Omit<RoomClientOptions, "user" | "name" | "token" | "since" | "role">> & RoomClientOptions} */
   #opts;
   /**
    * `closed` before `connect()` too; `#closing` tells the final kind apart.
@@ -194,6 +212,7 @@ export class RoomClient {
       probe: typeof fetch === "function",
       random: Math.random,
       ...options,
+      kind: options.kind ?? "room",
       WebSocket: WebSocketClass,
     };
     this.#outbox = new Outbox(this.#opts.maxFrameBytes);
@@ -282,6 +301,50 @@ export class RoomClient {
   }
 
   /**
+   * Desk agents: writes to one of their customers. Acknowledged and re-sent like `send`; a
+   * customer who is no longer theirs (transferred, closed) answers with a `forbidden` error.
+   * @param {string} customer the customer's user id
+   * @param {unknown} data
+   * @returns {string} the frame's `id`
+   */
+  sendTo(customer, data) {
+    return this.#enqueue({ type: "message", to: customer, data, id: this.#outbox.newId() });
+  }
+
+  /**
+   * Desk agents: hands a conversation to another online agent; `assigned` reaches all three.
+   * Like a history request it waits for a connection and goes out once: the desk does not
+   * acknowledge it, and its outcome (an `assigned` event or an `error` with this `id`) is the
+   * answer. Re-sending it blindly after a reconnect could undo a later decision.
+   * @param {string} customer
+   * @param {string} to the other agent's user id
+   * @returns {string} the frame's `id`
+   */
+  transfer(customer, to) {
+    return this.#sendOnce({ type: "transfer", customer, to });
+  }
+
+  /**
+   * Desk agents: ends a conversation; both sides get `conversationClosed`. Sent once, as
+   * `transfer`.
+   * @param {string} customer
+   * @returns {string} the frame's `id`
+   */
+  closeConversation(customer) {
+    return this.#sendOnce({ type: "close", customer });
+  }
+
+  /** @param {{ type: "transfer" | "close" } & Record<string, string>} frame */
+  #sendOnce(frame) {
+    if (this.#closing || this.#fatal !== null) {
+      throw new RoomClientError("closed", "the client is closed: nothing more can be sent");
+    }
+    const id = this.#outbox.newId();
+    this.#sendNowIfOpen(this.#outbox.addOnce({ ...frame, id }));
+    return id;
+  }
+
+  /**
    * Asks for older frames: the answer is a `history` event.
    * @param {{ before?: number, limit?: number }} [page]
    */
@@ -331,8 +394,9 @@ export class RoomClient {
   #url() {
     const base = new URL(this.#opts.url);
     base.protocol = base.protocol === "https:" || base.protocol === "wss:" ? "wss:" : "ws:";
-    const url = new URL(`/room/${encodeURIComponent(this.#opts.room)}`, base);
+    const url = new URL(`/${this.#opts.kind}/${encodeURIComponent(this.#opts.room)}`, base);
     const q = url.searchParams;
+    if (this.#opts.role !== undefined) q.set("role", this.#opts.role);
     if (this.#opts.token !== undefined) q.set("token", this.#opts.token);
     else {
       if (this.#opts.user !== undefined) q.set("user", this.#opts.user);
@@ -468,8 +532,19 @@ export class RoomClient {
       case "history":
         this.#emit("history", frame);
         return;
+      case "queued":
+        this.#emit("queued", frame);
+        return;
+      case "assigned":
+        this.#emit("assigned", frame);
+        return;
+      case "closed":
+        this.#emit("conversationClosed", frame);
+        return;
       case "error": {
-        if (FATAL_CODES.has(frame.code)) {
+        // Before the welcome, `unauthorized`/`forbidden` refuse the join itself. After it they
+        // refuse one frame: a desk agent writing to a customer that is not theirs is `forbidden`.
+        if (FATAL_CODES.has(frame.code) && this.#state !== "open") {
           // The room refused who we are; its 4401/4403 close follows. Retrying cannot help, so
           // the client ends now, with the room's own sentence as the reason.
           this.#fatal = { code: frame.code, message: frame.message };

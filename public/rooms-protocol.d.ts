@@ -4,11 +4,18 @@
  * The rooms wire protocol as the client sees it (docs/protocol.md): the frames a room sends and
  * the ones a client writes, the close codes, and the one parser every inbound line goes through.
  * No sockets and no timers here, so it reads like the protocol document and is shared by the
- * client and anyone who wants to decode frames themselves.
+ * client and anyone who wants to decode frames themselves. A help desk (`/desk/<desk>`, docs
+ * "The help desk") speaks the same frames plus `queued`, `assigned` and `closed`, and its
+ * messages name their conversation (`customer`) and its other party (`to`).
  */
 export type Member = {
   id: string;
   name: string;
+};
+export type DeskCustomer = {
+  id: string;
+  name: string;
+  online: boolean;
 };
 export type WelcomeFrame = {
   type: "welcome";
@@ -21,6 +28,7 @@ export type WelcomeFrame = {
     count: number;
     complete: boolean;
   };
+  customers?: DeskCustomer[];
 };
 export type MessageFrame = {
   type: "message";
@@ -29,6 +37,8 @@ export type MessageFrame = {
   from: Member;
   data: unknown;
   ts: number;
+  to?: string | null;
+  customer?: string;
 };
 export type DirectFrame = {
   type: "direct";
@@ -68,17 +78,44 @@ export type ErrorFrame = {
 export type HistoryFrame = {
   type: "history";
   id?: string;
+  customer?: string;
   messages: StoredFrame[];
   complete: boolean;
 };
+export type QueuedFrame = {
+  type: "queued";
+  position: number;
+};
+export type DeskParty = Member & {
+  online: boolean;
+};
+export type AssignedFrame = {
+  type: "assigned";
+  customer: DeskParty;
+  agent: DeskParty;
+};
+export type ClosedFrame = {
+  type: "closed";
+  customer: Member;
+  agent: Member;
+};
 export type StoredFrame = MessageFrame | DirectFrame | EventFrame;
 export type ServerFrame =
-  WelcomeFrame | StoredFrame | PresenceFrame | AckFrame | ErrorFrame | HistoryFrame;
+  | WelcomeFrame
+  | StoredFrame
+  | PresenceFrame
+  | AckFrame
+  | ErrorFrame
+  | HistoryFrame
+  | QueuedFrame
+  | AssignedFrame
+  | ClosedFrame;
 export type SentFrame =
   | {
       type: "message";
       data: unknown;
       id: string;
+      to?: string;
     }
   | {
       type: "direct";

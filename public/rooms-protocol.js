@@ -3,15 +3,20 @@
  * The rooms wire protocol as the client sees it (docs/protocol.md): the frames a room sends and
  * the ones a client writes, the close codes, and the one parser every inbound line goes through.
  * No sockets and no timers here, so it reads like the protocol document and is shared by the
- * client and anyone who wants to decode frames themselves.
+ * client and anyone who wants to decode frames themselves. A help desk (`/desk/<desk>`, docs
+ * "The help desk") speaks the same frames plus `queued`, `assigned` and `closed`, and its
+ * messages name their conversation (`customer`) and its other party (`to`).
  */
 
 /** @typedef {{ id: string, name: string }} Member */
+/** @typedef {{ id: string, name: string, online: boolean }} DeskCustomer a desk agent's conversation */
 /**
  * @typedef {{ type: "welcome", room: string, self: Member, members: Member[], seq: number,
- *   replay: { from: number, count: number, complete: boolean } }} WelcomeFrame
+ *   replay: { from: number, count: number, complete: boolean },
+ *   customers?: DeskCustomer[] }} WelcomeFrame `customers`: desk agents only
  * @typedef {{ type: "message", seq: number, id?: string, from: Member, data: unknown,
- *   ts: number }} MessageFrame
+ *   ts: number, to?: string | null, customer?: string }} MessageFrame `to` and `customer`: desk
+ *   only (`to` is null while the customer is queued)
  * @typedef {{ type: "direct", seq: number, id?: string, from: Member, to: string, data: unknown,
  *   ts: number }} DirectFrame
  * @typedef {{ type: "event", seq?: number, id: string, event: string, data: unknown,
@@ -19,13 +24,21 @@
  * @typedef {{ type: "presence", action: "join" | "leave", member: Member, count: number }} PresenceFrame
  * @typedef {{ type: "ack", id: string, seq: number }} AckFrame
  * @typedef {{ type: "error", code: string, message: string, id?: string }} ErrorFrame
- * @typedef {{ type: "history", id?: string, messages: StoredFrame[], complete: boolean }} HistoryFrame
+ * @typedef {{ type: "history", id?: string, customer?: string, messages: StoredFrame[],
+ *   complete: boolean }} HistoryFrame `customer`: a desk conversation handed to an agent
+ * @typedef {{ type: "queued", position: number }} QueuedFrame desk: 1 = next in line
+ * @typedef {Member & { online: boolean }} DeskParty a desk party and whether it is online now
+ * @typedef {{ type: "assigned", customer: DeskParty, agent: DeskParty }} AssignedFrame desk
+ * @typedef {{ type: "closed", customer: Member, agent: Member }} ClosedFrame desk: the
+ *   conversation ended (not to be confused with the connection closing)
  * @typedef {MessageFrame | DirectFrame | EventFrame} StoredFrame
- * @typedef {WelcomeFrame | StoredFrame | PresenceFrame | AckFrame | ErrorFrame | HistoryFrame} ServerFrame
+ * @typedef {WelcomeFrame | StoredFrame | PresenceFrame | AckFrame | ErrorFrame | HistoryFrame
+ *   | QueuedFrame | AssignedFrame | ClosedFrame} ServerFrame
  */
 /**
- * Client frames that carry an `id` and so are acknowledged (and safe to re-send).
- * @typedef {{ type: "message", data: unknown, id: string }
+ * Client frames that carry an `id` and so are acknowledged (and safe to re-send). A message
+ * with `to` is a desk agent's, to one of its customers.
+ * @typedef {{ type: "message", data: unknown, id: string, to?: string }
  *   | { type: "direct", to: string, data: unknown, id: string }} SentFrame
  */
 
@@ -47,8 +60,13 @@ export const utf8Bytes = (text) => encoder.encode(text).byteLength;
 export const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 /** @param {unknown} v @returns {v is Member} */
 const isMember = (v) => isObject(v) && typeof v.id === "string" && typeof v.name === "string";
+/** @param {unknown} v @returns {v is DeskCustomer} */
+const isDeskCustomer = (v) =>
+  isMember(v) && typeof (/** @type {{ online?: unknown }} */ (v).online) === "boolean";
 /** @param {unknown} v @returns {v is number} */
 const isSeq = (v) => Number.isSafeInteger(v) && /** @type {number} */ (v) >= 0;
+/** @param {unknown} v */
+const isOptionalString = (v) => v === undefined || typeof v === "string";
 
 /**
  * Reads one server frame (one line of a batched message), checking the fields the client relies
@@ -83,11 +101,17 @@ function readFrame(raw) {
         f.members.every(isMember) &&
         isSeq(f.seq) &&
         isObject(f.replay) &&
-        isSeq(f.replay.count)
+        isSeq(f.replay.count) &&
+        (f.customers === undefined ||
+          (Array.isArray(f.customers) && f.customers.every(isDeskCustomer)))
         ? /** @type {WelcomeFrame} */ (f)
         : null;
     case "message":
-      return isSeq(f.seq) && isMember(f.from) && "data" in f
+      return isSeq(f.seq) &&
+        isMember(f.from) &&
+        "data" in f &&
+        (f.to === undefined || f.to === null || typeof f.to === "string") &&
+        isOptionalString(f.customer)
         ? /** @type {MessageFrame} */ (f)
         : null;
     case "direct":
@@ -109,11 +133,22 @@ function readFrame(raw) {
         ? /** @type {ErrorFrame} */ (f)
         : null;
     case "history":
-      return Array.isArray(f.messages) && typeof f.complete === "boolean"
+      return Array.isArray(f.messages) &&
+        typeof f.complete === "boolean" &&
+        isOptionalString(f.customer)
         ? /** @type {HistoryFrame} */ ({
             ...f,
             messages: f.messages.map(readFrame).filter(isStored),
           })
+        : null;
+    case "queued":
+      return Number.isSafeInteger(f.position) && /** @type {number} */ (f.position) >= 1
+        ? /** @type {QueuedFrame} */ (f)
+        : null;
+    case "assigned":
+    case "closed":
+      return isMember(f.customer) && isMember(f.agent)
+        ? /** @type {AssignedFrame | ClosedFrame} */ (f)
         : null;
     default:
       return null;

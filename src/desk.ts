@@ -64,17 +64,29 @@ export class Desk extends Hub {
   }
 
   #customerJoined(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
-    const conv = this.#ledger.open(conn.id, conn.name);
+    let conv = this.#ledger.open(conn.id, conn.name);
+    const sticky = conv.agent !== null;
+    if (!sticky) {
+      // Decided before the welcome, so the welcome already lists the agent.
+      const agent = this.#ledger.pickAgent(this.#onlineAgents());
+      if (agent !== null) {
+        this.#ledger.assign(conv.customer, agent);
+        conv = { ...conv, agent };
+      }
+    }
     const agent = conv.agent === null ? null : this.members.member(conv.agent);
     const self = this.members.member(conn.id) ?? { id: conn.id, name: conn.name };
     this.welcome(ws, conn, join, agent === null ? [self] : [self, agent]);
     if (conv.agent === null) {
-      this.#place(conv);
-      return;
+      const position = this.#ledger.positions().get(conv.customer)!;
+      this.send(ws, { type: "queued", position });
+    } else if (!sticky) {
+      this.#announceAssignment(conv, conv.agent, []);
+    } else {
+      // Sticky: the same agent as before, told to this socket (the others know already).
+      this.send(ws, this.#assignedFrame(conv.customer, conv.name, conv.agent));
+      if (first) this.sendToUsers(this.presence("join", self), [conv.agent]);
     }
-    // Sticky: the same agent as before, told to this socket (the others know already).
-    this.send(ws, this.#assignedFrame(conv.customer, conv.name, conv.agent));
-    if (first) this.sendToUsers(this.presence("join", self), [conv.agent]);
   }
 
   protected onLeave(member: Member, role: Connection["role"]): void {
@@ -268,12 +280,17 @@ export class Desk extends Hub {
     this.#announceQueue(before);
   }
 
-  /**
-   * Gives a conversation to `agent`: stored, then `assigned` to the customer, the new agent and
-   * anyone in `alsoTell` (the agent handing it over), and the conversation so far to the new agent.
-   */
+  /** Gives a conversation to `agent`: stored, then announced. */
   #handTo(conv: Conversation, agent: string, alsoTell: string[]): void {
     this.#ledger.assign(conv.customer, agent);
+    this.#announceAssignment(conv, agent, alsoTell);
+  }
+
+  /**
+   * `assigned` to the customer, the agent and anyone in `alsoTell` (the agent handing it over),
+   * then the conversation so far to the agent.
+   */
+  #announceAssignment(conv: Conversation, agent: string, alsoTell: string[]): void {
     const assigned = JSON.stringify(this.#assignedFrame(conv.customer, conv.name, agent));
     this.sendToUsers(assigned, [conv.customer, agent, ...alsoTell]);
     const { frames, complete } = this.history.addressedTo(conv.customer, BACKFILL);
@@ -294,14 +311,16 @@ export class Desk extends Hub {
 
   // ---- reading state ----
 
+  /** Both parties with whether they are online now, so each side's member list stays right. */
   #assignedFrame(customer: string, customerName: string, agent: string): AssignedFrame {
+    const party = (id: string, name: string) => {
+      const member = this.members.member(id);
+      return { id, name: member?.name ?? name, online: member !== null };
+    };
     return {
       type: "assigned",
-      customer: this.members.member(customer) ?? { id: customer, name: customerName },
-      agent: this.members.member(agent) ?? {
-        id: agent,
-        name: this.#ledger.agentName(agent) ?? agent,
-      },
+      customer: party(customer, customerName),
+      agent: party(agent, this.#ledger.agentName(agent) ?? agent),
     };
   }
 

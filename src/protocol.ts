@@ -199,17 +199,20 @@ export interface QueuedFrame {
 }
 export interface AssignedFrame {
   type: "assigned";
-  customer: Member;
-  agent: Member;
+  /** `online`: whether that party has a socket open now. */
+  customer: DeskParty;
+  agent: DeskParty;
 }
 export interface ClosedFrame {
   type: "closed";
   customer: Member;
   agent: Member;
 }
-export interface DeskCustomer extends Member {
+export interface DeskParty extends Member {
   online: boolean;
 }
+/** An agent's conversation in its welcome. */
+export type DeskCustomer = DeskParty;
 
 export type StoredFrame = MessageFrame | DirectFrame | EventFrame | DeskMessageFrame;
 export type ServerFrame =

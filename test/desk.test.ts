@@ -256,6 +256,29 @@ describe("desk: transfer and close", () => {
     expect((await agent(desk, "a1")).welcome.customers).toEqual([]);
   });
 
+  it("says in assigned whether each side is online: a transferred customer who is away", async () => {
+    const desk = uniqueDesk();
+    const { client: a1 } = await agent(desk, "a1");
+    const first = await customer(desk, "c1");
+    // A new customer's welcome already names the agent it is about to be assigned.
+    expect(first.welcome.members).toEqual([
+      { id: "c1", name: "Customer c1" },
+      { id: "a1", name: "Agent a1" },
+    ]);
+    await a1.waitFor(isAssigned("c1"));
+    const { client: a2 } = await agent(desk, "a2");
+    first.client.close();
+    expect(await a1.waitFor((f) => f.type === "presence" && f.action === "leave")).toMatchObject({
+      member: { id: "c1" },
+    });
+    a1.send({ type: "transfer", customer: "c1", to: "a2" });
+    expect(await a2.waitFor(isAssigned("c1"))).toEqual({
+      type: "assigned",
+      customer: { id: "c1", name: "Customer c1", online: false },
+      agent: { id: "a2", name: "Agent a2", online: true },
+    });
+  });
+
   it("refuses a transfer to an agent who is not online", async () => {
     const desk = uniqueDesk();
     const { client: a1 } = await agent(desk, "a1");

@@ -15,6 +15,7 @@ import WebSocket, { WebSocketServer } from "ws";
 import {
   RoomClient,
   backoffDelay,
+  parseServerFrame,
   type RoomClientEvents,
   type RoomClientOptions,
 } from "../../public/rooms-client.js";
@@ -223,7 +224,9 @@ async function generatedTypes(): Promise<Map<string, string>> {
     // A copy of the scripts alone: the published .d.ts files must not shadow the JSDoc.
     const src = join(out, "src");
     cpSync(PUBLIC, src, { recursive: true, filter: (f) => !f.endsWith(".d.ts") });
-    const entries = [join(src, "rooms-client.js"), join(src, "app.js")];
+    const entries = ["rooms-client.js", "app.js", "agent.js", "support.js"].map((f) =>
+      join(src, f),
+    );
     await promisify(execFile)(
       process.execPath,
       [
@@ -578,6 +581,134 @@ describe("RoomClient state machine", () => {
     expect(await gap).toEqual({ reason: "reset", since: 50, seq: 1 });
     send(conn, message(2));
     expect((await nextEvent(c, "message")).seq).toBe(2);
+  });
+});
+
+describe("RoomClient on a help desk (kind: desk)", () => {
+  const kefu = { id: "kefu1", name: "Li" };
+  const ann = { id: "c1", name: "Ann" };
+  const deskMessage = (seq: number, from: Frame, to: string | null, data: unknown = `d${seq}`) => ({
+    ...message(seq, data, from.id),
+    from,
+    to,
+    customer: "c1",
+  });
+
+  it("joins /desk/<desk> with role=agent and its token, and reads the desk's frames", async () => {
+    const c = client({ kind: "desk", room: "help", role: "agent", token: "agent.jwt" }).connect();
+    const conn = await room.connection(1);
+    expect(conn.url.pathname).toBe("/desk/help");
+    expect(Object.fromEntries(conn.url.searchParams)).toEqual({
+      role: "agent",
+      token: "agent.jwt",
+      batch: "1",
+    });
+    const welcomed = nextEvent(c, "welcome");
+    const assigned = nextEvent(c, "assigned");
+    const history = nextEvent(c, "history");
+    const messages = record(c, "message");
+    const customers = [{ ...ann, online: true }];
+    send(
+      conn,
+      welcome(3, 1, { self: kefu, members: [kefu, ann], customers }),
+      deskMessage(3, ann, "kefu1"),
+      { type: "assigned", customer: { id: "c2", name: "Bo" }, agent: kefu },
+      { type: "history", customer: "c2", messages: [deskMessage(2, ann, null)], complete: true },
+    );
+    expect((await welcomed).customers).toEqual(customers);
+    expect(await assigned).toEqual({
+      type: "assigned",
+      customer: { id: "c2", name: "Bo" },
+      agent: kefu,
+    });
+    expect(await history).toMatchObject({ customer: "c2", messages: [{ seq: 2, to: null }] });
+    expect(messages).toMatchObject([{ seq: 3, to: "kefu1", customer: "c1", data: "d3" }]);
+    const closed = nextEvent(c, "conversationClosed");
+    send(conn, { type: "closed", customer: ann, agent: kefu });
+    expect(await closed).toEqual({ type: "closed", customer: ann, agent: kefu });
+    expect(c.state).toBe("open"); // a conversation's end is not the connection's
+  });
+
+  it("joins as a customer without a role and hears queued, then assigned", async () => {
+    const c = client({ kind: "desk", room: "help", user: "c1", name: "Ann" }).connect();
+    const conn = await room.connection(1);
+    expect(conn.url.pathname).toBe("/desk/help");
+    expect(Object.fromEntries(conn.url.searchParams)).toEqual({
+      user: "c1",
+      name: "Ann",
+      batch: "1",
+    });
+    const queued = record(c, "queued");
+    send(conn, welcome(0, 0, { self: ann, members: [ann] }), { type: "queued", position: 2 });
+    send(conn, { type: "queued", position: 1 }, { type: "assigned", customer: ann, agent: kefu });
+    await nextEvent(c, "assigned");
+    expect(queued.map((q) => q.position)).toEqual([2, 1]);
+    // A customer writes with plain send: the desk routes it to its agent.
+    const id = c.send({ text: "hello" });
+    expect(JSON.parse(await conn.frame(1))).toEqual({
+      type: "message",
+      data: { text: "hello" },
+      id,
+    });
+  });
+
+  it("re-sends an agent's sendTo until acked, but sends transfer and close once", async () => {
+    const c = client({ kind: "desk", room: "help", role: "agent", token: "t" });
+    const reply = c.sendTo("c1", { text: "how can I help?" });
+    const moved = c.transfer("c2", "kefu2");
+    const ended = c.closeConversation("c3");
+    c.connect();
+    const first = await room.connection(1);
+    send(first, welcome(0, 0, { self: kefu, members: [kefu], customers: [] }));
+    const sentReply = await first.frame(1);
+    expect(JSON.parse(sentReply)).toEqual({
+      type: "message",
+      to: "c1",
+      data: { text: "how can I help?" },
+      id: reply,
+    });
+    expect(JSON.parse(await first.frame(2))).toEqual({
+      type: "transfer",
+      customer: "c2",
+      to: "kefu2",
+      id: moved,
+    });
+    expect(JSON.parse(await first.frame(3))).toEqual({ type: "close", customer: "c3", id: ended });
+    expect(c.pending.map((f) => f.id)).toEqual([reply]);
+    first.ws.close();
+
+    const second = await room.connection(2);
+    send(second, welcome(0, 0, { self: kefu, members: [kefu], customers: [] }));
+    expect(await second.frame(1)).toBe(sentReply); // only the message goes again
+    send(second, { type: "ack", id: reply, seq: 1 });
+    await nextEvent(c, "ack");
+    const marker = c.send("marker");
+    expect(JSON.parse(await second.frame(2))).toMatchObject({ id: marker });
+    // A refused transfer is reported with its id, like any refusal.
+    const refused = c.transfer("c9", "kefu2");
+    expect(JSON.parse(await second.frame(3))).toMatchObject({ type: "transfer", id: refused });
+    const error = nextEvent(c, "error");
+    send(second, { type: "error", code: "forbidden", message: "not yours", id: refused });
+    expect(await error).toEqual({ code: "forbidden", message: "not yours", id: refused });
+    expect(c.state).toBe("open"); // forbidden with an id refuses a frame, not the join
+  });
+
+  it("ignores malformed desk frames instead of handing them on", () => {
+    const bad = [
+      { type: "queued", position: 0 },
+      { type: "queued", position: "1" },
+      { type: "assigned", customer: ann },
+      { type: "closed", customer: ann, agent: { id: "kefu1" } },
+      { ...deskMessage(1, ann, null), customer: 7 },
+      { ...deskMessage(1, ann, null), to: 5 },
+      { type: "history", customer: 1, messages: [], complete: true },
+      welcome(0, 0, { customers: [{ id: "c1", name: "Ann" }] }),
+    ];
+    for (const f of bad) expect(parseServerFrame(JSON.stringify(f)), JSON.stringify(f)).toBeNull();
+    expect(parseServerFrame(JSON.stringify({ type: "queued", position: 3 }))).toEqual({
+      type: "queued",
+      position: 3,
+    });
   });
 });
 

@@ -1,0 +1,121 @@
+// @ts-check
+/**
+ * What the help desk's two pages (agent.js, the agent console; support.js, the customer widget)
+ * share beyond chat-view.js: the connection status line, the alert bar, the words for the desk's
+ * error codes, and turning a pending message into a stored one when its `ack` comes before its
+ * echo. User text goes in through textContent only (STYLE.md convention 12).
+ */
+
+/** @typedef {import("./rooms-client.js").RoomClient} RoomClient */
+/** @typedef {import("./rooms-client.js").AckFrame} AckFrame */
+/** @typedef {import("./chat-view.js").Conversation} Conversation */
+
+/** Desk names follow the room rule (docs/protocol.md, "Names"). */
+export const DESK_NAME = /^[A-Za-z0-9_.-]{1,99}$/;
+
+/** @param {string} id @returns {HTMLElement} */
+export const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+const STATUS_TEXT = {
+  connecting: "Connecting…",
+  open: "Connected",
+  reconnecting: "Reconnecting…",
+  closed: "Disconnected",
+};
+
+/**
+ * Keeps `#status` (and its `data-state`) and `#retry-now` in step with the client, and
+ * reconnects at once when the browser says the network is back.
+ * @param {RoomClient} client
+ */
+export function bindStatus(client) {
+  const status = byId("status");
+  const retryNow = byId("retry-now");
+  client.on("state", (s) => {
+    status.dataset.state = s.state;
+    status.textContent =
+      s.state === "reconnecting" && s.attempt > 1
+        ? `Reconnecting… (try ${s.attempt})`
+        : STATUS_TEXT[s.state];
+    status.title = s.reason ?? "";
+    retryNow.hidden = s.state !== "reconnecting";
+  });
+  retryNow.addEventListener("click", () => client.reconnectNow());
+  window.addEventListener("online", () => client.reconnectNow());
+}
+
+/**
+ * The alert bar (`#alert`, `#alert-text`, `#alert-close`). Returns `show(text, kind, sticky)`;
+ * a non-sticky alert goes away after 10 s.
+ */
+export function alertBar() {
+  const box = byId("alert");
+  const text = byId("alert-text");
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  byId("alert-close").addEventListener("click", () => (box.hidden = true));
+  /** @param {string} message @param {"error" | "info" | "fatal"} [kind] @param {boolean} [sticky] */
+  return (message, kind = "error", sticky = false) => {
+    text.textContent = message;
+    box.dataset.kind = kind;
+    box.hidden = false;
+    clearTimeout(timer);
+    if (!sticky) timer = setTimeout(() => (box.hidden = true), 10_000);
+  };
+}
+
+/**
+ * The sentence a person reads for a desk's error code; `message` is the desk's own sentence.
+ * @param {string} code
+ * @param {string} message
+ */
+export function explainDesk(code, message) {
+  switch (code) {
+    case "rate_limited":
+      return "You are sending messages too fast, so some were not sent. Wait a moment and try again.";
+    case "too_large":
+      return "That message is too large to send. Please make it shorter.";
+    case "forbidden":
+      return `The desk refused that: ${message}`;
+    case "invalid_room":
+    case "invalid_name":
+    case "invalid_user":
+    case "invalid_role":
+      return `The desk refused this join: ${message}`;
+    default:
+      return `The desk could not handle that: ${message}`;
+  }
+}
+
+/**
+ * An `ack` confirms a send even if its echo was lost: the pending item becomes the stored one.
+ * When the echo was shown already, the pending copy just goes.
+ * @param {Iterable<Conversation>} conversations
+ * @param {AckFrame} ack
+ * @param {Set<number>} shown the seqs on the page
+ */
+export function confirmAck(conversations, ack, shown) {
+  for (const conv of conversations) {
+    const li = conv.pending.get(ack.id);
+    if (li === undefined) continue;
+    if (shown.has(ack.seq)) {
+      conv.settle(ack.id);
+      continue;
+    }
+    conv.pending.delete(ack.id);
+    li.classList.remove("pending");
+    delete li.dataset.pendingId;
+    li.dataset.seq = String(ack.seq);
+    li.querySelector(".state")?.remove();
+    shown.add(ack.seq);
+  }
+}
+
+/**
+ * The text of a refused frame, so its Retry button can send it again.
+ * @param {{ data: unknown }} frame
+ */
+export const sentText = (frame) =>
+  typeof frame.data === "object" && frame.data !== null && "text" in frame.data
+    ? String(frame.data.text)
+    : "";
