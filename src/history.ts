@@ -10,7 +10,7 @@
 /** How long an idempotency key (client frame `id`, push `webhook-id`) is remembered. */
 export const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
 /** Expired keys are swept at most this often, so the sweep is not a cost per frame. */
-const DEDUPE_SWEEP_EVERY_MS = 60 * 1000;
+const DEDUPE_SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 export interface Visibility {
   /** The user who wrote the frame; null for server events. */
@@ -64,12 +64,13 @@ export class History {
       recipient TEXT,
       body TEXT NOT NULL
     )`);
+    // WITHOUT ROWID and no index on ts: each key is one row written (billing counts every index
+    // entry as a row), and the hourly sweep's full scan only costs rows read, which are cheap.
     sql.exec(`CREATE TABLE IF NOT EXISTS dedupe (
       key TEXT PRIMARY KEY,
       result TEXT NOT NULL,
       ts INTEGER NOT NULL
-    )`);
-    sql.exec("CREATE INDEX IF NOT EXISTS dedupe_ts ON dedupe (ts)");
+    ) WITHOUT ROWID`);
     if (options.byRecipient === true) {
       sql.exec("CREATE INDEX IF NOT EXISTS frames_recipient ON frames (recipient, seq)");
     }
