@@ -42,7 +42,8 @@ export class History {
   #sql: SqlStorage;
   #limit: number;
   #lastSeq: number;
-  #lastSweep = 0;
+  /** When expired keys were last swept; read from storage on first use, so a wake-up keeps it. */
+  #lastSweep: number | undefined;
   #visible: VisibilityRule;
 
   /**
@@ -196,15 +197,31 @@ export class History {
   }
 
   remember(key: string, result: string, now: number): void {
+    this.#upsert(key, result, now);
+    if (this.#lastSweep === undefined) {
+      const row = this.#sql
+        .exec<{ ts: number }>("SELECT ts FROM dedupe WHERE key = ?", LAST_SWEEP_KEY)
+        .toArray()[0];
+      // A table without the mark is new: nothing can have expired yet, so start the clock.
+      if (row === undefined) this.#upsert(LAST_SWEEP_KEY, "", now);
+      this.#lastSweep = row?.ts ?? now;
+    }
+    if (now - this.#lastSweep > DEDUPE_SWEEP_EVERY_MS) {
+      this.#lastSweep = now;
+      this.#sql.exec("DELETE FROM dedupe WHERE ts <= ?", now - DEDUPE_TTL_MS);
+      this.#upsert(LAST_SWEEP_KEY, "", now);
+    }
+  }
+
+  #upsert(key: string, result: string, now: number): void {
     this.#sql.exec(
       "INSERT INTO dedupe (key, result, ts) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET result = excluded.result, ts = excluded.ts",
       key,
       result,
       now,
     );
-    if (now - this.#lastSweep > DEDUPE_SWEEP_EVERY_MS) {
-      this.#lastSweep = now;
-      this.#sql.exec("DELETE FROM dedupe WHERE ts <= ?", now - DEDUPE_TTL_MS);
-    }
   }
 }
+
+/** A row of the dedupe table that records the last sweep (no client or push key looks like it). */
+const LAST_SWEEP_KEY = "meta:last-sweep";
