@@ -1,13 +1,15 @@
 /**
- * The send path of every Durable Object. Sockets that joined with `batch=1` get the frames that
- * are ready at the same moment in one WebSocket message, newline-separated; all other sockets
- * get exactly one frame per message, sent at once.
+ * The send path of every Durable Object. Every frame is queued and leaves on the next turn of
+ * the event loop, when a zero-delay timer flushes the queue: sockets that joined with `batch=1`
+ * get everything queued for them in one WebSocket message, newline-separated; all other sockets
+ * get exactly one frame per message, in order.
  *
- * "The same moment" is one turn of the event loop: frames queued while the object handles a
- * burst of inbound messages are flushed together by a zero-delay timer, so a busy room sends far
- * fewer, larger messages, while a quiet room's single frame leaves on the very next turn. The
- * per-message cost of a send dominates a broadcast (see docs/BENCHMARKS.md), which is why this
- * exists. A send that throws (the peer vanished) never stops the loop for the others.
+ * Why a turn: a busy room handles a burst of inbound messages back to back, and what they
+ * produce leaves together — for `batch=1` sockets as far fewer, larger messages, and for every
+ * socket after the turn's SQLite writes instead of interleaved with them, which measured about
+ * 3× cheaper per send under workerd (bench/variants.ts, "turn" against "sql"). A quiet room's
+ * single frame still leaves on the very next turn. A send that throws (the peer vanished) never
+ * stops the loop for the others.
  */
 
 /** A batched message is cut here, so one flush never builds a huge string. */
@@ -19,7 +21,9 @@ const encoder = new TextEncoder();
 
 interface Pending {
   frames: string[];
+  /** UTF-8 bytes of the batched message so far (batch sockets only). */
   size: number;
+  batch: boolean;
 }
 
 export class Outbox {
@@ -37,25 +41,23 @@ export class Outbox {
     return this.#measuredBytes;
   }
 
-  /** Sends or queues one JSON text to one socket. */
+  /** Queues one JSON text for one socket; it leaves on the next turn. */
   send(ws: WebSocket, text: string, batch: boolean): void {
-    if (!batch) {
-      sendQuietly(ws, text);
-      return;
-    }
     let pending = this.#pending.get(ws);
     if (pending === undefined) {
-      pending = { frames: [], size: 0 };
+      pending = { frames: [], size: 0, batch };
       this.#pending.set(ws, pending);
     }
-    const bytes = this.#utf8Bytes(text);
-    if (pending.frames.length > 0 && pending.size + 1 + bytes > MAX_BATCH_BYTES) {
-      sendQuietly(ws, pending.frames.join(BATCH_SEPARATOR));
-      pending.frames = [];
-      pending.size = 0;
+    if (batch) {
+      const bytes = this.#utf8Bytes(text);
+      if (pending.frames.length > 0 && pending.size + 1 + bytes > MAX_BATCH_BYTES) {
+        sendQuietly(ws, pending.frames.join(BATCH_SEPARATOR));
+        pending.frames = [];
+        pending.size = 0;
+      }
+      // The size is the message's exact UTF-8 length: frames plus the separators between them.
+      pending.size += (pending.frames.length > 0 ? 1 : 0) + bytes;
     }
-    // The size is the message's exact UTF-8 length: frames plus the separators between them.
-    pending.size += (pending.frames.length > 0 ? 1 : 0) + bytes;
     pending.frames.push(text);
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -68,7 +70,7 @@ export class Outbox {
     this.#scheduled = false;
     const pending = this.#pending;
     this.#pending = new Map();
-    for (const [ws, p] of pending) sendQuietly(ws, p.frames.join(BATCH_SEPARATOR));
+    for (const [ws, p] of pending) deliver(ws, p);
   }
 
   /** Sends what is queued for one socket now: before closing it, so nothing queued is lost. */
@@ -76,13 +78,18 @@ export class Outbox {
     const p = this.#pending.get(ws);
     if (p === undefined) return;
     this.#pending.delete(ws);
-    sendQuietly(ws, p.frames.join(BATCH_SEPARATOR));
+    deliver(ws, p);
   }
 
   /** Forgets a socket that is gone; its queued frames have nobody to go to. */
   drop(ws: WebSocket): void {
     this.#pending.delete(ws);
   }
+}
+
+function deliver(ws: WebSocket, p: Pending): void {
+  if (p.batch) sendQuietly(ws, p.frames.join(BATCH_SEPARATOR));
+  else for (const frame of p.frames) sendQuietly(ws, frame);
 }
 
 function sendQuietly(ws: WebSocket, text: string): void {

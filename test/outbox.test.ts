@@ -29,21 +29,17 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 const frame = (n: number) => JSON.stringify({ type: "message", seq: n, data: { text: `m${n}` } });
 
 describe("Outbox", () => {
-  it("sends non-batch frames at once, one message per frame", () => {
+  it("holds non-batch frames until the next turn, then sends one message per frame, in order", async () => {
     const outbox = new Outbox();
     const a = new FakeSocket();
     outbox.send(ws(a), frame(1), false);
     outbox.send(ws(a), frame(2), false);
     outbox.send(ws(a), frame(3), false);
-    expect(a.sent).toEqual([frame(1), frame(2), frame(3)]); // synchronously, before any turn
-  });
-
-  it("sends nothing more for non-batch frames on the next turn", async () => {
-    const outbox = new Outbox();
-    const a = new FakeSocket();
-    outbox.send(ws(a), frame(1), false);
+    expect(a.sent).toEqual([]); // after the turn's writes, not interleaved with them
     await nextTurn();
-    expect(a.sent).toEqual([frame(1)]);
+    expect(a.sent).toEqual([frame(1), frame(2), frame(3)]);
+    await nextTurn();
+    expect(a.sent).toHaveLength(3); // nothing is sent twice
   });
 
   it("holds batch frames until the next turn, then sends them as one newline-joined message", async () => {
@@ -80,7 +76,7 @@ describe("Outbox", () => {
     expect(b.sent).toEqual([`${frame(1)}\n${frame(3)}`]);
   });
 
-  it("mixes batch and non-batch sockets without delaying the non-batch ones", async () => {
+  it("flushes batch and non-batch sockets on the same turn, each in its own form", async () => {
     const outbox = new Outbox();
     const batched = new FakeSocket();
     const plain = new FakeSocket();
@@ -88,9 +84,9 @@ describe("Outbox", () => {
       outbox.send(ws(batched), frame(n), true);
       outbox.send(ws(plain), frame(n), false);
     }
-    expect(plain.sent).toEqual([frame(1), frame(2)]);
-    expect(batched.sent).toEqual([]);
+    expect([plain.sent, batched.sent]).toEqual([[], []]);
     await nextTurn();
+    expect(plain.sent).toEqual([frame(1), frame(2)]);
     expect(batched.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
   });
 
@@ -121,6 +117,17 @@ describe("Outbox", () => {
     expect(b.sent).toEqual([frame(1)]);
   });
 
+  it("flushSocket sends a non-batch socket's frames at once, one message each", async () => {
+    const outbox = new Outbox();
+    const a = new FakeSocket();
+    outbox.send(ws(a), frame(1), false);
+    outbox.send(ws(a), frame(2), false);
+    outbox.flushSocket(ws(a));
+    expect(a.sent).toEqual([frame(1), frame(2)]);
+    await nextTurn();
+    expect(a.sent).toEqual([frame(1), frame(2)]);
+  });
+
   it("flushSocket with nothing queued sends nothing, not an empty message", async () => {
     const outbox = new Outbox();
     const a = new FakeSocket();
@@ -144,12 +151,13 @@ describe("Outbox", () => {
     expect(stays.sent).toEqual([frame(1)]);
   });
 
-  it("a socket whose send throws does not stop non-batch delivery to the others", () => {
+  it("a socket whose send throws does not stop non-batch delivery to the others", async () => {
     const outbox = new Outbox();
     const broken = new BrokenSocket();
     const a = new FakeSocket();
     const b = new FakeSocket();
     for (const s of [a, broken, b]) expect(() => outbox.send(ws(s), frame(1), false)).not.toThrow();
+    await nextTurn();
     expect(broken.attempts).toBe(1);
     expect(a.sent).toEqual([frame(1)]);
     expect(b.sent).toEqual([frame(1)]);
