@@ -1,0 +1,110 @@
+/**
+ * A CPU profile of this project's runtime during a fan-out burst: V8's sampling profiler over
+ * wrangler's inspector (the Chrome DevTools protocol), self time summed per function. It shows
+ * what JavaScript costs — and, by the share of "(idle)" and "(program)" while the runtime thread
+ * is busy, how much of the cost is native (the runtime's send path) rather than JavaScript.
+ *
+ *   node bench/profile.ts [--n 100] [--batch] [--messages 2000] [--out burst.cpuprofile]
+ *
+ * The .cpuprofile opens in Chrome DevTools (Performance) or VS Code.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import WebSocket from "ws";
+import { ClientPool } from "./clients.ts";
+import { startEdgeRooms, type RunningSystem } from "./systems.ts";
+import { dropRoomAndStop, openRoom, throughput } from "./workloads.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    n: { type: "string", default: "100" },
+    batch: { type: "boolean", default: false },
+    messages: { type: "string", default: "2000" },
+    out: { type: "string" },
+  },
+});
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** wrangler's inspector proxy: the `--inspector-port` the harness gave `wrangler dev`. */
+async function inspectorUrl(sys: RunningSystem): Promise<string> {
+  for (const pid of sys.pids()) {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const at = argv.indexOf("--inspector-port");
+    if (at < 0) continue;
+    const targets = (await (await fetch(`http://127.0.0.1:${argv[at + 1]}/json/list`)).json()) as {
+      webSocketDebuggerUrl: string;
+    }[];
+    if (targets[0] !== undefined) return targets[0].webSocketDebuggerUrl;
+  }
+  throw new Error("no inspector found for wrangler dev");
+}
+
+function devtools(url: string): Promise<(method: string, params?: object) => Promise<unknown>> {
+  const ws = new WebSocket(url);
+  let id = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  ws.on("message", (data) => {
+    const m = JSON.parse(data.toString()) as { id?: number; result?: unknown };
+    if (m.id !== undefined) pending.get(m.id)?.(m.result);
+  });
+  return new Promise((resolve, reject) => {
+    ws.once("error", reject);
+    ws.once("open", () =>
+      resolve(
+        (method, params = {}) =>
+          new Promise((done) => {
+            pending.set(++id, done);
+            ws.send(JSON.stringify({ id, method, params }));
+          }),
+      ),
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  const n = Number(args.n);
+  const sys = await startEdgeRooms({ RATE_PER_SEC: "1000000", RATE_BURST: "1000000" });
+  const pool = new ClientPool(2);
+  try {
+    const call = await devtools(await inspectorUrl(sys));
+    await openRoom(sys, pool, n, args.batch, "profile");
+    await call("Profiler.enable");
+    await call("Profiler.setSamplingInterval", { interval: 200 });
+    await call("Profiler.start");
+    const tp = await throughput(sys, pool, n, Number(args.messages), 100, 30);
+    const { profile } = (await call("Profiler.stop")) as { profile: CpuProfile };
+    if (args.out !== undefined) writeFileSync(args.out, JSON.stringify(profile));
+    const self = new Map<number, number>();
+    profile.samples.forEach((node, i) =>
+      self.set(node, (self.get(node) ?? 0) + (profile.timeDeltas[i] ?? 0)),
+    );
+    const byFunction = new Map<string, number>();
+    let total = 0;
+    for (const node of profile.nodes) {
+      const us = self.get(node.id) ?? 0;
+      total += us;
+      const f = node.callFrame;
+      const key = `${f.functionName || "(anonymous)"}${f.url ? ` ${f.url.split("/").pop()}:${f.lineNumber + 1}` : ""}`;
+      byFunction.set(key, (byFunction.get(key) ?? 0) + us);
+    }
+    console.log(
+      `N=${n}${args.batch ? " batch=1" : ""}: ${Math.round(tp.perSec)} deliveries/s, runtime thread ${(tp.server.busiestThread * 100).toFixed(0)} % busy; ${(total / 1000).toFixed(0)} ms sampled, self time:`,
+    );
+    for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+      console.log(`${((us / total) * 100).toFixed(1).padStart(6)} %  ${name}`);
+    }
+  } finally {
+    await dropRoomAndStop(sys, pool);
+    await pool.stop();
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`\nprofile FAILED: ${err.stack ?? err.message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,348 @@
+/**
+ * `npm run bench`: starts each system on this machine in turn — this project under
+ * `wrangler dev` (one frame per message, and `batch=1`), the partyserver peer under
+ * `wrangler dev`, a bare Node `ws` server — drives the same workloads through the same client
+ * threads, and prints Markdown tables with ratios against partyserver and the issue's targets.
+ * A run that loses a single delivery exits non-zero without a table. docs/BENCHMARKS.md has the
+ * method and the recorded numbers.
+ *
+ *   node bench/run.ts [--quick] [--sizes 100,1000,5000] [--systems edge-rooms,partyserver,node-ws]
+ *                     [--workers 2] [--window 100] [--rounds 30] [--deliveries 500000] [--burst-sec 45]
+ *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
+ *                     [--users 1000] [--direct] [--no-hibernation] [--json out.json]
+ *   node bench/run.ts --report out.json   (prints the tables of a saved run again)
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, release, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { generateSecret } from "../src/webhook.ts";
+import { ClientPool } from "./clients.ts";
+import type { Usage } from "./procs.ts";
+import { fmtBytes, fmtMs, fmtNum } from "./stats.ts";
+import { ROOT, SYSTEM_NAMES, startSystem, type RunningSystem, type SystemName } from "./systems.ts";
+import { hibernationEdgeRooms, hibernationPartyserver } from "./hibernation.ts";
+import { push, trivialRoute } from "./push.ts";
+import { report, type Label, type PushRow, type Results } from "./report.ts";
+import {
+  dropRoomAndStop,
+  latencyRounds,
+  openRoom,
+  closeRoom,
+  rssOf,
+  throughput,
+  waitQuiet,
+} from "./workloads.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    sizes: { type: "string" },
+    systems: { type: "string" },
+    workers: { type: "string" },
+    window: { type: "string" },
+    rounds: { type: "string" },
+    deliveries: { type: "string" },
+    push: { type: "string" },
+    "push-batches": { type: "string" },
+    "push-room": { type: "string" },
+    concurrency: { type: "string" },
+    idle: { type: "string" },
+    "burst-sec": { type: "string" },
+    users: { type: "string" },
+    "no-hibernation": { type: "boolean", default: false },
+    direct: { type: "boolean", default: false },
+    json: { type: "string" },
+    report: { type: "string" },
+  },
+});
+
+const quick = args.quick;
+const num = (v: string | undefined, full: number, small: number) =>
+  v === undefined ? (quick ? small : full) : Number(v);
+const config = {
+  sizes: (args.sizes ?? (quick ? "50" : "100,1000,5000")).split(",").map(Number),
+  systems: (args.systems ?? SYSTEM_NAMES.join(",")).split(",") as SystemName[],
+  workers: num(args.workers, 2, 2),
+  window: num(args.window, 100, 20),
+  rounds: num(args.rounds, 30, 5),
+  /** Deliveries per sustained burst: messages = max(2 × window, deliveries / N). */
+  deliveries: num(args.deliveries, 500_000, 5_000),
+  /** A sustained burst stops sending after this long (a degrading system would run for ever). */
+  burstSec: num(args["burst-sec"], 45, 20),
+  pushRequests: num(args.push, 2000, 40),
+  pushBatches: num(args["push-batches"], 100, 4),
+  concurrency: num(args.concurrency, 16, 8),
+  pushRoom: num(args["push-room"], 100, 20),
+  idleSec: num(args.idle, 15, 15),
+  /**
+   * Distinct users per room: socket i joins as user u<i mod users>. Above it, sockets are extra
+   * tabs of the same users, so this project's join broadcasts (presence to everyone, the member
+   * list in every welcome) stay at 1,000 users' worth: 5,000 distinct users would mean 12.5 M
+   * presence frames, minutes of join storm under wrangler dev, before the fan-out even starts.
+   */
+  users: num(args.users, 1000, 1000),
+  hibernation: !quick && !args["no-hibernation"],
+  /**
+   * Connect to the runtime's own socket instead of through wrangler's dev proxy (which holds four
+   * descriptors per WebSocket); done anyway for an N the open-file limit cannot carry through it.
+   */
+  direct: args.direct,
+};
+for (const s of config.systems)
+  if (!SYSTEM_NAMES.includes(s)) throw new Error(`unknown system ${s}`);
+
+/** Raised for the bench only: one sender far above 20 frames/s is the workload itself. */
+const BENCH_VARS = { RATE_PER_SEC: "1000000", RATE_BURST: "1000000" };
+/** The hibernation proof runs its own server with a bucket that refuses a second frame. */
+const HIBERNATION_VARS = { RATE_PER_SEC: "0.01", RATE_BURST: "1" };
+
+function openFileLimit(): number {
+  const line = readFileSync("/proc/self/limits", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Max open files"));
+  return Number(line?.split(/\s+/)[3] ?? "1024");
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "?";
+  }
+}
+
+/** The version of a package as `from` resolves it (wrangler may nest its own workerd). */
+function versionFrom(from: string, pkg: string): string {
+  try {
+    const path = createRequire(join(ROOT, from, "package.json")).resolve(`${pkg}/package.json`);
+    return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
+  } catch {
+    return "not installed";
+  }
+}
+
+/** workerd as a wrangler install runs it: wrangler → miniflare → workerd. */
+function workerdOf(wranglerDir: string): string {
+  try {
+    const miniflare = createRequire(join(ROOT, wranglerDir, "package.json")).resolve(
+      "miniflare/package.json",
+    );
+    const workerd = createRequire(miniflare).resolve("workerd/package.json");
+    return (JSON.parse(readFileSync(workerd, "utf8")) as { version: string }).version;
+  } catch {
+    return "not installed";
+  }
+}
+
+function machine(): Record<string, string> {
+  const git = (...a: string[]) => {
+    try {
+      return execFileSync("git", a, { cwd: ROOT, encoding: "utf8" }).trim();
+    } catch {
+      return "";
+    }
+  };
+  const dirty = git("status", "--porcelain", "src", "wrangler.toml") !== "";
+  return {
+    source: `${git("rev-parse", "--short", "HEAD") || "?"}${dirty ? " + uncommitted changes in src/" : ""}`,
+    cpu: `${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
+    memory: fmtBytes(totalmem()),
+    kernel: release(),
+    node: process.version,
+    wrangler: versionFrom(".", "wrangler"),
+    workerd: workerdOf("node_modules/wrangler"),
+    "partyserver peer": `partyserver ${versionFrom("bench/peers/partyserver", "partyserver")}, wrangler ${versionFrom(
+      "bench/peers/partyserver",
+      "wrangler",
+    )}, workerd ${workerdOf("bench/peers/partyserver/node_modules/wrangler")}`,
+    ws: versionFrom(".", "ws"),
+    load: readText("/proc/loadavg").split(" ").slice(0, 3).join(" "),
+  };
+}
+
+const log = (s: string) => console.log(s);
+
+/** CPU milliseconds per request by process role. */
+const perReq = (u: Usage, requests: number) =>
+  Object.entries(u.cpuSec)
+    .filter(([, sec]) => sec! > 0)
+    .map(([role, sec]) => `${role} ${((sec! / requests) * 1000).toFixed(2)} ms`)
+    .join(", ");
+
+/** CPU seconds by process role, e.g. "runtime 3.1 s, proxy 1.2 s, wrangler 0.1 s". */
+const fmtUsage = (u: Usage) =>
+  Object.entries(u.cpuSec)
+    .filter(([, sec]) => sec! >= 0.01)
+    .map(([role, sec]) => `${role} ${sec!.toFixed(2)} s`)
+    .join(", ");
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const maxN = Math.max(...config.sizes);
+  // Per socket: the client holds one descriptor, the runtime two, wrangler's dev proxy four.
+  if (openFileLimit() < maxN * 2 + 500) {
+    throw new Error(
+      `open-file limit ${openFileLimit()} is too low for ${maxN} sockets: run \`ulimit -n 20000\` (or more) first`,
+    );
+  }
+  const proxyMax = Math.floor((openFileLimit() - 1000) / 4);
+  const results: Results = {
+    machine: machine(),
+    config,
+    fanout: [],
+    rss0: {},
+    hibernation: {},
+    seconds: 0,
+  };
+  log(`# bench ${quick ? "(quick)" : ""}: ${JSON.stringify(results.machine)}`);
+  const runtimes = [
+    workerdOf("node_modules/wrangler"),
+    workerdOf("bench/peers/partyserver/node_modules/wrangler"),
+  ];
+  if (config.systems.includes("partyserver") && runtimes[0] !== runtimes[1]) {
+    console.warn(
+      `WARNING: this project runs workerd ${runtimes[0]} but the partyserver peer ${runtimes[1]}: ` +
+        "set the same version in bench/peers/partyserver/package.json (overrides) for a same-runtime comparison",
+    );
+  }
+  const pool = new ClientPool(config.workers);
+  const secret = generateSecret();
+  let sys: RunningSystem | null = null;
+  const stopSys = async () => {
+    const s = sys;
+    sys = null;
+    await s?.stop();
+  };
+  process.once("SIGINT", () => void stopSys().then(() => process.exit(130)));
+  try {
+    for (const name of config.systems) {
+      log(`\n## ${name}`);
+      const vars = name === "edge-rooms" ? { ...BENCH_VARS, PUSH_SECRET: secret } : {};
+      const modes: boolean[] = name === "edge-rooms" ? [false, true] : [false];
+      for (const n of config.sizes) {
+        for (const batch of modes) {
+          const label: Label =
+            name === "edge-rooms" ? (batch ? "edge-rooms batch=1" : "edge-rooms") : name;
+          // Every room gets a fresh server: its memory is this room's alone, and nothing left
+          // over from the previous room (a leave storm, garbage) lands in this measurement.
+          sys = await startSystem(name, vars);
+          await waitQuiet(sys);
+          results.rss0[name] ??= rssOf(sys);
+          // Past what the dev proxy's descriptors allow, clients go to the runtime itself.
+          const direct = name !== "node-ws" && (config.direct || n > proxyMax);
+          const room = await openRoom(sys, pool, n, batch, name, config.users, direct);
+          log(
+            `  ${label} N=${n}${direct ? " (direct to the runtime)" : ""}: joined in ${(room.connectMs / 1000).toFixed(1)} s (${fmtNum(room.connectPerSec)}/s), settled in ${(room.settleMs / 1000).toFixed(1)} s; RSS ${fmtBytes(room.rssBefore.total)} → ${fmtBytes(room.rssIdle.total)}`,
+          );
+          const latency = await latencyRounds(pool, n, config.rounds);
+          const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
+          const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
+          log(
+            `    latency p50 ${fmtMs(latency.p50)} p99 ${fmtMs(latency.p99)} max ${fmtMs(latency.max)} ms; ` +
+              `${fmtNum(tp.perSec)} deliveries/s (${tp.messages}${tp.capped ? ` of ${messages}, capped at ${config.burstSec} s` : ""} messages, window ${config.window}, ${tp.seconds.toFixed(1)} s), ` +
+              `runtime ${fmtNum((tp.server.totalCpuSec / tp.deliveries) * 1e6, 2)} µs/delivery, busiest server thread ${(tp.server.busiestThread * 100).toFixed(0)} % (${tp.server.busiestRole}), busiest client thread ${(tp.client.busiestThread * 100).toFixed(0)} %; server CPU: ${fmtUsage(tp.server)}`,
+          );
+          const { name: _roomName, ...roomStats } = room;
+          results.fanout.push({ label, n, room: roomStats, latency, throughput: tp });
+          await dropRoomAndStop(sys, pool);
+          sys = null;
+        }
+      }
+      if (name === "edge-rooms") {
+        sys = await startSystem(name, vars);
+        await waitQuiet(sys);
+        // Push into a room of one-frame clients and into one of batch=1 clients (the browser
+        // client's mode), with the trivial route measured before and after as the ceiling.
+        const ceilingBefore = await trivialRoute(sys, config.pushRequests, config.concurrency);
+        const rooms: PushRow[] = [];
+        for (const batch of [false, true]) {
+          const room = await openRoom(sys, pool, config.pushRoom, batch, "push", config.users);
+          const mode = batch ? "batch=1" : "one frame per message";
+          const single = await push(
+            sys,
+            pool,
+            room,
+            secret,
+            config.pushRequests,
+            1,
+            config.concurrency,
+          );
+          const many = await push(
+            sys,
+            pool,
+            room,
+            secret,
+            config.pushBatches,
+            100,
+            config.concurrency,
+          );
+          rooms.push({ mode, single, batch: many });
+          log(
+            `  push into ${room.n} (${mode}): single ${fmtNum(single.requestsPerSec)} req/s (${fmtNum(single.eventsPerSec)} events/s end to end); ` +
+              `batches of 100: ${fmtNum(many.requestsPerSec)} req/s, ${fmtNum(many.eventsPerSec)} events/s end to end\n` +
+              `    server CPU per request: push ${perReq(single.server, single.requests)}; batch ${perReq(many.server, many.requests)}`,
+          );
+          await closeRoom(sys, pool);
+        }
+        const ceilingAfter = await trivialRoute(sys, config.pushRequests, config.concurrency);
+        results.push = { ceilingBefore, ceilingAfter, rooms };
+        log(
+          `  trivial route ${fmtNum(ceilingBefore.perSec)} / ${fmtNum(ceilingAfter.perSec)} req/s before / after; server CPU per request: ${perReq(ceilingBefore.server, ceilingBefore.requests)}`,
+        );
+      }
+      if (name === "partyserver" && config.hibernation) {
+        sys = await startSystem(name, vars);
+        await waitQuiet(sys);
+        const room = await openRoom(sys, pool, 100, false, "idle", config.users);
+        results.hibernation.partyserver = await hibernationPartyserver(
+          sys,
+          pool,
+          room,
+          config.idleSec,
+        );
+        log(`  hibernation: ${results.hibernation.partyserver.evidence}`);
+        await closeRoom(sys, pool);
+      }
+      await stopSys();
+      if (name === "edge-rooms" && config.hibernation) {
+        log(`\n## edge-rooms hibernation (its own server: RATE_PER_SEC=0.01, RATE_BURST=1)`);
+        sys = await startSystem("edge-rooms", HIBERNATION_VARS);
+        const room = await openRoom(sys, pool, 100, false, "idle", config.users);
+        results.hibernation["edge-rooms"] = await hibernationEdgeRooms(
+          sys,
+          pool,
+          room,
+          config.idleSec,
+        );
+        log(`  hibernation: ${results.hibernation["edge-rooms"].evidence}`);
+        await closeRoom(sys, pool);
+        await stopSys();
+      }
+    }
+  } catch (err) {
+    const s = sys as RunningSystem | null;
+    if (s !== null) console.error(`\n${s.name} printed:\n${s.output().slice(-4000)}`);
+    throw err;
+  } finally {
+    await stopSys();
+    await pool.stop();
+  }
+  results.seconds = (performance.now() - started) / 1000;
+  log(`\n${report(results)}`);
+  if (args.json !== undefined) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+const rendered = args.report;
+(rendered === undefined
+  ? main()
+  : Promise.resolve().then(() =>
+      // Re-renders the tables of a saved --json run, measuring nothing.
+      log(report(JSON.parse(readFileSync(rendered, "utf8")) as Results)),
+    )
+).catch((err: Error) => {
+  console.error(`\nbench FAILED: ${err.stack ?? err.message}`);
+  process.exitCode = 1;
+});

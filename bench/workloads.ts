@@ -1,0 +1,250 @@
+/**
+ * The fan-out workloads of `npm run bench`, driven through the same client pool against any of
+ * the systems: join a room of N, latency rounds of single messages, then a sustained burst with a
+ * window of messages in flight. Push is in push.ts, the hibernation proof in hibernation.ts.
+ * Every phase checks that every delivery arrived; the numbers come back as plain objects.
+ */
+import type { ClientPool, CollectResult } from "./clients.ts";
+import { rssByRole, snapshot, usageBetween, type Usage } from "./procs.ts";
+import { Histogram, nowMs } from "./stats.ts";
+import type { RunningSystem } from "./systems.ts";
+
+/** No delivery for this long means frames were lost: the phase fails. */
+export const STALL_MS = 30_000;
+/** Join storms of big rooms can keep a runtime busy; give them this long between phases. */
+const QUIET_TIMEOUT_MS = 240_000;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let runIds = 0;
+export const nextRun = () => ++runIds;
+export const tag = Math.random().toString(36).slice(2, 8);
+
+/** Resident memory in bytes: the runtime (workerd, or the Node peer), wrangler's dev proxy, all. */
+export interface Rss {
+  runtime: number;
+  proxy: number;
+  total: number;
+}
+
+export function rssOf(sys: RunningSystem): Rss {
+  const r = rssByRole(snapshot(sys.pids()));
+  return { runtime: (r.runtime ?? 0) + (r.node ?? 0), proxy: r.proxy ?? 0, total: r.total };
+}
+
+/**
+ * Waits until the server's processes are idle (under 5 % of a core for two samples): a closed
+ * room of thousands is still broadcasting `leave` presence for a while, which must not land in
+ * the next measurement.
+ */
+export async function waitQuiet(sys: RunningSystem): Promise<number> {
+  const t0 = nowMs();
+  let calm = 0;
+  let prev = snapshot(sys.pids());
+  while (nowMs() - t0 < QUIET_TIMEOUT_MS) {
+    await sleep(300);
+    const cur = snapshot(sys.pids());
+    const u = usageBetween(prev, cur);
+    prev = cur;
+    calm = u.totalCpuSec / u.wallSec < 0.05 ? calm + 1 : 0;
+    if (calm >= 2) return nowMs() - t0;
+  }
+  console.warn(`  (server still busy after ${QUIET_TIMEOUT_MS / 1000} s; measuring anyway)`);
+  return nowMs() - t0;
+}
+
+export interface Room {
+  name: string;
+  n: number;
+  users: number;
+  /** Sockets went to the runtime's own socket, not through wrangler's dev proxy. */
+  direct: boolean;
+  connectPerSec: number;
+  connectMs: number;
+  settleMs: number;
+  rssBefore: Rss;
+  rssIdle: Rss;
+}
+
+/**
+ * Joins N sockets and waits for quiet. Socket i is user `u<i mod users>`; socket 0 of thread 0
+ * is the sender. This project's join is complete when every socket has seen all the room's
+ * distinct members (welcome, then presence).
+ */
+export async function openRoom(
+  sys: RunningSystem,
+  pool: ClientPool,
+  n: number,
+  batch: boolean,
+  label: string,
+  users = n,
+  direct = false,
+): Promise<Room> {
+  const name = `bench-${tag}-${label}-${n}${batch ? "b" : ""}`;
+  if (direct && (await sys.directBase()) === null) {
+    throw new Error(`${sys.name}: no runtime entry socket found to connect to directly`);
+  }
+  const rssBefore = rssOf(sys);
+  const shares: string[][] = Array.from({ length: pool.size }, () => []);
+  for (let i = 0; i < n; i++)
+    shares[i % pool.size]!.push(sys.roomUrl(name, `u${i % users}`, batch, direct));
+  const t0 = nowMs();
+  // 32 handshakes in flight per thread: enough to keep any of the servers busy.
+  await pool.all((w) => ({
+    cmd: "connect",
+    urls: shares[w]!,
+    readyOn: sys.readyOn,
+    concurrency: 32,
+  }));
+  const connectMs = nowMs() - t0;
+  if (sys.readyOn === "welcome") {
+    await pool.all(() => ({ cmd: "settle", members: Math.min(n, users), stallMs: STALL_MS }));
+  }
+  const settleMs = nowMs() - t0;
+  await waitQuiet(sys);
+  return {
+    name,
+    n,
+    users: Math.min(n, users),
+    direct,
+    connectMs,
+    connectPerSec: n / (connectMs / 1000),
+    settleMs,
+    rssBefore,
+    rssIdle: rssOf(sys),
+  };
+}
+
+export async function closeRoom(sys: RunningSystem, pool: ClientPool): Promise<void> {
+  await pool.all(() => ({ cmd: "closeAll" }));
+  pool.resetProgress();
+  await waitQuiet(sys);
+}
+
+/**
+ * Ends a room by resetting its sockets and stopping the server: a graceful close of thousands
+ * of members is minutes of `leave` presence under wrangler dev, which measures nothing here.
+ */
+export async function dropRoomAndStop(sys: RunningSystem, pool: ClientPool): Promise<void> {
+  await pool.all(() => ({ cmd: "closeAll", drop: true }));
+  pool.resetProgress();
+  await sys.stop();
+}
+
+export async function collectAll(
+  pool: ClientPool,
+  run: number,
+): Promise<{
+  hist: Histogram;
+  deliveries: number;
+  firstSendAt: number;
+  lastAt: number;
+}> {
+  const parts = await pool.all<CollectResult>(() => ({ cmd: "collect", run, stallMs: STALL_MS }));
+  return {
+    hist: Histogram.merge(parts.map((p) => p.hist)),
+    deliveries: parts.reduce((s, p) => s + p.deliveries, 0),
+    firstSendAt: Math.max(...parts.map((p) => p.firstSendAt)),
+    lastAt: Math.max(...parts.map((p) => p.lastAt)),
+  };
+}
+
+export interface Latency {
+  rounds: number;
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Single messages, one at a time: each waits until every socket has it, then a short pause. */
+export async function latencyRounds(pool: ClientPool, n: number, rounds: number): Promise<Latency> {
+  const run = nextRun();
+  pool.resetProgress();
+  await pool.all(() => ({ cmd: "expect", run, kind: "message", total: rounds }));
+  for (let r = 0; r < rounds; r++) {
+    await pool.call(0, { cmd: "send", run, from: r, to: r + 1 });
+    while (pool.done() < r + 1) await pool.nextProgress();
+    await sleep(20); // the rounds measure an idle room's latency, not a queue
+  }
+  const c = await collectAll(pool, run);
+  if (c.deliveries !== rounds * n)
+    throw new Error(`latency: ${c.deliveries} deliveries, expected ${rounds * n}`);
+  return {
+    rounds,
+    samples: c.deliveries,
+    p50: c.hist.quantile(0.5),
+    p99: c.hist.quantile(0.99),
+    max: c.hist.max,
+  };
+}
+
+export interface Throughput {
+  messages: number;
+  /** True when the time cap ended the burst before `messages` planned ones were sent. */
+  capped: boolean;
+  window: number;
+  deliveries: number;
+  seconds: number;
+  perSec: number;
+  p50: number;
+  p99: number;
+  server: Usage;
+  client: Usage;
+}
+
+/**
+ * A sustained burst: the sender keeps `window` messages in flight until `messages` are done, or
+ * until `capSec` has passed (then it stops sending and the run ends with what was sent, all of
+ * which must still arrive): a slow system gets a shorter burst, not an endless one.
+ */
+export async function throughput(
+  sys: RunningSystem,
+  pool: ClientPool,
+  n: number,
+  planned: number,
+  window: number,
+  capSec = Infinity,
+): Promise<Throughput> {
+  let messages = planned;
+  const run = nextRun();
+  pool.resetProgress();
+  await pool.all(() => ({ cmd: "expect", run, kind: "message", total: messages }));
+  const pids = sys.pids();
+  const server0 = snapshot(pids);
+  const client0 = snapshot([process.pid]);
+  let sent = 0;
+  const deadline = nowMs() + capSec * 1000;
+  for (;;) {
+    const done = pool.done();
+    if (done >= messages) break;
+    if (messages === planned && nowMs() > deadline && sent < planned) {
+      messages = sent;
+      await pool.all(() => ({ cmd: "truncate", run, total: messages }));
+      continue;
+    }
+    const target = Math.min(messages, done + window);
+    if (target > sent) {
+      void pool.call(0, { cmd: "send", run, from: sent, to: target }).catch(() => {});
+      sent = target;
+    }
+    await pool.nextProgress();
+  }
+  const server1 = snapshot(pids);
+  const client1 = snapshot([process.pid]);
+  const c = await collectAll(pool, run);
+  if (c.deliveries !== messages * n)
+    throw new Error(`throughput: ${c.deliveries} deliveries, expected ${messages * n}`);
+  const seconds = (c.lastAt - c.firstSendAt) / 1000;
+  return {
+    messages,
+    capped: messages < planned,
+    window,
+    deliveries: c.deliveries,
+    seconds,
+    perSec: c.deliveries / seconds,
+    p50: c.hist.quantile(0.5),
+    p99: c.hist.quantile(0.99),
+    server: usageBetween(server0, server1),
+    client: usageBetween(client0, client1),
+  };
+}
