@@ -839,6 +839,16 @@ describe("room: bad input", () => {
       { type: "error", code: "invalid_frame", id: "d-1" },
     ],
     [
+      "a message with a to (a direct meant as one, never broadcast)",
+      JSON.stringify({ type: "message", to: "obs", data: "secret", id: "m-2" }),
+      { type: "error", code: "invalid_frame", id: "m-2" },
+    ],
+    [
+      "a desk-only transfer",
+      JSON.stringify({ type: "transfer", customer: "c1", to: "a2", id: "t-1" }),
+      { type: "error", code: "unknown_type", id: "t-1" },
+    ],
+    [
       "a direct without to",
       JSON.stringify({ type: "direct", data: 1, id: "d-2" }),
       { type: "error", code: "invalid_frame", id: "d-2" },
