@@ -7,6 +7,8 @@
  * stored strings as they are: nothing is parsed or serialized again on the way out.
  */
 
+/** SQLite allows 100 bound parameters per statement; a frame row takes 4. */
+const ROWS_PER_INSERT = 25;
 /** How long an idempotency key (client frame `id`, push `webhook-id`) is remembered. */
 export const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
 /** Expired keys are swept at most this often, so the sweep is not a cost per frame. */
@@ -45,6 +47,8 @@ export class History {
   /** When expired keys were last swept; read from storage on first use, so a wake-up keeps it. */
   #lastSweep: number | undefined;
   #visible: VisibilityRule;
+  /** Appended, numbered, not yet written: see flush(). */
+  #pending: { seq: number; sender: string | null; recipient: string | null; body: string }[] = [];
 
   /**
    * `byRecipient` indexes frames by recipient, for objects that read conversations by it (the
@@ -98,17 +102,30 @@ export class History {
   append(visibility: Visibility, build: (seq: number) => string): { seq: number; body: string } {
     const seq = this.#lastSeq + 1;
     const body = build(seq);
-    this.#sql.exec(
-      "INSERT INTO frames (seq, sender, recipient, body) VALUES (?, ?, ?, ?)",
-      seq,
-      visibility.sender,
-      visibility.recipient,
-      body,
-    );
+    this.#pending.push({ seq, sender: visibility.sender, recipient: visibility.recipient, body });
     this.#lastSeq = seq;
-    const cutoff = seq - this.#limit;
-    if (cutoff > 0) this.#sql.exec("DELETE FROM frames WHERE seq <= ?", cutoff);
     return { seq, body };
+  }
+
+  /**
+   * Writes the frames appended since the last flush, in as few statements as SQLite's parameter
+   * limit allows, then trims once. The owner calls this at the end of a turn, before anything
+   * about those frames is sent (so they are still stored before sent, and the output gate is
+   * closed once per turn instead of once per frame); every read flushes first.
+   */
+  flush(): void {
+    if (this.#pending.length === 0) return;
+    const rows = this.#pending;
+    this.#pending = [];
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+      const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+      this.#sql.exec(
+        `INSERT INTO frames (seq, sender, recipient, body) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}`,
+        ...chunk.flatMap((r) => [r.seq, r.sender, r.recipient, r.body]),
+      );
+    }
+    const cutoff = this.#lastSeq - this.#limit;
+    if (cutoff > 0) this.#sql.exec("DELETE FROM frames WHERE seq <= ?", cutoff);
   }
 
   /**
@@ -116,6 +133,7 @@ export class History {
    * the newest `newest` visible frames.
    */
   replay(user: string, since: number | undefined, newest: number): Replay {
+    this.flush();
     if (since === undefined) {
       const rows = this.#sql
         .exec<{ seq: number; body: string }>(
@@ -147,6 +165,7 @@ export class History {
     before: number | undefined,
     limit: number,
   ): { frames: string[]; complete: boolean } {
+    this.flush();
     const bound = before ?? this.#lastSeq + 1;
     const rows = this.#sql
       .exec<{ seq: number; body: string }>(
@@ -168,6 +187,7 @@ export class History {
 
   /** The newest `limit` frames addressed to `recipient` (a desk conversation), oldest first. */
   addressedTo(recipient: string, limit: number): { frames: string[]; complete: boolean } {
+    this.flush();
     const rows = this.#sql
       .exec<{ body: string }>(
         "SELECT body FROM frames WHERE recipient = ? ORDER BY seq DESC LIMIT ?",

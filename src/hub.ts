@@ -77,7 +77,8 @@ export abstract class Hub extends DurableObject<Env> {
   protected readonly limits: Limits;
   protected readonly history: History;
   protected readonly members: Members;
-  protected readonly outbox = new Outbox();
+  /** Frames stored in a turn are written just before that turn's sends leave. */
+  protected readonly outbox = new Outbox(() => this.history.flush());
   /** The client frame types this object accepts; others are `unknown_type`. */
   protected abstract readonly accepts: ReadonlySet<ClientFrameType>;
 

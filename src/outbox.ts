@@ -27,6 +27,8 @@ interface Pending {
 }
 
 export class Outbox {
+  /** Runs before anything leaves: the owner writes what the turn stored (History.flush). */
+  readonly #beforeSend: () => void;
   #pending = new Map<WebSocket, Pending>();
   #scheduled = false;
   // A broadcast hands the same string to every socket: measure it once, not once per socket.
@@ -41,6 +43,10 @@ export class Outbox {
     return this.#measuredBytes;
   }
 
+  constructor(beforeSend: () => void = () => {}) {
+    this.#beforeSend = beforeSend;
+  }
+
   /** Queues one JSON text for one socket; it leaves on the next turn. */
   send(ws: WebSocket, text: string, batch: boolean): void {
     let pending = this.#pending.get(ws);
@@ -51,6 +57,7 @@ export class Outbox {
     if (batch) {
       const bytes = this.#utf8Bytes(text);
       if (pending.frames.length > 0 && pending.size + 1 + bytes > MAX_BATCH_BYTES) {
+        this.#beforeSend();
         sendQuietly(ws, pending.frames.join(BATCH_SEPARATOR));
         pending.frames = [];
         pending.size = 0;
@@ -68,6 +75,7 @@ export class Outbox {
   /** Sends everything queued, for every socket. */
   flush(): void {
     this.#scheduled = false;
+    this.#beforeSend();
     const pending = this.#pending;
     this.#pending = new Map();
     for (const [ws, p] of pending) deliver(ws, p);
@@ -78,6 +86,7 @@ export class Outbox {
     const p = this.#pending.get(ws);
     if (p === undefined) return;
     this.#pending.delete(ws);
+    this.#beforeSend();
     deliver(ws, p);
   }
 

@@ -77,8 +77,12 @@ async function withHistory(
 }
 
 const frame = (seq: number) => JSON.stringify({ type: "message", seq, data: "hi" });
+/** Stores n frames one turn each: append, then the end-of-turn flush that writes it. */
 function fill(h: History, n: number, recipient: string | null = null): void {
-  for (let i = 0; i < n; i++) h.append({ sender: "ann", recipient }, frame);
+  for (let i = 0; i < n; i++) {
+    h.append({ sender: "ann", recipient }, frame);
+    h.flush();
+  }
 }
 
 describe("rows per action in src/history.ts", () => {
@@ -88,6 +92,20 @@ describe("rows per action in src/history.ts", () => {
       fill(h, 9);
       expect(meter.count(() => fill(h, 1))).toEqual({ written: 2, read: 3 });
       expect(meter.count(() => fill(h, 1))).toEqual({ written: 2, read: 3 });
+    });
+  });
+
+  it("frames appended in one turn are written together at the flush; a read flushes first", async () => {
+    await withHistory({ limit: 100 }, (h, meter, sql) => {
+      const count = () => sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM frames").one().n;
+      for (let i = 0; i < 30; i++) h.append({ sender: "ann", recipient: null }, frame);
+      expect(count()).toBe(0); // numbered, not yet written
+      expect(h.lastSeq).toBe(30);
+      expect(meter.count(() => h.flush()).written).toBe(30); // 30 rows, in 2 statements of <= 25
+      expect(count()).toBe(30);
+      h.append({ sender: "ann", recipient: null }, frame);
+      expect(h.replay("ann", 30, 50).frames).toEqual([frame(31)]);
+      expect(count()).toBe(31);
     });
   });
 
