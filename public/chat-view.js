@@ -310,3 +310,35 @@ export const failWord = (code) =>
     : code === "too_large"
       ? "too large"
       : code.replace(/_/g, " ");
+
+const STATUS_TEXT = {
+  connecting: "Connecting…",
+  open: "Connected",
+  reconnecting: "Reconnecting…",
+  closed: "Disconnected",
+};
+
+/**
+ * Keeps `#status` (text, `data-state`, reason as its title) and `#retry-now` in step with the
+ * client, and reconnects at once when the browser says the network is back (it knows before any
+ * backoff timer does). Every page has these two elements.
+ * @param {import("./rooms-client.js").RoomClient} client
+ * @param {string} [openText] what "open" is called on this page
+ */
+export function bindStatus(client, openText = STATUS_TEXT.open) {
+  const status = /** @type {HTMLElement} */ (document.getElementById("status"));
+  const retryNow = /** @type {HTMLElement} */ (document.getElementById("retry-now"));
+  client.on("state", (s) => {
+    status.dataset.state = s.state;
+    status.textContent =
+      s.state === "reconnecting" && s.attempt > 1
+        ? `Reconnecting… (try ${s.attempt})`
+        : s.state === "open"
+          ? openText
+          : STATUS_TEXT[s.state];
+    status.title = s.reason ?? "";
+    retryNow.hidden = s.state !== "reconnecting";
+  });
+  retryNow.addEventListener("click", () => client.reconnectNow());
+  window.addEventListener("online", () => client.reconnectNow());
+}

@@ -9,6 +9,7 @@
 import { RoomClient, RoomClientError } from "./rooms-client.js";
 import {
   Conversation,
+  bindStatus,
   el,
   explain,
   failWord,
@@ -47,8 +48,6 @@ export function startChat(who) {
     ...(who.token === undefined ? { user: who.user, name: who.name } : { token: who.token }),
   });
 
-  const status = byId("status");
-  const retryNow = byId("retry-now");
   const alertBox = byId("alert");
   const alertText = byId("alert-text");
   const tabs = byId("tabs");
@@ -257,20 +256,8 @@ export function startChat(who) {
   }
 
   // ---- the client's events ----
-  const STATUS_TEXT = {
-    connecting: "Connecting…",
-    open: "Connected",
-    reconnecting: "Reconnecting…",
-    closed: "Disconnected",
-  };
+  bindStatus(client);
   client.on("state", (s) => {
-    status.dataset.state = s.state;
-    status.textContent =
-      s.state === "reconnecting" && s.attempt > 1
-        ? `Reconnecting… (try ${s.attempt})`
-        : STATUS_TEXT[s.state];
-    status.title = s.reason ?? "";
-    retryNow.hidden = s.state !== "reconnecting";
     if (s.state === "open" && alertBox.dataset.kind === "offline") alertBox.hidden = true;
     if (s.state === "reconnecting" && s.previous === "open") {
       showAlert(
@@ -281,9 +268,6 @@ export function startChat(who) {
       alertBox.dataset.kind = "offline";
     }
   });
-  retryNow.addEventListener("click", () => client.reconnectNow());
-  // The browser knows when the network is back before any backoff timer does.
-  window.addEventListener("online", () => client.reconnectNow());
 
   client.on("welcome", (w) => {
     self = w.self;

@@ -10,7 +10,7 @@
  * Live-only events (`store: false`, no `seq`) are drawn like any other, and never replayed.
  */
 import { RoomClient } from "./rooms-client.js";
-import { explain } from "./chat-view.js";
+import { bindStatus, explain } from "./chat-view.js";
 import { DashboardModel } from "./dashboard-model.js";
 import { CountPanel, FieldPanel, PALETTE } from "./dashboard-charts.js";
 
@@ -33,8 +33,6 @@ function startDashboard({ room, countEvent, token }) {
   byId("board").hidden = false;
   byId("room-name").textContent = room;
   document.title = `#${room} · live · edge-rooms`;
-  const status = byId("status");
-  const retryNow = byId("retry-now");
   const alertBox = byId("alert");
   const empty = byId("empty");
   const panelsBox = byId("panels");
@@ -124,23 +122,7 @@ function startDashboard({ room, countEvent, token }) {
   }
 
   // ---- the client's events ----
-  const STATUS_TEXT = {
-    connecting: "Connecting…",
-    open: "Live",
-    reconnecting: "Reconnecting…",
-    closed: "Disconnected",
-  };
-  client.on("state", (s) => {
-    status.dataset.state = s.state;
-    status.textContent =
-      s.state === "reconnecting" && s.attempt > 1
-        ? `Reconnecting… (try ${s.attempt})`
-        : STATUS_TEXT[s.state];
-    status.title = s.reason ?? "";
-    retryNow.hidden = s.state !== "reconnecting";
-  });
-  retryNow.addEventListener("click", () => client.reconnectNow());
-  window.addEventListener("online", () => client.reconnectNow());
+  bindStatus(client, "Live");
 
   let firstWelcome = true;
   client.on("welcome", (w) => {

@@ -16,33 +16,8 @@ export const DESK_NAME = /^[A-Za-z0-9_.-]{1,99}$/;
 /** @param {string} id @returns {HTMLElement} */
 export const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
-const STATUS_TEXT = {
-  connecting: "Connecting…",
-  open: "Connected",
-  reconnecting: "Reconnecting…",
-  closed: "Disconnected",
-};
-
-/**
- * Keeps `#status` (and its `data-state`) and `#retry-now` in step with the client, and
- * reconnects at once when the browser says the network is back.
- * @param {RoomClient} client
- */
-export function bindStatus(client) {
-  const status = byId("status");
-  const retryNow = byId("retry-now");
-  client.on("state", (s) => {
-    status.dataset.state = s.state;
-    status.textContent =
-      s.state === "reconnecting" && s.attempt > 1
-        ? `Reconnecting… (try ${s.attempt})`
-        : STATUS_TEXT[s.state];
-    status.title = s.reason ?? "";
-    retryNow.hidden = s.state !== "reconnecting";
-  });
-  retryNow.addEventListener("click", () => client.reconnectNow());
-  window.addEventListener("online", () => client.reconnectNow());
-}
+// The status line is every page's (chat-view.js); the desk pages take it from here too.
+export { bindStatus } from "./chat-view.js";
 
 /**
  * The alert bar (`#alert`, `#alert-text`, `#alert-close`). Returns `show(text, kind, sticky)`;

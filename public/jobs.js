@@ -10,7 +10,7 @@
  * is shown through textContent, the result as formatted JSON.
  */
 import { RoomClient, isObject } from "./rooms-client.js";
-import { el, explain } from "./chat-view.js";
+import { bindStatus, el, explain } from "./chat-view.js";
 
 /** @typedef {import("./rooms-client.js").EventFrame} EventFrame */
 /** @typedef {"queued" | "done" | "failed"} Stage */
@@ -125,8 +125,6 @@ function startJobs({ user, token }) {
   byId("user-name").textContent = user;
   byId("room-name").textContent = room;
   document.title = `Jobs of ${user} · edge-rooms`;
-  const status = byId("status");
-  const retryNow = byId("retry-now");
   const alertBox = byId("alert");
   const list = byId("jobs");
   const noJobs = byId("no-jobs");
@@ -223,23 +221,7 @@ function startJobs({ user, token }) {
   });
 
   const client = new RoomClient({ url: location.origin, room, token });
-  const STATUS_TEXT = {
-    connecting: "Connecting…",
-    open: "Connected",
-    reconnecting: "Reconnecting…",
-    closed: "Disconnected",
-  };
-  client.on("state", (s) => {
-    status.dataset.state = s.state;
-    status.textContent =
-      s.state === "reconnecting" && s.attempt > 1
-        ? `Reconnecting… (try ${s.attempt})`
-        : STATUS_TEXT[s.state];
-    status.title = s.reason ?? "";
-    retryNow.hidden = s.state !== "reconnecting";
-  });
-  retryNow.addEventListener("click", () => client.reconnectNow());
-  window.addEventListener("online", () => client.reconnectNow());
+  bindStatus(client);
   client.on("event", (frame) => {
     const update = parseJobEvent(frame);
     if (update !== null) apply(update);
