@@ -3,23 +3,14 @@
  * with it — chat both ways, see who is there, message one person, survive a server restart —
  * and what must never happen: markup from a message running, a message shown twice or lost.
  */
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { sign } from "hono/jwt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/webhook.ts";
-import { launchBrowser, openPage, type ChatPage } from "./browser";
+import { launchBrowser, openPage, saveScreenshot, type ChatPage } from "./browser";
 import { startServer, type DevServer } from "./server";
 import { WsClient } from "./wsclient";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-// Screenshots go to test-results/ on every run; UPDATE_SCREENSHOTS=1 refreshes the ones the
-// README shows, so a plain test run leaves the working tree clean.
-const SCREENSHOTS = join(
-  ROOT,
-  process.env.UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "test-results/screenshots",
-);
 const JOIN_SECRET = generateSecret().slice("whsec_".length);
 const WAIT = { timeout: 15_000 };
 /** A dial already under way when the server came back may still fail: then the backoff (at
@@ -365,8 +356,7 @@ describe("the chat page in Chromium", () => {
     await say(bo.page, "Got it on my laptop. Call you in 5?");
     await shows(page, "Got it on my laptop. Call you in 5?", dm);
     await page.locator("#text").blur();
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, "chat-phone.png") });
+    await saveScreenshot(page, "chat-phone.png");
   });
 
   it("saves a screenshot of a lively room", async () => {
@@ -390,7 +380,6 @@ describe("the chat page in Chromium", () => {
     await say(cy.page, "Coffee after the review?");
     await ann.page.locator('.tab[data-conv^="dm:"] .badge:text-is("1")').waitFor(WAIT);
     await ann.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await ann.page.screenshot({ path: join(SCREENSHOTS, "chat.png") });
+    await saveScreenshot(ann.page, "chat.png");
   });
 });

@@ -5,6 +5,8 @@
  * and records what a test must be able to assert on: dialogs, page errors, console errors.
  */
 import chromium from "@sparticuz/chromium";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import {
   chromium as playwright,
   type Browser,
@@ -21,6 +23,20 @@ const UNWANTED_FLAGS = new Set([
   "--allow-running-insecure-content",
   "--single-process",
 ]);
+
+/**
+ * Saves a screenshot to test-results/screenshots on every run; with UPDATE_SCREENSHOTS=1 to
+ * docs/screenshots instead, refreshing the ones the README shows. A plain run leaves git clean.
+ */
+export async function saveScreenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  const root = resolve(import.meta.dirname, "../..");
+  const dir = join(
+    root,
+    process.env.UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "test-results/screenshots",
+  );
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, name), fullPage });
+}
 
 export async function launchBrowser(): Promise<Browser> {
   const executablePath = process.env.CHROME_PATH || (await chromium.executablePath());

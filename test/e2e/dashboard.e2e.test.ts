@@ -6,21 +6,16 @@
  * batching that keep it smooth. What the charts hold is read back from ECharts itself.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret, signWebhook } from "../../src/webhook.ts";
-import { launchBrowser, openPage, type ChatPage } from "./browser";
+import { launchBrowser, openPage, saveScreenshot, type ChatPage } from "./browser";
 import { startServer, type DevServer } from "./server";
 import { WsClient, type Frame } from "./wsclient";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const SCREENSHOTS = join(
-  ROOT,
-  process.env.UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "test-results/screenshots",
-);
 const PUSH_SECRET = generateSecret();
 const WAIT = { timeout: 15_000 };
 const SENSORS = ["greenhouse-1", "greenhouse-2", "barn", "field-north"];
@@ -210,8 +205,7 @@ describe("the live dashboard in Chromium", () => {
       ).toBe(String(ROUNDS));
     }
     await dash.page.evaluate(() => document.fonts.ready);
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await dash.page.screenshot({ path: join(SCREENSHOTS, "dashboard.png"), fullPage: true });
+    await saveScreenshot(dash.page, "dashboard.png", true);
   });
 
   it("draws stored quotes with the live-only ticks between them; a late page gets the quotes", async () => {

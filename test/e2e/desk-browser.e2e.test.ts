@@ -4,21 +4,13 @@
  * assignment, unread counts, replies landing in the right conversation only, closing — plus
  * transfer between two consoles and the console's answer to a missing or refused token.
  */
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { sign } from "hono/jwt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/webhook.ts";
-import { launchBrowser, openPage, type ChatPage } from "./browser";
+import { launchBrowser, openPage, saveScreenshot, type ChatPage } from "./browser";
 import { startServer, type DevServer } from "./server";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-// As in browser.e2e.test.ts: test-results/ on every run, docs/ with UPDATE_SCREENSHOTS=1.
-const SCREENSHOTS = join(
-  ROOT,
-  process.env.UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "test-results/screenshots",
-);
 const JOIN_SECRET = generateSecret().slice("whsec_".length);
 const WAIT = { timeout: 15_000 };
 const PHONE = { width: 390, height: 844 };
@@ -190,8 +182,7 @@ describe("the help desk pages in Chromium", () => {
     expect(composer.width).toBeGreaterThan(350);
 
     await li.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await li.page.screenshot({ path: join(SCREENSHOTS, "agent.png") });
+    await saveScreenshot(li.page, "agent.png");
 
     // A customer who leaves shows as offline in the console.
     await bo.close();

@@ -4,20 +4,13 @@
  * from queued to done (or failed, with the reason) as the results are pushed into their room,
  * and finds the same jobs again after a reload.
  */
-import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { sign } from "hono/jwt";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/webhook.ts";
-import { launchBrowser, openPage, type ChatPage } from "./browser";
+import { launchBrowser, openPage, saveScreenshot, type ChatPage } from "./browser";
 import { startServer, type DevServer } from "./server";
 
-const ROOT = resolve(import.meta.dirname, "../..");
-const SCREENSHOTS = join(
-  ROOT,
-  process.env.UPDATE_SCREENSHOTS === "1" ? "docs/screenshots" : "test-results/screenshots",
-);
 const JOIN_SECRET = generateSecret().slice("whsec_".length);
 const WAIT = { timeout: 15_000 };
 /** The queue consumer waits up to max_batch_timeout (1 s) for a batch, then runs the job. */
@@ -168,8 +161,7 @@ describe("the jobs page in Chromium", () => {
     await expect.poll(() => listed(page), WAIT).toEqual(before);
 
     await page.locator("#path").blur();
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOTS, "jobs.png") });
+    await saveScreenshot(page, "jobs.png");
   });
 
   it("says so when the token is for another user or another user's room", async () => {
