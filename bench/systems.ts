@@ -16,9 +16,9 @@ import {
   rmSync,
   symlinkSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort, stopProcessGroup } from "../scripts/processes.ts";
 import { groupPids } from "./procs.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -51,18 +51,6 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
-
 interface Spawned {
   child: ChildProcess;
   output(): string;
@@ -90,21 +78,7 @@ function spawnGroup(cmd: string, args: string[], cwd: string): Spawned {
 
 async function stopGroup(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  try {
-    process.kill(-child.pid!, "SIGTERM");
-  } catch {
-    // the group is already gone
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // gone between the check and the kill
-    }
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
+  await stopProcessGroup(child);
   // workerd children can outlive the wrangler parent by a moment; make sure none is left.
   for (const pid of groupPids(child.pid!)) {
     try {

@@ -4,11 +4,11 @@
  * and what must never happen: markup from a message running, a message shown twice or lost.
  */
 import { sign } from "hono/jwt";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/webhook.ts";
-import { launchBrowser, openPage, saveScreenshot, type ChatPage } from "./browser";
-import { startServer, type DevServer } from "./server";
+import { browserSuite, openPage, saveScreenshot, type ChatPage } from "./browser";
+import { startServer } from "./server";
 import { WsClient } from "./wsclient";
 
 const JOIN_SECRET = generateSecret().slice("whsec_".length);
@@ -17,30 +17,17 @@ const WAIT = { timeout: 15_000 };
  * most 15 s) decides, so reconnect waits allow a little more than that. */
 const RECONNECT_WAIT = { timeout: 20_000 };
 
-let server: DevServer;
-let browser: Browser;
-let pages: ChatPage[] = [];
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startServer({ vars: { JOIN_SECRET } }), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  const opened = pages;
-  pages = [];
-  await Promise.all(opened.map((p) => p.close()));
-  // Whatever else a test checks, no page may have thrown or logged an error of its own.
-  expect(opened.flatMap((p) => p.errors)).toEqual([]);
-});
+const suite = browserSuite({ JOIN_SECRET });
 
 const newRoom = () => `web-${crypto.randomUUID().slice(0, 8)}`;
 
 async function open(query: Record<string, string>, viewport?: { width: number; height: number }) {
-  const chat = await openPage(browser, `${server.url}/?${new URLSearchParams(query)}`, viewport);
-  pages.push(chat);
+  const chat = await openPage(
+    suite.browser,
+    `${suite.server.url}/?${new URLSearchParams(query)}`,
+    viewport,
+  );
+  suite.pages.push(chat);
   return chat;
 }
 
@@ -191,8 +178,8 @@ describe("the chat page in Chromium", () => {
     await shows(ann.page, "before the restart (Bo)");
     await shows(bo.page, "before the restart (Ann)");
 
-    const { port, persistDir } = server;
-    await server.stop();
+    const { port, persistDir } = suite.server;
+    await suite.server.stop();
     await ann.page.locator('#status[data-state="reconnecting"]').waitFor(WAIT);
     await bo.page.locator('#status[data-state="reconnecting"]').waitFor(WAIT);
     // Ann's network goes too, so she stays away while Bo talks after the restart.
@@ -200,7 +187,7 @@ describe("the chat page in Chromium", () => {
     await say(ann.page, "typed while offline");
     await ann.page.locator(".msg.pending .text", { hasText: "typed while offline" }).waitFor(WAIT);
 
-    server = await startServer({ port, persistDir, vars: { JOIN_SECRET } });
+    suite.server = await startServer({ port, persistDir, vars: { JOIN_SECRET } });
     // The page's own "Retry now" control, instead of waiting out the backoff. Clicked through
     // the DOM: Bo's own timer may have reconnected (and hidden it) a moment ago, which is fine.
     await bo.page.evaluate(() => document.getElementById("retry-now")!.click());
@@ -238,7 +225,9 @@ describe("the chat page in Chromium", () => {
     const room = newRoom();
     // 75 messages from three writers (each under the per-connection burst), acknowledged.
     for (let w = 0; w < 3; w++) {
-      const c = await WsClient.connect(`${server.wsUrl}/room/${room}?user=w${w}&name=Writer${w}`);
+      const c = await WsClient.connect(
+        `${suite.server.wsUrl}/room/${room}?user=w${w}&name=Writer${w}`,
+      );
       await c.expect("welcome");
       for (let i = 1; i <= 25; i++)
         c.send({ type: "message", data: { text: `note ${w * 25 + i}` }, id: `n${i}` });

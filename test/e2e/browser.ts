@@ -5,6 +5,8 @@
  * and records what a test must be able to assert on: dialogs, page errors, console errors.
  */
 import chromium from "@sparticuz/chromium";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { startServer, type DevServer } from "./server";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
@@ -94,4 +96,35 @@ export async function openPage(
   page.setDefaultTimeout(15_000);
   await page.goto(url);
   return chat;
+}
+
+/** What a browser test file shares: its `wrangler dev`, its Chromium, the pages a test opened. */
+export interface BrowserSuite {
+  server: DevServer;
+  browser: Browser;
+  /** Pages opened by the running test; closed after it, and none may have logged an error. */
+  pages: ChatPage[];
+}
+
+/**
+ * Registers the hooks every browser test file needs: a server (with `vars`) and a browser for
+ * the file, and after each test its pages closed and checked for page errors (a thrown
+ * exception, a console error, a CSP refusal). Call at the top of the file.
+ */
+export function browserSuite(vars: Record<string, string>): BrowserSuite {
+  const suite = { pages: [] as ChatPage[] } as BrowserSuite;
+  beforeAll(async () => {
+    [suite.server, suite.browser] = await Promise.all([startServer({ vars }), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+  });
+  afterEach(async () => {
+    const opened = suite.pages;
+    suite.pages = [];
+    await Promise.all(opened.map((p) => p.close()));
+    expect(opened.flatMap((p) => p.errors)).toEqual([]);
+  });
+  return suite;
 }

@@ -8,11 +8,10 @@
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { generateSecret, signWebhook } from "../../src/webhook.ts";
-import { launchBrowser, openPage, saveScreenshot, type ChatPage } from "./browser";
-import { startServer, type DevServer } from "./server";
+import { browserSuite, openPage, saveScreenshot } from "./browser";
 import { WsClient, type Frame } from "./wsclient";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -23,24 +22,7 @@ const SYMBOLS = ["ACME", "GLOBEX", "INITECH", "UMBRELLA"];
 /** Marks the end of a feed: once an observer has it, it has everything pushed before. */
 const END = "test.end";
 
-let server: DevServer;
-let browser: Browser;
-let pages: ChatPage[] = [];
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startServer({ vars: { PUSH_SECRET } }), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  const opened = pages;
-  pages = [];
-  await Promise.all(opened.map((p) => p.close()));
-  // No page may have thrown or logged an error (a CSP refusal of an inline style included).
-  expect(opened.flatMap((p) => p.errors)).toEqual([]);
-});
+const suite = browserSuite({ PUSH_SECRET });
 
 const newRoom = () => `dash-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -55,8 +37,12 @@ interface Snapshot {
 
 /** Opens the dashboard of a room and waits until it is live. */
 async function openDashboard(room: string, viewport?: { width: number; height: number }) {
-  const dash = await openPage(browser, `${server.url}/dashboard.html?room=${room}`, viewport);
-  pages.push(dash);
+  const dash = await openPage(
+    suite.browser,
+    `${suite.server.url}/dashboard.html?room=${room}`,
+    viewport,
+  );
+  suite.pages.push(dash);
   await dash.page.locator('#status[data-state="open"]').waitFor(WAIT);
   return dash;
 }
@@ -72,7 +58,7 @@ const snapshot = (page: Page) =>
 async function feed(kind: "sensors" | "stocks", room: string, ...args: string[]) {
   await promisify(execFile)(
     process.execPath,
-    ["scripts/demo.ts", kind, "--room", room, "--url", server.url, ...args],
+    ["scripts/demo.ts", kind, "--room", room, "--url", suite.server.url, ...args],
     { cwd: ROOT, env: { ...process.env, PUSH_SECRET }, timeout: 60_000 },
   );
 }
@@ -81,13 +67,13 @@ async function feed(kind: "sensors" | "stocks", room: string, ...args: string[])
 async function push(events: unknown[]) {
   const body = JSON.stringify({ events });
   const headers = await signWebhook(PUSH_SECRET, `t_${crypto.randomUUID()}`, body);
-  const res = await fetch(`${server.url}/push`, { method: "POST", headers, body });
+  const res = await fetch(`${suite.server.url}/push`, { method: "POST", headers, body });
   expect(res.status, await res.clone().text()).toBe(200);
 }
 
 /** A socket in the room that records every event until the END marker. */
 async function observe(room: string) {
-  const ws = await WsClient.connect(`${server.wsUrl}/room/${room}?user=observer`);
+  const ws = await WsClient.connect(`${suite.server.wsUrl}/room/${room}?user=observer`);
   await ws.expect("welcome");
   return {
     async until(): Promise<Frame[]> {

@@ -5,34 +5,16 @@
  * transfer between two consoles and the console's answer to a missing or refused token.
  */
 import { sign } from "hono/jwt";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/webhook.ts";
-import { launchBrowser, openPage, saveScreenshot, type ChatPage } from "./browser";
-import { startServer, type DevServer } from "./server";
+import { browserSuite, openPage, saveScreenshot } from "./browser";
 
 const JOIN_SECRET = generateSecret().slice("whsec_".length);
 const WAIT = { timeout: 15_000 };
 const PHONE = { width: 390, height: 844 };
 
-let server: DevServer;
-let browser: Browser;
-let pages: ChatPage[] = [];
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startServer({ vars: { JOIN_SECRET } }), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  const opened = pages;
-  pages = [];
-  await Promise.all(opened.map((p) => p.close()));
-  // Whatever else a test checks, no page may have thrown or logged an error of its own.
-  expect(opened.flatMap((p) => p.errors)).toEqual([]);
-});
+const suite = browserSuite({ JOIN_SECRET });
 
 const newDesk = () => `help-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -45,9 +27,9 @@ const token = (sub: string, name: string, desk: string, role = "agent") =>
   );
 
 async function open(path: string, query: Record<string, string>, viewport?: typeof PHONE) {
-  const url = `${server.url}/${path}?${new URLSearchParams(query)}`;
-  const page = await openPage(browser, url, viewport);
-  pages.push(page);
+  const url = `${suite.server.url}/${path}?${new URLSearchParams(query)}`;
+  const page = await openPage(suite.browser, url, viewport);
+  suite.pages.push(page);
   return page;
 }
 

@@ -5,34 +5,17 @@
  * and finds the same jobs again after a reload.
  */
 import { sign } from "hono/jwt";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/webhook.ts";
-import { launchBrowser, openPage, saveScreenshot, type ChatPage } from "./browser";
-import { startServer, type DevServer } from "./server";
+import { browserSuite, openPage, saveScreenshot } from "./browser";
 
 const JOIN_SECRET = generateSecret().slice("whsec_".length);
 const WAIT = { timeout: 15_000 };
 /** The queue consumer waits up to max_batch_timeout (1 s) for a batch, then runs the job. */
 const JOB_WAIT = { timeout: 20_000 };
 
-let server: DevServer;
-let browser: Browser;
-let pages: ChatPage[] = [];
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startServer({ vars: { JOIN_SECRET } }), launchBrowser()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  const opened = pages;
-  pages = [];
-  await Promise.all(opened.map((p) => p.close()));
-  expect(opened.flatMap((p) => p.errors)).toEqual([]);
-});
+const suite = browserSuite({ JOIN_SECRET });
 
 const newUser = () => `u${crypto.randomUUID().slice(0, 8)}`;
 /** A join token as the user's backend would mint it (npm run token). */
@@ -44,9 +27,9 @@ const tokenFor = (user: string, room = `user-${user}`) =>
  * the Worker's API route), and the asset server redirects there with the query.
  */
 async function openJobs(user: string, token: string, viewport?: { width: number; height: number }) {
-  const url = `${server.url}/jobs.html?${new URLSearchParams({ user, token })}`;
-  const jobs = await openPage(browser, url, viewport);
-  pages.push(jobs);
+  const url = `${suite.server.url}/jobs.html?${new URLSearchParams({ user, token })}`;
+  const jobs = await openPage(suite.browser, url, viewport);
+  suite.pages.push(jobs);
   const landed = new URL(jobs.page.url());
   expect([landed.pathname, landed.searchParams.get("user")]).toEqual(["/jobs/", user]);
   return jobs;
@@ -124,7 +107,7 @@ describe("the jobs page in Chromium", () => {
     await item(page, job).and(page.locator('[data-state="done"]')).waitFor(JOB_WAIT);
     expect(await statesOf(page, job)).toEqual(["queued", "done"]);
 
-    const file = await fetch(`${server.url}/index.html`);
+    const file = await fetch(`${suite.server.url}/index.html`);
     const bytes = (await file.arrayBuffer()).byteLength;
     const shown = JSON.parse((await item(page, job).locator(".job-result").textContent())!);
     expect(shown).toEqual({ path: "/index.html", bytes, type: file.headers.get("content-type") });

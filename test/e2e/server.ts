@@ -3,11 +3,11 @@
  * with its own persistence directory (so a test can stop and restart it and keep the rooms'
  * storage) and its own generated secrets. Resolves once the Worker answers HTTP.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort, stopProcessGroup } from "../../scripts/processes.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
@@ -29,18 +29,6 @@ export interface ServerOptions {
   /** Reuse a previous server's port, so clients reconnect to the same address. */
   port?: number;
   vars?: Record<string, string>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
 }
 
 export async function startServer(opts: ServerOptions = {}): Promise<DevServer> {
@@ -82,7 +70,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<DevServer> 
     port,
     persistDir,
     output: () => out,
-    stop: () => stopChild(child),
+    stop: () => stopProcessGroup(child),
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
@@ -100,23 +88,4 @@ export async function startServer(opts: ServerOptions = {}): Promise<DevServer> 
     }
     await new Promise((r) => setTimeout(r, 250)); // polling a port: there is no event to await
   }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  try {
-    process.kill(-child.pid!, "SIGTERM");
-  } catch {
-    // the group is already gone
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {
-      // gone between the check and the kill
-    }
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
 }
