@@ -28,6 +28,8 @@ export type Command =
 export interface CollectResult {
   hist: ReturnType<Histogram["toData"]>;
   deliveries: number;
+  /** WebSocket messages that carried this run's deliveries (fewer than deliveries when batched). */
+  messages: number;
   firstSendAt: number;
   lastAt: number;
 }
@@ -75,6 +77,8 @@ interface Run {
   done: number;
   complete: number;
   hist: Histogram;
+  /** WebSocket messages received while this run was current, pongs aside. */
+  messages: number;
   firstSendAt: number;
   lastAt: number;
   lastProgressAt: number;
@@ -189,6 +193,7 @@ function onData(c: Client, data: WebSocket.RawData): void {
     c.pongs++;
     return;
   }
+  if (run !== null) run.messages++;
   let start = 0;
   for (;;) {
     const nl = text.indexOf("\n", start);
@@ -297,6 +302,7 @@ function expect(id: number, kind: "message" | "event", total: number): void {
     done: 0,
     complete: 0,
     hist: new Histogram(),
+    messages: 0,
     firstSendAt: 0,
     lastAt: 0,
     lastProgressAt: nowMs(),
@@ -323,6 +329,7 @@ function collect(id: number, stallMs: number): Promise<CollectResult> {
   const result = (): CollectResult => ({
     hist: r.hist.toData(),
     deliveries: r.hist.count,
+    messages: r.messages,
     firstSendAt: r.firstSendAt,
     lastAt: r.lastAt,
   });

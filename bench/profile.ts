@@ -5,6 +5,7 @@
  * is busy, how much of the cost is native (the runtime's send path) rather than JavaScript.
  *
  *   node bench/profile.ts [--n 100] [--batch] [--messages 2000] [--out burst.cpuprofile]
+ *   node bench/profile.ts --push 1000 [--per-request 1] [--n 100] [--batch]   (signed /push instead)
  *
  * The .cpuprofile opens in Chrome DevTools (Performance) or VS Code.
  */
@@ -12,6 +13,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { ClientPool } from "./clients.ts";
+import { generateSecret } from "../src/webhook.ts";
+import { push } from "./push.ts";
 import { startEdgeRooms, type RunningSystem } from "./systems.ts";
 import { dropRoomAndStop, openRoom, throughput } from "./workloads.ts";
 
@@ -20,6 +23,8 @@ const { values: args } = parseArgs({
     n: { type: "string", default: "100" },
     batch: { type: "boolean", default: false },
     messages: { type: "string", default: "2000" },
+    push: { type: "string" },
+    "per-request": { type: "string", default: "1" },
     out: { type: "string" },
   },
 });
@@ -68,15 +73,28 @@ function devtools(url: string): Promise<(method: string, params?: object) => Pro
 
 async function main(): Promise<void> {
   const n = Number(args.n);
-  const sys = await startEdgeRooms({ RATE_PER_SEC: "1000000", RATE_BURST: "1000000" });
+  const secret = generateSecret();
+  const sys = await startEdgeRooms({
+    RATE_PER_SEC: "1000000",
+    RATE_BURST: "1000000",
+    PUSH_SECRET: secret,
+  });
   const pool = new ClientPool(2);
   try {
     const call = await devtools(await inspectorUrl(sys));
-    await openRoom(sys, pool, n, args.batch, "profile");
+    const room = await openRoom(sys, pool, n, args.batch, "profile");
     await call("Profiler.enable");
     await call("Profiler.setSamplingInterval", { interval: 200 });
     await call("Profiler.start");
-    const tp = await throughput(sys, pool, n, Number(args.messages), 100, 30);
+    let headline: string;
+    if (args.push !== undefined) {
+      const perRequest = Number(args["per-request"]);
+      const p = await push(sys, pool, room, secret, Number(args.push), perRequest, 16);
+      headline = `push of ${perRequest}: ${Math.round(p.requestsPerSec)} requests/s, ${Math.round(p.eventsPerSec)} events/s`;
+    } else {
+      const tp = await throughput(sys, pool, n, Number(args.messages), 100, 30);
+      headline = `${Math.round(tp.perSec)} deliveries/s, runtime thread ${(tp.server.busiestThread * 100).toFixed(0)} % busy`;
+    }
     const { profile } = (await call("Profiler.stop")) as { profile: CpuProfile };
     if (args.out !== undefined) writeFileSync(args.out, JSON.stringify(profile));
     const self = new Map<number, number>();
@@ -93,9 +111,9 @@ async function main(): Promise<void> {
       byFunction.set(key, (byFunction.get(key) ?? 0) + us);
     }
     console.log(
-      `N=${n}${args.batch ? " batch=1" : ""}: ${Math.round(tp.perSec)} deliveries/s, runtime thread ${(tp.server.busiestThread * 100).toFixed(0)} % busy; ${(total / 1000).toFixed(0)} ms sampled, self time:`,
+      `N=${n}${args.batch ? " batch=1" : ""}: ${headline}; ${(total / 1000).toFixed(0)} ms sampled, self time:`,
     );
-    for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 20)) {
+    for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
       console.log(`${((us / total) * 100).toFixed(1).padStart(6)} %  ${name}`);
     }
   } finally {

@@ -28,6 +28,8 @@ export interface HttpRate {
   requests: number;
   perSec: number;
   server: Usage;
+  /** The harness's own process (request signing, fetch, the client threads). */
+  client: Usage;
 }
 
 /** The local HTTP ceiling: a GET the Worker answers at once (426 for a room without upgrade). */
@@ -39,6 +41,7 @@ export async function trivialRoute(
   const url = `${sys.baseUrl}/room/bench-ceiling`;
   const pids = sys.pids();
   const server0 = snapshot(pids);
+  const client0 = snapshot([process.pid]);
   const ms = await inParallel(count, concurrency, async () => {
     const res = await fetch(url);
     await res.arrayBuffer();
@@ -49,6 +52,7 @@ export async function trivialRoute(
     requests: count,
     perSec: count / (ms / 1000),
     server: usageBetween(server0, snapshot(pids)),
+    client: usageBetween(client0, snapshot([process.pid])),
   };
 }
 
@@ -63,6 +67,7 @@ export interface PushRate {
   p50: number;
   p99: number;
   server: Usage;
+  client: Usage;
 }
 
 /**
@@ -85,6 +90,7 @@ export async function push(
   await pool.all(() => ({ cmd: "expect", run, kind: "event", total: events }));
   const pids = sys.pids();
   const server0 = snapshot(pids);
+  const client0 = snapshot([process.pid]);
   const t0 = nowMs();
   const ms = await inParallel(requests, concurrency, async (k) => {
     const t = nowMs();
@@ -113,6 +119,7 @@ export async function push(
   });
   const c = await collectAll(pool, run);
   const server1 = snapshot(pids);
+  const client1 = snapshot([process.pid]);
   if (c.deliveries !== events * room.n)
     throw new Error(`push: ${c.deliveries} deliveries, expected ${events * room.n}`);
   const e2eSec = (c.lastAt - t0) / 1000;
@@ -125,5 +132,6 @@ export async function push(
     p50: c.hist.quantile(0.5),
     p99: c.hist.quantile(0.99),
     server: usageBetween(server0, server1),
+    client: usageBetween(client0, client1),
   };
 }

@@ -63,7 +63,11 @@ const quick = args.quick;
 const num = (v: string | undefined, full: number, small: number) =>
   v === undefined ? (quick ? small : full) : Number(v);
 const config = {
-  sizes: (args.sizes ?? (quick ? "50" : "100,1000,5000")).split(",").map(Number),
+  /** `--sizes ""` skips the fan-out rooms (push and hibernation only). */
+  sizes: (args.sizes ?? (quick ? "50" : "100,1000,5000"))
+    .split(",")
+    .filter((s) => s !== "")
+    .map(Number),
   systems: (args.systems ?? SYSTEM_NAMES.join(",")).split(",") as SystemName[],
   workers: num(args.workers, 2, 2),
   window: num(args.window, 100, 20),
@@ -181,7 +185,7 @@ const fmtUsage = (u: Usage) =>
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const maxN = Math.max(...config.sizes);
+  const maxN = Math.max(100, ...config.sizes);
   // Per socket: the client holds one descriptor, the runtime two, wrangler's dev proxy four.
   if (openFileLimit() < maxN * 2 + 500) {
     throw new Error(
@@ -242,7 +246,7 @@ async function main(): Promise<void> {
           const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
           log(
             `    latency p50 ${fmtMs(latency.p50)} p99 ${fmtMs(latency.p99)} max ${fmtMs(latency.max)} ms; ` +
-              `${fmtNum(tp.perSec)} deliveries/s (${tp.messages}${tp.capped ? ` of ${messages}, capped at ${config.burstSec} s` : ""} messages, window ${config.window}, ${tp.seconds.toFixed(1)} s), ` +
+              `${fmtNum(tp.perSec)} deliveries/s, ${tp.framesPerMessage.toFixed(1)} per WebSocket message (${tp.messages}${tp.capped ? ` of ${messages}, capped at ${config.burstSec} s` : ""} messages, window ${config.window}, ${tp.seconds.toFixed(1)} s), ` +
               `runtime ${fmtNum((tp.server.totalCpuSec / tp.deliveries) * 1e6, 2)} µs/delivery, busiest server thread ${(tp.server.busiestThread * 100).toFixed(0)} % (${tp.server.busiestRole}), busiest client thread ${(tp.client.busiestThread * 100).toFixed(0)} %; server CPU: ${fmtUsage(tp.server)}`,
           );
           const { name: _roomName, ...roomStats } = room;
@@ -283,14 +287,15 @@ async function main(): Promise<void> {
           log(
             `  push into ${room.n} (${mode}): single ${fmtNum(single.requestsPerSec)} req/s (${fmtNum(single.eventsPerSec)} events/s end to end); ` +
               `batches of 100: ${fmtNum(many.requestsPerSec)} req/s, ${fmtNum(many.eventsPerSec)} events/s end to end\n` +
-              `    server CPU per request: push ${perReq(single.server, single.requests)}; batch ${perReq(many.server, many.requests)}`,
+              `    CPU per request: push ${perReq(single.server, single.requests)}, harness ${perReq(single.client, single.requests)}; ` +
+              `batch ${perReq(many.server, many.requests)}, harness ${perReq(many.client, many.requests)}`,
           );
           await closeRoom(sys, pool);
         }
         const ceilingAfter = await trivialRoute(sys, config.pushRequests, config.concurrency);
         results.push = { ceilingBefore, ceilingAfter, rooms };
         log(
-          `  trivial route ${fmtNum(ceilingBefore.perSec)} / ${fmtNum(ceilingAfter.perSec)} req/s before / after; server CPU per request: ${perReq(ceilingBefore.server, ceilingBefore.requests)}`,
+          `  trivial route ${fmtNum(ceilingBefore.perSec)} / ${fmtNum(ceilingAfter.perSec)} req/s before / after; CPU per request: ${perReq(ceilingBefore.server, ceilingBefore.requests)}, harness ${perReq(ceilingBefore.client, ceilingBefore.requests)}`,
         );
       }
       if (name === "partyserver" && config.hibernation) {

@@ -7,11 +7,17 @@
  *
  *   node bench/variants.ts [--sizes 100,1000] [--modes forward,sql,send-first,sql-send-turn,turn,forward-turn]
  *                          [--window 100] [--deliveries 300000] [--burst-sec 45] [--workers 2]
+ *   node bench/variants.ts --http [--requests 1500] [--concurrency 16]
+ *
+ * `--http` measures instead what an HTTP request into a Durable Object costs under `wrangler dev`
+ * before any fan-out, one step at a time (see bench/peers/bare-do/index.ts), against the trivial
+ * route, the same ceiling `npm run bench` compares signed pushes with.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ClientPool } from "./clients.ts";
-import { fmtMs, fmtNum, table } from "./stats.ts";
+import { snapshot, usageBetween } from "./procs.ts";
+import { fmtMs, fmtNum, nowMs, table } from "./stats.ts";
 import { ROOT, startWranglerWorker } from "./systems.ts";
 import { closeRoom, latencyRounds, openRoom, throughput } from "./workloads.ts";
 
@@ -24,12 +30,76 @@ const { values: args } = parseArgs({
     "burst-sec": { type: "string", default: "45" },
     workers: { type: "string", default: "2" },
     rounds: { type: "string", default: "20" },
+    http: { type: "boolean", default: false },
+    requests: { type: "string", default: "1500" },
+    concurrency: { type: "string", default: "16" },
   },
 });
 const sizes = args.sizes.split(",").map(Number);
 const window = Number(args.window);
 
+/** The HTTP steps of bench/peers/bare-do, each against the trivial route measured around them. */
+async function http(): Promise<void> {
+  const sys = await startWranglerWorker({
+    name: "bare-do http",
+    dir: join(ROOT, "bench/peers/bare-do"),
+    vars: { MODE: "forward" },
+    ready: ["/ready-check", 426],
+    roomPath: (room) => `/room/${room}`,
+    readyOn: "open",
+  });
+  const count = Number(args.requests);
+  const body = JSON.stringify({ room: "http", event: "bench", data: { text: "x".repeat(100) } });
+  const steps: [string, string, number][] = [
+    ["GET /room/x → 426 (the trivial route)", "GET /room/x", 426],
+    ["POST /body: read the body, answer JSON", "POST /body", 200],
+    ["POST /hmac: + HMAC-SHA256 of the body", "POST /hmac", 200],
+    ["POST /rpc: + an RPC to the room's object", "POST /rpc", 200],
+    ["POST /rpc-sql: + one INSERT before the answer", "POST /rpc-sql", 200],
+  ];
+  const rows: string[][] = [];
+  try {
+    for (const round of [1, 2]) {
+      for (const [label, route, status] of steps) {
+        const [method, path] = route.split(" ") as [string, string];
+        const pids = sys.pids();
+        const server0 = snapshot(pids);
+        const t0 = nowMs();
+        let next = 0;
+        const lane = async () => {
+          while (next++ < count) {
+            const res = await fetch(`${sys.baseUrl}${path}`, {
+              method,
+              ...(method === "POST" ? { body } : {}),
+            });
+            await res.arrayBuffer();
+            if (res.status !== status) throw new Error(`${route} answered ${res.status}`);
+          }
+        };
+        await Promise.all(Array.from({ length: Number(args.concurrency) }, lane));
+        const seconds = (nowMs() - t0) / 1000;
+        const u = usageBetween(server0, snapshot(pids));
+        const ms = (role: "runtime" | "proxy") => fmtNum(((u.cpuSec[role] ?? 0) / count) * 1000, 2);
+        const row = [
+          `${label}${round === 2 ? " (again)" : ""}`,
+          fmtNum(count / seconds),
+          ms("runtime"),
+          ms("proxy"),
+        ];
+        console.log(row.join("  "));
+        rows.push(row);
+      }
+    }
+  } finally {
+    await sys.stop();
+  }
+  console.log(
+    `\n${table(["step", "requests/s", "runtime ms/request", "dev proxy ms/request"], rows)}\n\n${count} requests per step, ${args.concurrency} in flight, body ${body.length} bytes.`,
+  );
+}
+
 async function main(): Promise<void> {
+  if (args.http) return http();
   const pool = new ClientPool(Number(args.workers));
   const rows: string[][] = [];
   try {

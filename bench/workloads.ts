@@ -136,6 +136,7 @@ export async function collectAll(
 ): Promise<{
   hist: Histogram;
   deliveries: number;
+  messages: number;
   firstSendAt: number;
   lastAt: number;
 }> {
@@ -143,6 +144,7 @@ export async function collectAll(
   return {
     hist: Histogram.merge(parts.map((p) => p.hist)),
     deliveries: parts.reduce((s, p) => s + p.deliveries, 0),
+    messages: parts.reduce((s, p) => s + p.messages, 0),
     firstSendAt: Math.max(...parts.map((p) => p.firstSendAt)),
     lastAt: Math.max(...parts.map((p) => p.lastAt)),
   };
@@ -184,6 +186,8 @@ export interface Throughput {
   capped: boolean;
   window: number;
   deliveries: number;
+  /** Deliveries per WebSocket message the clients received: 1 without batching. */
+  framesPerMessage: number;
   seconds: number;
   perSec: number;
   p50: number;
@@ -240,6 +244,7 @@ export async function throughput(
     capped: messages < planned,
     window,
     deliveries: c.deliveries,
+    framesPerMessage: c.deliveries / c.messages,
     seconds,
     perSec: c.deliveries / seconds,
     p50: c.hist.quantile(0.5),

@@ -78,7 +78,7 @@ export abstract class Hub extends DurableObject<Env> {
   protected readonly history: History;
   protected readonly members: Members;
   /** Frames stored in a turn are written just before that turn's sends leave. */
-  protected readonly outbox = new Outbox(() => this.history.flush());
+  protected readonly outbox: Outbox;
   /** The client frame types this object accepts; others are `unknown_type`. */
   protected abstract readonly accepts: ReadonlySet<ClientFrameType>;
 
@@ -94,6 +94,7 @@ export abstract class Hub extends DurableObject<Env> {
       ctx.getWebSockets(),
       () => new TokenBucket(this.limits.ratePerSec, this.limits.rateBurst, Date.now()),
     );
+    this.outbox = new Outbox(this.members.sockets, () => this.history.flush());
     // Answered by the runtime itself, so a keep-alive never wakes a hibernating object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -122,6 +123,7 @@ export abstract class Hub extends DurableObject<Env> {
     const a = attachment(join.user, join.displayName, join.batch, join.role);
     server.serializeAttachment(a);
     const first = this.members.add(server, a);
+    this.outbox.admit(server, join.batch);
     // Everything for the join is sent in this one synchronous turn, so no live frame can come
     // between the welcome, the replay and what follows.
     this.onJoin(server, this.members.sockets.get(server)!, join, first);
@@ -295,13 +297,7 @@ export abstract class Hub extends DurableObject<Env> {
 
   /** Sends one text to every socket, or every socket but one; returns the socket count. */
   protected broadcast(text: string, except?: WebSocket): number {
-    let delivered = 0;
-    for (const [ws, conn] of this.members.sockets) {
-      if (ws === except) continue;
-      this.outbox.send(ws, text, conn.batch);
-      delivered++;
-    }
-    return delivered;
+    return this.outbox.broadcast(text, except);
   }
 
   protected send(ws: WebSocket, frame: ServerFrame): void {

@@ -10,6 +10,13 @@
  * 3× cheaper per send under workerd (bench/variants.ts, "turn" against "sql"). A quiet room's
  * single frame still leaves on the very next turn. A send that throws (the peer vanished) never
  * stops the loop for the others.
+ *
+ * Broadcasts cost one step, not one per socket: they go to a list shared by the whole audience
+ * (the room's members), and at the flush every `batch=1` member that received nothing else gets
+ * the same joined string. Only a socket with frames of its own this turn (an ack, a welcome, a
+ * direct message, or one left out of a broadcast) gets a private queue: it starts as a copy of
+ * the shared list so far, and later broadcasts are added to it as well, so every socket still
+ * sees one order.
  */
 
 /** A batched message is cut here, so one flush never builds a huge string. */
@@ -19,6 +26,11 @@ export const BATCH_SEPARATOR = "\n";
 
 const encoder = new TextEncoder();
 
+/** What the outbox needs to know of a member: how it takes its frames. */
+export interface Recipient {
+  batch: boolean;
+}
+
 interface Pending {
   frames: string[];
   /** UTF-8 bytes of the batched message so far (batch sockets only). */
@@ -27,13 +39,25 @@ interface Pending {
 }
 
 export class Outbox {
+  /** The sockets a broadcast goes to (the room's members), read at broadcast and flush time. */
+  readonly #audience: ReadonlyMap<WebSocket, Recipient>;
   /** Runs before anything leaves: the owner writes what the turn stored (History.flush). */
   readonly #beforeSend: () => void;
-  #pending = new Map<WebSocket, Pending>();
+  /** This turn's broadcasts, for every member without a private queue. */
+  #shared: string[] = [];
+  /** UTF-8 bytes of each shared frame, in step with #shared. */
+  #sharedBytes: number[] = [];
+  /** Sockets with frames of their own this turn: everything they are due, in order. */
+  #private = new Map<WebSocket, Pending>();
   #scheduled = false;
-  // A broadcast hands the same string to every socket: measure it once, not once per socket.
+  // The same string is often queued for many sockets: measure it once, not once per socket.
   #measured = "";
   #measuredBytes = 0;
+
+  constructor(audience: ReadonlyMap<WebSocket, Recipient> = new Map(), beforeSend = () => {}) {
+    this.#audience = audience;
+    this.#beforeSend = beforeSend;
+  }
 
   #utf8Bytes(text: string): number {
     if (text !== this.#measured) {
@@ -43,19 +67,40 @@ export class Outbox {
     return this.#measuredBytes;
   }
 
-  constructor(beforeSend: () => void = () => {}) {
-    this.#beforeSend = beforeSend;
+  #schedule(): void {
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(() => this.flush(), 0);
+    }
   }
 
-  /** Queues one JSON text for one socket; it leaves on the next turn. */
-  send(ws: WebSocket, text: string, batch: boolean): void {
-    let pending = this.#pending.get(ws);
+  /**
+   * A socket that just joined: it must not get the broadcasts queued before it was a member
+   * (its welcome already counts them), so it starts with a private queue of its own.
+   */
+  admit(ws: WebSocket, batch: boolean): void {
+    this.#private.set(ws, { frames: [], size: 0, batch });
+  }
+
+  /** The private queue of `ws`, created on first use as a copy of this turn's broadcasts. */
+  #queueOf(ws: WebSocket, batch: boolean): Pending {
+    let pending = this.#private.get(ws);
     if (pending === undefined) {
-      pending = { frames: [], size: 0, batch };
-      this.#pending.set(ws, pending);
+      const member = this.#audience.has(ws);
+      const frames = member ? this.#shared.slice() : [];
+      let size = 0;
+      if (member && batch) {
+        for (const bytes of this.#sharedBytes) size += bytes;
+        size += Math.max(0, frames.length - 1);
+      }
+      pending = { frames, size, batch };
+      this.#private.set(ws, pending);
     }
-    if (batch) {
-      const bytes = this.#utf8Bytes(text);
+    return pending;
+  }
+
+  #push(ws: WebSocket, pending: Pending, text: string, bytes: number): void {
+    if (pending.batch) {
       if (pending.frames.length > 0 && pending.size + 1 + bytes > MAX_BATCH_BYTES) {
         this.#beforeSend();
         sendQuietly(ws, pending.frames.join(BATCH_SEPARATOR));
@@ -66,37 +111,98 @@ export class Outbox {
       pending.size += (pending.frames.length > 0 ? 1 : 0) + bytes;
     }
     pending.frames.push(text);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setTimeout(() => this.flush(), 0);
+  }
+
+  /** Queues one JSON text for one socket; it leaves on the next turn. */
+  send(ws: WebSocket, text: string, batch: boolean): void {
+    const pending = this.#queueOf(ws, batch);
+    this.#push(ws, pending, text, batch ? this.#utf8Bytes(text) : 0);
+    this.#schedule();
+  }
+
+  /**
+   * Queues one JSON text for every member, or every member but `except`; returns how many
+   * sockets it will reach.
+   */
+  broadcast(text: string, except?: WebSocket): number {
+    const excluded = except !== undefined && this.#audience.has(except);
+    // The one left out keeps what it is due so far, and is then skipped below.
+    if (excluded) this.#queueOf(except, this.#audience.get(except)!.batch);
+    const bytes = this.#utf8Bytes(text);
+    this.#shared.push(text);
+    this.#sharedBytes.push(bytes);
+    for (const [ws, pending] of this.#private) {
+      if (ws !== except && this.#audience.has(ws)) this.#push(ws, pending, text, bytes);
     }
+    this.#schedule();
+    return this.#audience.size - (excluded ? 1 : 0);
   }
 
   /** Sends everything queued, for every socket. */
   flush(): void {
     this.#scheduled = false;
+    const shared = this.#shared;
+    const sharedBytes = this.#sharedBytes;
+    const own = this.#private;
+    this.#shared = [];
+    this.#sharedBytes = [];
+    this.#private = new Map();
     this.#beforeSend();
-    const pending = this.#pending;
-    this.#pending = new Map();
-    for (const [ws, p] of pending) deliver(ws, p);
+    for (const [ws, p] of own) deliver(ws, p);
+    if (shared.length === 0) return;
+    let batched: string[] | undefined;
+    for (const [ws, member] of this.#audience) {
+      if (own.has(ws)) continue;
+      if (!member.batch) {
+        for (const frame of shared) sendQuietly(ws, frame);
+        continue;
+      }
+      // Joined once per turn, however many batch sockets share it.
+      batched ??= joinInto(shared, sharedBytes);
+      for (const message of batched) sendQuietly(ws, message);
+    }
   }
 
   /** Sends what is queued for one socket now: before closing it, so nothing queued is lost. */
   flushSocket(ws: WebSocket): void {
-    const p = this.#pending.get(ws);
-    if (p === undefined) return;
-    this.#pending.delete(ws);
+    const member = this.#audience.get(ws);
+    const p =
+      this.#private.get(ws) ?? (member === undefined ? undefined : this.#queueOf(ws, member.batch));
+    // What it was sent now is not sent again at the turn's end.
+    if (member !== undefined) this.admit(ws, member.batch);
+    else this.#private.delete(ws);
+    if (p === undefined || p.frames.length === 0) return;
     this.#beforeSend();
     deliver(ws, p);
   }
 
   /** Forgets a socket that is gone; its queued frames have nobody to go to. */
   drop(ws: WebSocket): void {
-    this.#pending.delete(ws);
+    this.#private.delete(ws);
   }
 }
 
+/** The shared frames as batched messages, each under MAX_BATCH_BYTES (a lone frame may not be). */
+function joinInto(frames: string[], bytes: number[]): string[] {
+  const messages: string[] = [];
+  let start = 0;
+  let size = 0;
+  for (let i = 0; i < frames.length; i++) {
+    const add = (i > start ? 1 : 0) + bytes[i]!;
+    if (i > start && size + add > MAX_BATCH_BYTES) {
+      messages.push(frames.slice(start, i).join(BATCH_SEPARATOR));
+      start = i;
+      size = bytes[i]!;
+    } else size += add;
+  }
+  messages.push(
+    start === 0 ? frames.join(BATCH_SEPARATOR) : frames.slice(start).join(BATCH_SEPARATOR),
+  );
+  return messages;
+}
+
 function deliver(ws: WebSocket, p: Pending): void {
+  if (p.frames.length === 0) return;
   if (p.batch) sendQuietly(ws, p.frames.join(BATCH_SEPARATOR));
   else for (const frame of p.frames) sendQuietly(ws, frame);
 }

@@ -241,3 +241,146 @@ describe("Outbox", () => {
     expect(a.sent.join("\n")).toBe(Array(4).fill(euros).join("\n"));
   });
 });
+
+describe("Outbox broadcasts", () => {
+  /** An audience of members as the Hub passes it: socket → how it takes frames. */
+  const room = (...members: [FakeSocket, boolean][]) =>
+    new Map(members.map(([s, batch]) => [ws(s), { batch }]));
+
+  it("reaches every member in its own form, and batch members get one shared string", async () => {
+    const [a, b, plain] = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
+    const outbox = new Outbox(room([a, true], [b, true], [plain, false]));
+    expect(outbox.broadcast(frame(1))).toBe(3);
+    expect(outbox.broadcast(frame(2))).toBe(3);
+    expect([a.sent, b.sent, plain.sent]).toEqual([[], [], []]);
+    await nextTurn();
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+    expect(b.sent).toEqual(a.sent);
+    expect(plain.sent).toEqual([frame(1), frame(2)]);
+    await nextTurn();
+    expect(a.sent).toHaveLength(1);
+  });
+
+  it("keeps one order per socket when its own frames and broadcasts interleave", async () => {
+    const [a, b, c] = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
+    const outbox = new Outbox(room([a, true], [b, false], [c, true]));
+    outbox.broadcast(frame(1));
+    outbox.send(ws(a), "ack-a", true);
+    outbox.send(ws(b), "ack-b", false);
+    outbox.broadcast(frame(2));
+    outbox.send(ws(a), "dm-a", true);
+    await nextTurn();
+    expect(a.sent).toEqual([[frame(1), "ack-a", frame(2), "dm-a"].join("\n")]);
+    expect(b.sent).toEqual([frame(1), "ack-b", frame(2)]);
+    expect(c.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+  });
+
+  it("leaves out one socket, which still gets the broadcasts before and after it", async () => {
+    const [a, b] = [new FakeSocket(), new FakeSocket()];
+    const outbox = new Outbox(room([a, true], [b, true]));
+    outbox.broadcast(frame(1));
+    expect(outbox.broadcast(frame(2), ws(a))).toBe(1);
+    outbox.broadcast(frame(3));
+    await nextTurn();
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(3)}`]);
+    expect(b.sent).toEqual([`${frame(1)}\n${frame(2)}\n${frame(3)}`]);
+  });
+
+  it("counts a left-out socket only when it is a member", () => {
+    const [a, stranger] = [new FakeSocket(), new FakeSocket()];
+    const outbox = new Outbox(room([a, false]));
+    expect(outbox.broadcast(frame(1), ws(stranger))).toBe(1);
+  });
+
+  it("gives a socket admitted mid-turn only the broadcasts after it joined", async () => {
+    const [a, late] = [new FakeSocket(), new FakeSocket()];
+    const members = room([a, true]);
+    const outbox = new Outbox(members);
+    outbox.broadcast(frame(1));
+    members.set(ws(late), { batch: true });
+    outbox.admit(ws(late), true);
+    outbox.send(ws(late), "welcome", true);
+    outbox.broadcast(frame(2));
+    await nextTurn();
+    expect(late.sent).toEqual([`welcome\n${frame(2)}`]);
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+  });
+
+  it("sends broadcasts to members only, not to sockets that were sent a frame directly", async () => {
+    const [a, outsider] = [new FakeSocket(), new FakeSocket()];
+    const outbox = new Outbox(room([a, false]));
+    outbox.send(ws(outsider), "refusal", false);
+    outbox.broadcast(frame(1));
+    await nextTurn();
+    expect(outsider.sent).toEqual(["refusal"]);
+    expect(a.sent).toEqual([frame(1)]);
+  });
+
+  it("skips a member that left before the flush", async () => {
+    const [a, gone] = [new FakeSocket(), new FakeSocket()];
+    const members = room([a, true], [gone, true]);
+    const outbox = new Outbox(members);
+    outbox.broadcast(frame(1));
+    members.delete(ws(gone));
+    outbox.drop(ws(gone));
+    await nextTurn();
+    expect(gone.sent).toEqual([]);
+    expect(a.sent).toEqual([frame(1)]);
+  });
+
+  it("flushSocket sends a member its broadcasts at once, then only what comes after", async () => {
+    const [a, b] = [new FakeSocket(), new FakeSocket()];
+    const outbox = new Outbox(room([a, true], [b, true]));
+    outbox.broadcast(frame(1));
+    outbox.broadcast(frame(2));
+    outbox.flushSocket(ws(a));
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+    outbox.broadcast(frame(3));
+    await nextTurn();
+    expect(a.sent).toEqual([`${frame(1)}\n${frame(2)}`, frame(3)]);
+    expect(b.sent).toEqual([`${frame(1)}\n${frame(2)}\n${frame(3)}`]);
+  });
+
+  it("runs beforeSend once, before a turn's first send", async () => {
+    const a = new FakeSocket();
+    const writes: number[] = [];
+    const outbox = new Outbox(room([a, false]), () => writes.push(a.sent.length));
+    outbox.broadcast(frame(1));
+    outbox.broadcast(frame(2));
+    expect(writes).toEqual([]);
+    await nextTurn();
+    expect(writes).toEqual([0]); // written when nothing had been sent yet
+    expect(a.sent).toEqual([frame(1), frame(2)]);
+  });
+
+  it("cuts shared broadcasts into messages under MAX_BATCH_BYTES, the same for every batch member", async () => {
+    const [a, b] = [new FakeSocket(), new FakeSocket()];
+    const outbox = new Outbox(room([a, true], [b, true]));
+    const big = (c: string) => c.repeat(300_000);
+    for (const c of ["a", "b", "c", "d", "e", "f", "g"]) outbox.broadcast(big(c));
+    const huge = "h".repeat(MAX_BATCH_BYTES + 10);
+    outbox.broadcast(huge);
+    outbox.broadcast(frame(9));
+    await nextTurn();
+    expect(a.sent).toEqual([
+      [big("a"), big("b"), big("c")].join("\n"),
+      [big("d"), big("e"), big("f")].join("\n"),
+      big("g"),
+      huge,
+      frame(9),
+    ]);
+    expect(b.sent).toEqual(a.sent);
+  });
+
+  it("counts a private copy of the shared frames towards MAX_BATCH_BYTES", async () => {
+    const a = new FakeSocket();
+    const outbox = new Outbox(room([a, true]));
+    const big = (c: string) => c.repeat(400_000);
+    outbox.broadcast(big("a"));
+    outbox.broadcast(big("b"));
+    outbox.send(ws(a), big("c"), true); // a + b + c would pass the cap: a and b leave now
+    expect(a.sent).toEqual([`${big("a")}\n${big("b")}`]);
+    await nextTurn();
+    expect(a.sent).toEqual([`${big("a")}\n${big("b")}`, big("c")]);
+  });
+});

@@ -4,10 +4,11 @@
  * hibernation, bad input and flood control (PROTOCOL.md sections 1-3). Every test has its own
  * room; absence of a frame is proven by ordering (the next frame is a later one), never by a sleep.
  */
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RoomEvent } from "../src/room";
+import { connectUrl } from "../src/hub";
+import type { Room, RoomEvent } from "../src/room";
 import { Client, open as openRoom, uniqueRoom, type Frame } from "./helpers";
 
 const WAIT_MS = 5000;
@@ -375,6 +376,32 @@ describe("room: replay on join", () => {
     const frames = await take(client, 15 - welcome.replay.from);
     expect(seqsOf(frames)).toEqual(range(welcome.replay.from + 1, 15));
     expect(welcome.replay.count).toBe(welcome.seq - welcome.replay.from);
+  });
+
+  it("sends a socket that joins before a broadcast leaves each frame once: in its replay, not again live", async () => {
+    const room = uniqueRoom();
+    const { client: alice } = await join(room, { user: "alice" });
+    await runInDurableObject(stub(room), async (instance: Room) => {
+      // Stored now, sent on the next turn; the join below comes in between, in the same turn.
+      void instance.publish("before-join", [event(1), event(2)]);
+      const res = await instance.fetch(
+        new Request(
+          connectUrl({ name: room, user: "bob", displayName: "bob", role: "member", batch: false }),
+          { headers: { Upgrade: "websocket" } },
+        ),
+      );
+      const bob = new Client(res.webSocket!);
+      const welcome = await bob.expect("welcome", WAIT_MS);
+      expect(welcome.replay).toMatchObject({ from: 0, count: 2 });
+      expect(seqsOf(await take(bob, 2))).toEqual([1, 2]);
+      void instance.publish("after-join", [event(3)]);
+      expect((await bob.next(WAIT_MS)).seq).toBe(3);
+      bob.close();
+    });
+    expect((await alice.expect("event", WAIT_MS)).seq).toBe(1);
+    expect((await alice.expect("event", WAIT_MS)).seq).toBe(2);
+    expect(await alice.next(WAIT_MS)).toMatchObject({ type: "presence", action: "join" });
+    expect((await alice.expect("event", WAIT_MS)).seq).toBe(3);
   });
 
   it("replays exactly the frames after since, in order", async () => {

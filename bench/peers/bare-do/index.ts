@@ -11,8 +11,17 @@
  * - `sql-send-turn`: one INSERT per inbound text as it arrives, the sends once per turn (the
  *   order src/outbox.ts has since 247442d).
  * - `forward-turn`: `turn` without the INSERTs.
+ * - `batch-turn`: `turn`, but each socket gets the turn's texts as one newline-joined message
+ *   (what `batch=1` does), so the sends stop mattering and the cost of an inbound message shows.
+ * - `batch-forward`: `batch-turn` without the INSERTs.
  *
- * Every mode sends one frame per WebSocket message; only when and after what differs.
+ * The other modes send one frame per WebSocket message; only when and after what differs.
+ *
+ * For `node bench/variants.ts --http` (what an HTTP push costs before any fan-out), POST routes
+ * add one step at a time to the 426 of `GET /room/x`: `/body` reads the body and answers JSON in
+ * the Worker; `/hmac` also signs it with HMAC-SHA256 (a cached key); `/rpc` hands it to the
+ * room's object over RPC, which does nothing; `/rpc-sql` has the object INSERT it first, so the
+ * answer waits for the write to be confirmed.
  */
 import { DurableObject } from "cloudflare:workers";
 
@@ -30,6 +39,21 @@ export class BareRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS frames (seq INTEGER PRIMARY KEY, body TEXT)");
+    // A woken object goes on from the stored seq, as this project does.
+    this.#seq =
+      ctx.storage.sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM frames").one()
+        .seq ?? 0;
+  }
+
+  /** RPC: nothing but the hop. */
+  async noop(text: string): Promise<number> {
+    return text.length;
+  }
+
+  /** RPC: one INSERT, confirmed before the answer leaves (the output gate). */
+  async store(text: string): Promise<number> {
+    this.#store(text);
+    return this.#seq;
   }
 
   override async fetch(): Promise<Response> {
@@ -56,6 +80,8 @@ export class BareRoom extends DurableObject<Env> {
         return;
       case "turn":
       case "forward-turn":
+      case "batch-turn":
+      case "batch-forward":
         this.#queue(text);
         return;
       default:
@@ -80,8 +106,9 @@ export class BareRoom extends DurableObject<Env> {
   #flush(): void {
     const texts = this.#queued;
     this.#queued = [];
-    if (this.#mode === "turn") for (const t of texts) this.#store(t);
-    for (const t of texts) this.#broadcast(t);
+    if (this.#mode === "turn" || this.#mode === "batch-turn") for (const t of texts) this.#store(t);
+    if (this.#mode.startsWith("batch-")) this.#broadcast(texts.join("\n"));
+    else for (const t of texts) this.#broadcast(t);
   }
 
   #store(text: string): void {
@@ -99,8 +126,40 @@ export class BareRoom extends DurableObject<Env> {
   }
 }
 
+let hmacKey: Promise<CryptoKey> | undefined;
+
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
+    if (request.method === "POST") {
+      const [, step, room = "http"] = new URL(request.url).pathname.split("/");
+      const text = await request.text();
+      const stub = env.BARE.getByName(room);
+      switch (step) {
+        case "body":
+          return Response.json({ bytes: text.length });
+        case "hmac": {
+          hmacKey ??= crypto.subtle.importKey(
+            "raw",
+            new TextEncoder().encode("bench-only-key"),
+            { name: "HMAC", hash: "SHA-256" },
+            false,
+            ["sign"],
+          );
+          const mac = await crypto.subtle.sign(
+            "HMAC",
+            await hmacKey,
+            new TextEncoder().encode(text),
+          );
+          return Response.json({ bytes: mac.byteLength });
+        }
+        case "rpc":
+          return Response.json({ result: await stub.noop(text) });
+        case "rpc-sql":
+          return Response.json({ result: await stub.store(text) });
+        default:
+          return Response.json({ error: "not_found" }, { status: 404 });
+      }
+    }
     // GET /room/<room> as a WebSocket upgrade joins; anything else is 426, like this project.
     const room = new URL(request.url).pathname.split("/")[2];
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !room) {
