@@ -56,6 +56,7 @@ async function http(): Promise<void> {
     ["POST /hmac: + HMAC-SHA256 of the body", "POST /hmac", 200],
     ["POST /rpc: + an RPC to the room's object", "POST /rpc", 200],
     ["POST /rpc-sql: + one INSERT before the answer", "POST /rpc-sql", 200],
+    ["POST /rpc-push: + a push's four statements instead", "POST /rpc-push", 200],
   ];
   const rows: string[][] = [];
   try {

@@ -101,6 +101,7 @@ export async function openRoom(
   }
   const settleMs = nowMs() - t0;
   await waitQuiet(sys);
+  await pool.all(() => ({ cmd: "gc" }));
   return {
     name,
     n,

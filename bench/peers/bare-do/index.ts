@@ -21,7 +21,8 @@
  * add one step at a time to the 426 of `GET /room/x`: `/body` reads the body and answers JSON in
  * the Worker; `/hmac` also signs it with HMAC-SHA256 (a cached key); `/rpc` hands it to the
  * room's object over RPC, which does nothing; `/rpc-sql` has the object INSERT it first, so the
- * answer waits for the write to be confirmed.
+ * answer waits for the write to be confirmed; `/rpc-push` runs the four statements of one push
+ * of this project (look up the push id, INSERT, trim, remember the id).
  */
 import { DurableObject } from "cloudflare:workers";
 
@@ -39,6 +40,9 @@ export class BareRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS frames (seq INTEGER PRIMARY KEY, body TEXT)");
+    ctx.storage.sql.exec(
+      "CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, result TEXT NOT NULL, ts INTEGER NOT NULL) WITHOUT ROWID",
+    );
     // A woken object goes on from the stored seq, as this project does.
     this.#seq =
       ctx.storage.sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM frames").one()
@@ -53,6 +57,20 @@ export class BareRoom extends DurableObject<Env> {
   /** RPC: one INSERT, confirmed before the answer leaves (the output gate). */
   async store(text: string): Promise<number> {
     this.#store(text);
+    return this.#seq;
+  }
+
+  /**
+   * RPC: the statements of one signed push here (src/room.ts `publish`): look the push id up,
+   * INSERT the frame, trim the log, remember the push id.
+   */
+  async push(text: string): Promise<number> {
+    const sql = this.ctx.storage.sql;
+    const id = `push:${crypto.randomUUID()}`;
+    sql.exec("SELECT result FROM dedupe WHERE key = ? AND ts > ?", id, Date.now() - 86_400_000);
+    this.#store(text);
+    sql.exec("DELETE FROM frames WHERE seq <= ?", this.#seq - 1000);
+    sql.exec("INSERT INTO dedupe (key, result, ts) VALUES (?, ?, ?)", id, "[]", Date.now());
     return this.#seq;
   }
 
@@ -156,6 +174,8 @@ export default {
           return Response.json({ result: await stub.noop(text) });
         case "rpc-sql":
           return Response.json({ result: await stub.store(text) });
+        case "rpc-push":
+          return Response.json({ result: await stub.push(text) });
         default:
           return Response.json({ error: "not_found" }, { status: 404 });
       }
