@@ -169,6 +169,9 @@ function machine(): Record<string, string> {
 
 const log = (s: string) => console.log(s);
 
+/** The busiest single thread over the interval, e.g. "runtime 93 %". */
+const busiest = (u: Usage) => `${u.busiestRole ?? "?"} ${(u.busiestThread * 100).toFixed(0)} %`;
+
 /** CPU milliseconds per request by process role. */
 const perReq = (u: Usage, requests: number) =>
   Object.entries(u.cpuSec)
@@ -287,7 +290,7 @@ async function main(): Promise<void> {
           log(
             `  push into ${room.n} (${mode}): single ${fmtNum(single.requestsPerSec)} req/s (${fmtNum(single.eventsPerSec)} events/s end to end); ` +
               `batches of 100: ${fmtNum(many.requestsPerSec)} req/s, ${fmtNum(many.eventsPerSec)} events/s end to end\n` +
-              `    CPU per request: push ${perReq(single.server, single.requests)}, harness ${perReq(single.client, single.requests)}; ` +
+              `    CPU per request: push ${perReq(single.server, single.requests)}, harness ${perReq(single.client, single.requests)} (busiest thread ${busiest(single.server)}, harness ${busiest(single.client)}); ` +
               `batch ${perReq(many.server, many.requests)}, harness ${perReq(many.client, many.requests)}`,
           );
           await closeRoom(sys, pool);

@@ -33,10 +33,18 @@ export interface Recipient {
 
 interface Pending {
   frames: string[];
-  /** UTF-8 bytes of the batched message so far (batch sockets only). */
+  /**
+   * UTF-8 bytes of the batched message so far (batch sockets only): an upper bound (3 bytes per
+   * UTF-16 unit) until that bound would pass MAX_BATCH_BYTES, then measured (`exact`), so a
+   * queue far from the cap is never encoded just to be measured.
+   */
   size: number;
+  exact: boolean;
   batch: boolean;
 }
+
+/** UTF-8 never takes more than 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2). */
+const upperBytes = (text: string) => text.length * 3;
 
 export class Outbox {
   /** The sockets a broadcast goes to (the room's members), read at broadcast and flush time. */
@@ -45,8 +53,6 @@ export class Outbox {
   readonly #beforeSend: () => void;
   /** This turn's broadcasts, for every member without a private queue. */
   #shared: string[] = [];
-  /** UTF-8 bytes of each shared frame, in step with #shared. */
-  #sharedBytes: number[] = [];
   /** Sockets with frames of their own this turn: everything they are due, in order. */
   #private = new Map<WebSocket, Pending>();
   #scheduled = false;
@@ -79,35 +85,41 @@ export class Outbox {
    * (its welcome already counts them), so it starts with a private queue of its own.
    */
   admit(ws: WebSocket, batch: boolean): void {
-    this.#private.set(ws, { frames: [], size: 0, batch });
+    this.#private.set(ws, { frames: [], size: 0, exact: false, batch });
   }
 
   /** The private queue of `ws`, created on first use as a copy of this turn's broadcasts. */
   #queueOf(ws: WebSocket, batch: boolean): Pending {
     let pending = this.#private.get(ws);
     if (pending === undefined) {
-      const member = this.#audience.has(ws);
-      const frames = member ? this.#shared.slice() : [];
+      const frames = this.#audience.has(ws) ? this.#shared.slice() : [];
       let size = 0;
-      if (member && batch) {
-        for (const bytes of this.#sharedBytes) size += bytes;
-        size += Math.max(0, frames.length - 1);
+      if (batch) {
+        size = Math.max(0, frames.length - 1);
+        for (const frame of frames) size += upperBytes(frame);
       }
-      pending = { frames, size, batch };
+      pending = { frames, size, exact: false, batch };
       this.#private.set(ws, pending);
     }
     return pending;
   }
 
-  #push(ws: WebSocket, pending: Pending, text: string, bytes: number): void {
+  #push(ws: WebSocket, pending: Pending, text: string): void {
     if (pending.batch) {
+      const separator = pending.frames.length > 0 ? 1 : 0;
+      if (!pending.exact && pending.size + separator + upperBytes(text) > MAX_BATCH_BYTES) {
+        pending.size = this.#measure(pending.frames);
+        pending.exact = true;
+      }
+      const bytes = pending.exact ? this.#utf8Bytes(text) : upperBytes(text);
       if (pending.frames.length > 0 && pending.size + 1 + bytes > MAX_BATCH_BYTES) {
         this.#beforeSend();
         sendQuietly(ws, pending.frames.join(BATCH_SEPARATOR));
         pending.frames = [];
         pending.size = 0;
+        pending.exact = false;
       }
-      // The size is the message's exact UTF-8 length: frames plus the separators between them.
+      // Frames plus the separators between them (exactly, or a bound while far from the cap).
       pending.size += (pending.frames.length > 0 ? 1 : 0) + bytes;
     }
     pending.frames.push(text);
@@ -115,8 +127,7 @@ export class Outbox {
 
   /** Queues one JSON text for one socket; it leaves on the next turn. */
   send(ws: WebSocket, text: string, batch: boolean): void {
-    const pending = this.#queueOf(ws, batch);
-    this.#push(ws, pending, text, batch ? this.#utf8Bytes(text) : 0);
+    this.#push(ws, this.#queueOf(ws, batch), text);
     this.#schedule();
   }
 
@@ -128,11 +139,9 @@ export class Outbox {
     const excluded = except !== undefined && this.#audience.has(except);
     // The one left out keeps what it is due so far, and is then skipped below.
     if (excluded) this.#queueOf(except, this.#audience.get(except)!.batch);
-    const bytes = this.#utf8Bytes(text);
     this.#shared.push(text);
-    this.#sharedBytes.push(bytes);
     for (const [ws, pending] of this.#private) {
-      if (ws !== except && this.#audience.has(ws)) this.#push(ws, pending, text, bytes);
+      if (ws !== except && this.#audience.has(ws)) this.#push(ws, pending, text);
     }
     this.#schedule();
     return this.#audience.size - (excluded ? 1 : 0);
@@ -142,10 +151,8 @@ export class Outbox {
   flush(): void {
     this.#scheduled = false;
     const shared = this.#shared;
-    const sharedBytes = this.#sharedBytes;
     const own = this.#private;
     this.#shared = [];
-    this.#sharedBytes = [];
     this.#private = new Map();
     this.#beforeSend();
     for (const [ws, p] of own) deliver(ws, p);
@@ -158,9 +165,36 @@ export class Outbox {
         continue;
       }
       // Joined once per turn, however many batch sockets share it.
-      batched ??= joinInto(shared, sharedBytes);
+      batched ??= this.#joinShared(shared);
       for (const message of batched) sendQuietly(ws, message);
     }
+  }
+
+  /** Exact UTF-8 bytes of `frames` joined as one batched message. */
+  #measure(frames: string[]): number {
+    let size = Math.max(0, frames.length - 1);
+    for (const frame of frames) size += this.#utf8Bytes(frame);
+    return size;
+  }
+
+  /** The shared frames as batched messages, each under MAX_BATCH_BYTES (a lone frame may not be). */
+  #joinShared(frames: string[]): string[] {
+    let bound = frames.length - 1;
+    for (const frame of frames) bound += upperBytes(frame);
+    if (bound <= MAX_BATCH_BYTES) return [frames.join(BATCH_SEPARATOR)];
+    const messages: string[] = [];
+    let start = 0;
+    let size = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const bytes = this.#utf8Bytes(frames[i]!);
+      if (i > start && size + 1 + bytes > MAX_BATCH_BYTES) {
+        messages.push(frames.slice(start, i).join(BATCH_SEPARATOR));
+        start = i;
+        size = bytes;
+      } else size += (i > start ? 1 : 0) + bytes;
+    }
+    messages.push(frames.slice(start).join(BATCH_SEPARATOR));
+    return messages;
   }
 
   /** Sends what is queued for one socket now: before closing it, so nothing queued is lost. */
@@ -180,25 +214,6 @@ export class Outbox {
   drop(ws: WebSocket): void {
     this.#private.delete(ws);
   }
-}
-
-/** The shared frames as batched messages, each under MAX_BATCH_BYTES (a lone frame may not be). */
-function joinInto(frames: string[], bytes: number[]): string[] {
-  const messages: string[] = [];
-  let start = 0;
-  let size = 0;
-  for (let i = 0; i < frames.length; i++) {
-    const add = (i > start ? 1 : 0) + bytes[i]!;
-    if (i > start && size + add > MAX_BATCH_BYTES) {
-      messages.push(frames.slice(start, i).join(BATCH_SEPARATOR));
-      start = i;
-      size = bytes[i]!;
-    } else size += add;
-  }
-  messages.push(
-    start === 0 ? frames.join(BATCH_SEPARATOR) : frames.slice(start).join(BATCH_SEPARATOR),
-  );
-  return messages;
 }
 
 function deliver(ws: WebSocket, p: Pending): void {

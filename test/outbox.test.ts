@@ -383,4 +383,19 @@ describe("Outbox broadcasts", () => {
     await nextTurn();
     expect(a.sent).toEqual([`${big("a")}\n${big("b")}`, big("c")]);
   });
+
+  it("measures shared broadcasts in UTF-8 bytes too", async () => {
+    const [a, b] = [new FakeSocket(), new FakeSocket()];
+    const outbox = new Outbox(room([a, true], [b, true]));
+    const euros = "€".repeat(200_000); // 600,000 bytes: no two fit under the cap together
+    const ascii = "a".repeat(400_000); // a bound of 3 bytes a unit would wrongly keep it apart
+    outbox.broadcast(euros);
+    outbox.broadcast(ascii);
+    outbox.broadcast(euros);
+    await nextTurn();
+    expect(a.sent).toEqual([`${euros}\n${ascii}`, euros]);
+    for (const m of a.sent)
+      expect(new TextEncoder().encode(m).byteLength).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+    expect(b.sent).toEqual(a.sent);
+  });
 });

@@ -386,7 +386,14 @@ describe("room: replay on join", () => {
       void instance.publish("before-join", [event(1), event(2)]);
       const res = await instance.fetch(
         new Request(
-          connectUrl({ name: room, user: "bob", displayName: "bob", role: "member", batch: false }),
+          connectUrl({
+            name: room,
+            user: "bob",
+            displayName: "bob",
+            role: "member",
+            since: undefined,
+            batch: false,
+          }),
           { headers: { Upgrade: "websocket" } },
         ),
       );
