@@ -23,6 +23,11 @@
  * frames arrive as the `queued`, `assigned` and `conversationClosed` events; an agent answers
  * with `sendTo(customer, data)`, and hands over or ends a conversation with `transfer` and
  * `closeConversation`.
+ *
+ * This module is the connection: its states, sockets, timers and reconnects. Beside it,
+ * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
+ * rooms-seq.js decides which received frames are new and where to resume, and
+ * rooms-client-types.js holds the types of the events and options, which this module re-exports.
  */
 import { RoomClientError } from "./rooms-outbox.js";
 export * from "./rooms-protocol.js";
@@ -42,183 +47,13 @@ export type DeskCustomer = import("./rooms-protocol.js").DeskCustomer;
 export type QueuedFrame = import("./rooms-protocol.js").QueuedFrame;
 export type AssignedFrame = import("./rooms-protocol.js").AssignedFrame;
 export type ClosedFrame = import("./rooms-protocol.js").ClosedFrame;
-export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
-export type StateChange = {
-  state: ConnectionState;
-  previous: ConnectionState;
-  /**
-   * consecutive failed connections (0 once a connection lasted)
-   */
-  attempt: number;
-  /**
-   * with `reconnecting`: how long until the next try
-   */
-  delayMs?: number;
-  /**
-   * the close code that caused the change, if any
-   */
-  code?: number;
-  /**
-   * a human reason, when there is one
-   */
-  reason?: string;
-};
-export type ClientError = {
-  /**
-   * the server's error code (`rate_limited`, `too_large`, ...)
-   */
-  code: string;
-  message: string;
-  /**
-   * the `id` of the frame that was refused, when known
-   */
-  id?: string;
-  /**
-   * that frame: it will not be re-sent
-   */
-  frame?: SentFrame;
-};
-export type Closed = {
-  /**
-   * the close code, when the server closed
-   */
-  code?: number;
-  /**
-   * `unauthorized`, `forbidden`, `invalid_room`, ... when the room
-   * refused us (fatal: no reconnect); absent after `close()`
-   */
-  error?: string;
-  /**
-   * a sentence for humans
-   */
-  reason: string;
-};
-export type Gap = {
-  /**
-   * trimmed: frames after our last `seq` were dropped from
-   * the room's history; reset: the room is behind us (its storage was reset)
-   */
-  reason: "trimmed" | "reset";
-  /**
-   * the `seq` we asked to resume after
-   */
-  since: number;
-  /**
-   * the room's newest `seq`
-   */
-  seq: number;
-};
-export type RoomClientEvents = {
-  state: StateChange;
-  welcome: WelcomeFrame;
-  message: MessageFrame;
-  direct: DirectFrame;
-  event: EventFrame;
-  presence: PresenceFrame;
-  /**
-   * the member list after a welcome or a presence change
-   */
-  members: Member[];
-  ack: AckFrame;
-  error: ClientError;
-  history: HistoryFrame;
-  gap: Gap;
-  /**
-   * the connection ended for good
-   */
-  closed: Closed;
-  /**
-   * desk customers: no agent yet; sent again as the position changes
-   */
-  queued: QueuedFrame;
-  /**
-   * desk: a customer got an agent (on joining, from the queue,
-   * by a transfer or after the agent's grace period); customers get it again on every join
-   */
-  assigned: AssignedFrame;
-  /**
-   * desk: an agent ended a conversation (the `closed`
-   * frame; not the connection's `closed`)
-   */
-  conversationClosed: ClosedFrame;
-};
-export type RoomClientOptions = {
-  /**
-   * the server's base URL: `https://host`, `ws://host:8787`, `location.origin`
-   */
-  url: string;
-  /**
-   * the room's name, or the desk's with `kind: "desk"`
-   */
-  room: string;
-  /**
-   * join `/room/<room>` (default) or the help desk `/desk/<room>`
-   */
-  kind?: "room" | "desk";
-  /**
-   * desks only: `agent` needs a join token of that role;
-   * customers may leave it out
-   */
-  role?: "agent" | "customer";
-  /**
-   * user id (public rooms); keep it stable so re-sends are recognised
-   */
-  user?: string;
-  /**
-   * display name (public rooms)
-   */
-  name?: string;
-  /**
-   * join token; replaces `user` and `name` (private rooms)
-   */
-  token?: string;
-  /**
-   * resume after this `seq` on the first connection too
-   */
-  since?: number;
-  /**
-   * backoff base (default 500)
-   */
-  baseDelayMs?: number;
-  /**
-   * backoff cap (default 15000)
-   */
-  maxDelayMs?: number;
-  /**
-   * a connection must last this long before the retry count
-   * resets (default 5000), so a server that accepts and drops at once is not hammered
-   */
-  minUptimeMs?: number;
-  /**
-   * give up on a connection not welcomed by then (default 10000)
-   */
-  connectTimeoutMs?: number;
-  /**
-   * keep-alive period (default 25000)
-   */
-  pingIntervalMs?: number;
-  /**
-   * no traffic this long after a ping: the link is dead (default 10000)
-   */
-  pongTimeoutMs?: number;
-  /**
-   * refuse to send larger frames (default 65536, the server's)
-   */
-  maxFrameBytes?: number;
-  /**
-   * after a failed connection, ask the server over HTTP why (a bad
-   * room or name is a 400 a WebSocket cannot read); default: when `fetch` exists
-   */
-  probe?: boolean;
-  /**
-   * the WebSocket class (default: the global one)
-   */
-  WebSocket?: typeof WebSocket;
-  /**
-   * for the jitter (default Math.random), 0 <= r < 1
-   */
-  random?: () => number;
-};
+export type ConnectionState = import("./rooms-client-types.js").ConnectionState;
+export type StateChange = import("./rooms-client-types.js").StateChange;
+export type ClientError = import("./rooms-client-types.js").ClientError;
+export type Closed = import("./rooms-client-types.js").Closed;
+export type Gap = import("./rooms-client-types.js").Gap;
+export type RoomClientEvents = import("./rooms-client-types.js").RoomClientEvents;
+export type RoomClientOptions = import("./rooms-client-types.js").RoomClientOptions;
 export declare const DEFAULTS: Readonly<{
   baseDelayMs: 500;
   maxDelayMs: 15000;

@@ -22,6 +22,11 @@
  * frames arrive as the `queued`, `assigned` and `conversationClosed` events; an agent answers
  * with `sendTo(customer, data)`, and hands over or ends a conversation with `transfer` and
  * `closeConversation`.
+ *
+ * This module is the connection: its states, sockets, timers and reconnects. Beside it,
+ * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
+ * rooms-seq.js decides which received frames are new and where to resume, and
+ * rooms-client-types.js holds the types of the events and options, which this module re-exports.
  */
 
 import {
@@ -34,6 +39,7 @@ import {
   parseServerFrame,
 } from "./rooms-protocol.js";
 import { Outbox, RoomClientError } from "./rooms-outbox.js";
+import { SeqTracker } from "./rooms-seq.js";
 
 // One import for users: the protocol's names and types come with the client.
 export * from "./rooms-protocol.js";
@@ -54,81 +60,13 @@ export { RoomClientError };
 /** @typedef {import("./rooms-protocol.js").QueuedFrame} QueuedFrame */
 /** @typedef {import("./rooms-protocol.js").AssignedFrame} AssignedFrame */
 /** @typedef {import("./rooms-protocol.js").ClosedFrame} ClosedFrame */
-/** @typedef {"connecting" | "open" | "reconnecting" | "closed"} ConnectionState */
-/**
- * @typedef {object} StateChange
- * @property {ConnectionState} state
- * @property {ConnectionState} previous
- * @property {number} attempt consecutive failed connections (0 once a connection lasted)
- * @property {number} [delayMs] with `reconnecting`: how long until the next try
- * @property {number} [code] the close code that caused the change, if any
- * @property {string} [reason] a human reason, when there is one
- */
-/**
- * @typedef {object} ClientError
- * @property {string} code the server's error code (`rate_limited`, `too_large`, ...)
- * @property {string} message
- * @property {string} [id] the `id` of the frame that was refused, when known
- * @property {SentFrame} [frame] that frame: it will not be re-sent
- */
-/**
- * @typedef {object} Closed
- * @property {number} [code] the close code, when the server closed
- * @property {string} [error] `unauthorized`, `forbidden`, `invalid_room`, ... when the room
- *   refused us (fatal: no reconnect); absent after `close()`
- * @property {string} reason a sentence for humans
- */
-/**
- * @typedef {object} Gap
- * @property {"trimmed" | "reset"} reason trimmed: frames after our last `seq` were dropped from
- *   the room's history; reset: the room is behind us (its storage was reset)
- * @property {number} since the `seq` we asked to resume after
- * @property {number} seq the room's newest `seq`
- */
-/**
- * @typedef {object} RoomClientEvents
- * @property {StateChange} state
- * @property {WelcomeFrame} welcome
- * @property {MessageFrame} message
- * @property {DirectFrame} direct
- * @property {EventFrame} event
- * @property {PresenceFrame} presence
- * @property {Member[]} members the member list after a welcome or a presence change
- * @property {AckFrame} ack
- * @property {ClientError} error
- * @property {HistoryFrame} history
- * @property {Gap} gap
- * @property {Closed} closed the connection ended for good
- * @property {QueuedFrame} queued desk customers: no agent yet; sent again as the position changes
- * @property {AssignedFrame} assigned desk: a customer got an agent (on joining, from the queue,
- *   by a transfer or after the agent's grace period); customers get it again on every join
- * @property {ClosedFrame} conversationClosed desk: an agent ended a conversation (the `closed`
- *   frame; not the connection's `closed`)
- */
-/**
- * @typedef {object} RoomClientOptions
- * @property {string} url the server's base URL: `https://host`, `ws://host:8787`, `location.origin`
- * @property {string} room the room's name, or the desk's with `kind: "desk"`
- * @property {"room" | "desk"} [kind] join `/room/<room>` (default) or the help desk `/desk/<room>`
- * @property {"agent" | "customer"} [role] desks only: `agent` needs a join token of that role;
- *   customers may leave it out
- * @property {string} [user] user id (public rooms); keep it stable so re-sends are recognised
- * @property {string} [name] display name (public rooms)
- * @property {string} [token] join token; replaces `user` and `name` (private rooms)
- * @property {number} [since] resume after this `seq` on the first connection too
- * @property {number} [baseDelayMs] backoff base (default 500)
- * @property {number} [maxDelayMs] backoff cap (default 15000)
- * @property {number} [minUptimeMs] a connection must last this long before the retry count
- *   resets (default 5000), so a server that accepts and drops at once is not hammered
- * @property {number} [connectTimeoutMs] give up on a connection not welcomed by then (default 10000)
- * @property {number} [pingIntervalMs] keep-alive period (default 25000)
- * @property {number} [pongTimeoutMs] no traffic this long after a ping: the link is dead (default 10000)
- * @property {number} [maxFrameBytes] refuse to send larger frames (default 65536, the server's)
- * @property {boolean} [probe] after a failed connection, ask the server over HTTP why (a bad
- *   room or name is a 400 a WebSocket cannot read); default: when `fetch` exists
- * @property {typeof WebSocket} [WebSocket] the WebSocket class (default: the global one)
- * @property {() => number} [random] for the jitter (default Math.random), 0 <= r < 1
- */
+/** @typedef {import("./rooms-client-types.js").ConnectionState} ConnectionState */
+/** @typedef {import("./rooms-client-types.js").StateChange} StateChange */
+/** @typedef {import("./rooms-client-types.js").ClientError} ClientError */
+/** @typedef {import("./rooms-client-types.js").Closed} Closed */
+/** @typedef {import("./rooms-client-types.js").Gap} Gap */
+/** @typedef {import("./rooms-client-types.js").RoomClientEvents} RoomClientEvents */
+/** @typedef {import("./rooms-client-types.js").RoomClientOptions} RoomClientOptions */
 
 export const DEFAULTS = Object.freeze({
   baseDelayMs: 500,
@@ -176,18 +114,15 @@ export class RoomClient {
   /** Consecutive connections that failed or did not last `minUptimeMs`. */
   #attempt = 0;
   /**
-   * The newest `seq` handed to listeners: the resume point and the dedupe line.
-   * @type {number | undefined}
+   * Where the next connection resumes, which `seq`s were seen, the replay under way.
+   * @type {SeqTracker}
    */
-  #lastSeq;
+  #seq;
   /**
    * Set when the room refused us for good (error frame before a 4401/4403 close).
    * @type {{ code: string, message: string } | null}
    */
   #fatal = null;
-  /** Replayed frames still expected after the current welcome. */
-  #replayLeft = 0;
-  #replayHead = 0;
   /** @type {Outbox} */
   #outbox;
   /** @type {Map<string, Member>} */
@@ -216,7 +151,7 @@ export class RoomClient {
       WebSocket: WebSocketClass,
     };
     this.#outbox = new Outbox(this.#opts.maxFrameBytes);
-    this.#lastSeq = options.since;
+    this.#seq = new SeqTracker(options.since);
   }
 
   /** @returns {ConnectionState} */
@@ -225,7 +160,7 @@ export class RoomClient {
   }
   /** The newest `seq` seen; the next connection resumes after it. */
   get lastSeq() {
-    return this.#lastSeq;
+    return this.#seq.last;
   }
   /** Who the room says we are (from `welcome`); null before the first one. */
   get self() {
@@ -402,7 +337,7 @@ export class RoomClient {
       if (this.#opts.user !== undefined) q.set("user", this.#opts.user);
       if (this.#opts.name !== undefined) q.set("name", this.#opts.name);
     }
-    if (this.#lastSeq !== undefined) q.set("since", String(this.#lastSeq));
+    if (this.#seq.last !== undefined) q.set("since", String(this.#seq.last));
     q.set("batch", "1");
     return url.toString();
   }
@@ -482,20 +417,11 @@ export class RoomClient {
   #handle(ws, frame) {
     switch (frame.type) {
       case "welcome": {
-        const since = this.#lastSeq;
         this.#self = frame.self;
         this.#members = new Map(frame.members.map((m) => [m.id, m]));
-        if (since !== undefined && frame.seq < since) {
-          // The room is behind us: its storage was reset. Follow it, or every new frame
-          // would look like one we had already seen.
-          this.#lastSeq = frame.seq;
-          this.#emit("gap", { reason: "reset", since, seq: frame.seq });
-        } else if (!frame.replay.complete) {
-          this.#emit("gap", { reason: "trimmed", since: since ?? 0, seq: frame.seq });
-        }
-        this.#replayLeft = frame.replay.count;
-        this.#replayHead = frame.seq;
-        if (this.#replayLeft === 0) this.#advance(frame.seq);
+        const gap = this.#seq.welcome(frame);
+        if (gap !== null) this.#emit("gap", gap);
+        this.#seq.expectReplay(frame);
         this.#opened(ws);
         this.#emit("welcome", frame);
         this.#emit("members", this.members);
@@ -504,21 +430,12 @@ export class RoomClient {
       }
       case "message":
       case "direct":
-      case "event": {
-        if (frame.seq === undefined) {
-          this.#deliver(frame); // a live-only event: not part of the order, nothing to dedupe
-          return;
-        }
-        // Seen already (an overlapping replay, a re-delivery): listeners get each seq once.
-        if (this.#lastSeq === undefined || frame.seq > this.#lastSeq) {
-          this.#lastSeq = frame.seq;
-          this.#deliver(frame);
-        }
-        // After the whole replay we hold everything we may see up to the welcome's head (frames
-        // between are others' direct ones): resume from there next time.
-        if (this.#replayLeft > 0 && --this.#replayLeft === 0) this.#advance(this.#replayHead);
+      case "event":
+        // Listeners get each seq once (a replay may overlap, a frame come twice); a live-only
+        // event, which has no seq, always.
+        if (this.#seq.accept(frame)) this.#deliver(frame);
+        this.#seq.handled(frame);
         return;
-      }
       case "presence":
         if (frame.action === "join") this.#members.set(frame.member.id, frame.member);
         else this.#members.delete(frame.member.id);
@@ -582,11 +499,6 @@ export class RoomClient {
     else this.#emit("event", frame);
   }
 
-  /** @param {number} seq */
-  #advance(seq) {
-    if (this.#lastSeq === undefined || seq > this.#lastSeq) this.#lastSeq = seq;
-  }
-
   /** Stops listening to the current socket and its timers. */
   #detach() {
     const ws = this.#ws;
@@ -597,7 +509,7 @@ export class RoomClient {
     clearTimeout(this.#pongTimer);
     clearTimeout(this.#retryTimer);
     this.#pongTimer = this.#retryTimer = undefined;
-    this.#replayLeft = 0;
+    this.#seq.stopReplay();
     if (ws !== null) ws.onmessage = ws.onclose = ws.onerror = null;
   }
 

@@ -199,7 +199,13 @@ afterAll(async () => {
 const ROOT = resolve(import.meta.dirname, "../..");
 const PUBLIC = join(ROOT, "public");
 /** The client's modules, whose declarations are published next to them for TypeScript users. */
-const TYPED_MODULES = ["rooms-client", "rooms-protocol", "rooms-outbox"];
+const TYPED_MODULES = [
+  "rooms-client",
+  "rooms-client-types",
+  "rooms-protocol",
+  "rooms-outbox",
+  "rooms-seq",
+];
 const DTS_HEADER =
   "// Generated from the JSDoc of %s.js by test/node/client.test.ts; do not edit.\n" +
   "// Rewrite it with: UPDATE_TYPES=1 npx vitest run -c vitest.e2e.config.ts test/node/client.test.ts\n";

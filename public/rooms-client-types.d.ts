@@ -1,0 +1,197 @@
+// Generated from the JSDoc of rooms-client-types.js by test/node/client.test.ts; do not edit.
+// Rewrite it with: UPDATE_TYPES=1 npx vitest run -c vitest.e2e.config.ts test/node/client.test.ts
+/**
+ * The types of the rooms client's API (rooms-client.js): its connection states, the detail of
+ * each event a page can listen to, and the options of `new RoomClient(...)`. Types only: nothing
+ * here runs, and the client re-exports every name, so pages import them from rooms-client.js.
+ */
+export type Member = import("./rooms-protocol.js").Member;
+export type WelcomeFrame = import("./rooms-protocol.js").WelcomeFrame;
+export type MessageFrame = import("./rooms-protocol.js").MessageFrame;
+export type DirectFrame = import("./rooms-protocol.js").DirectFrame;
+export type EventFrame = import("./rooms-protocol.js").EventFrame;
+export type PresenceFrame = import("./rooms-protocol.js").PresenceFrame;
+export type AckFrame = import("./rooms-protocol.js").AckFrame;
+export type HistoryFrame = import("./rooms-protocol.js").HistoryFrame;
+export type SentFrame = import("./rooms-protocol.js").SentFrame;
+export type QueuedFrame = import("./rooms-protocol.js").QueuedFrame;
+export type AssignedFrame = import("./rooms-protocol.js").AssignedFrame;
+export type ClosedFrame = import("./rooms-protocol.js").ClosedFrame;
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+export type StateChange = {
+  state: ConnectionState;
+  previous: ConnectionState;
+  /**
+   * consecutive failed connections (0 once a connection lasted)
+   */
+  attempt: number;
+  /**
+   * with `reconnecting`: how long until the next try
+   */
+  delayMs?: number;
+  /**
+   * the close code that caused the change, if any
+   */
+  code?: number;
+  /**
+   * a human reason, when there is one
+   */
+  reason?: string;
+};
+export type ClientError = {
+  /**
+   * the server's error code (`rate_limited`, `too_large`, ...)
+   */
+  code: string;
+  message: string;
+  /**
+   * the `id` of the frame that was refused, when known
+   */
+  id?: string;
+  /**
+   * that frame: it will not be re-sent
+   */
+  frame?: SentFrame;
+};
+export type Closed = {
+  /**
+   * the close code, when the server closed
+   */
+  code?: number;
+  /**
+   * `unauthorized`, `forbidden`, `invalid_room`, ... when the room
+   * refused us (fatal: no reconnect); absent after `close()`
+   */
+  error?: string;
+  /**
+   * a sentence for humans
+   */
+  reason: string;
+};
+export type Gap = {
+  /**
+   * trimmed: frames after our last `seq` were dropped from
+   * the room's history; reset: the room is behind us (its storage was reset)
+   */
+  reason: "trimmed" | "reset";
+  /**
+   * the `seq` we asked to resume after
+   */
+  since: number;
+  /**
+   * the room's newest `seq`
+   */
+  seq: number;
+};
+export type RoomClientEvents = {
+  state: StateChange;
+  welcome: WelcomeFrame;
+  message: MessageFrame;
+  direct: DirectFrame;
+  event: EventFrame;
+  presence: PresenceFrame;
+  /**
+   * the member list after a welcome or a presence change
+   */
+  members: Member[];
+  ack: AckFrame;
+  error: ClientError;
+  history: HistoryFrame;
+  gap: Gap;
+  /**
+   * the connection ended for good
+   */
+  closed: Closed;
+  /**
+   * desk customers: no agent yet; sent again as the position changes
+   */
+  queued: QueuedFrame;
+  /**
+   * desk: a customer got an agent (on joining, from the queue,
+   * by a transfer or after the agent's grace period); customers get it again on every join
+   */
+  assigned: AssignedFrame;
+  /**
+   * desk: an agent ended a conversation (the `closed`
+   * frame; not the connection's `closed`)
+   */
+  conversationClosed: ClosedFrame;
+};
+export type RoomClientOptions = {
+  /**
+   * the server's base URL: `https://host`, `ws://host:8787`, `location.origin`
+   */
+  url: string;
+  /**
+   * the room's name, or the desk's with `kind: "desk"`
+   */
+  room: string;
+  /**
+   * join `/room/<room>` (default) or the help desk `/desk/<room>`
+   */
+  kind?: "room" | "desk";
+  /**
+   * desks only: `agent` needs a join token of that role;
+   * customers may leave it out
+   */
+  role?: "agent" | "customer";
+  /**
+   * user id (public rooms); keep it stable so re-sends are recognised
+   */
+  user?: string;
+  /**
+   * display name (public rooms)
+   */
+  name?: string;
+  /**
+   * join token; replaces `user` and `name` (private rooms)
+   */
+  token?: string;
+  /**
+   * resume after this `seq` on the first connection too
+   */
+  since?: number;
+  /**
+   * backoff base (default 500)
+   */
+  baseDelayMs?: number;
+  /**
+   * backoff cap (default 15000)
+   */
+  maxDelayMs?: number;
+  /**
+   * a connection must last this long before the retry count
+   * resets (default 5000), so a server that accepts and drops at once is not hammered
+   */
+  minUptimeMs?: number;
+  /**
+   * give up on a connection not welcomed by then (default 10000)
+   */
+  connectTimeoutMs?: number;
+  /**
+   * keep-alive period (default 25000)
+   */
+  pingIntervalMs?: number;
+  /**
+   * no traffic this long after a ping: the link is dead (default 10000)
+   */
+  pongTimeoutMs?: number;
+  /**
+   * refuse to send larger frames (default 65536, the server's)
+   */
+  maxFrameBytes?: number;
+  /**
+   * after a failed connection, ask the server over HTTP why (a bad
+   * room or name is a 400 a WebSocket cannot read); default: when `fetch` exists
+   */
+  probe?: boolean;
+  /**
+   * the WebSocket class (default: the global one)
+   */
+  WebSocket?: typeof WebSocket;
+  /**
+   * for the jitter (default Math.random), 0 <= r < 1
+   */
+  random?: () => number;
+};
+export {};

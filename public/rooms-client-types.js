@@ -1,0 +1,96 @@
+// @ts-check
+/**
+ * The types of the rooms client's API (rooms-client.js): its connection states, the detail of
+ * each event a page can listen to, and the options of `new RoomClient(...)`. Types only: nothing
+ * here runs, and the client re-exports every name, so pages import them from rooms-client.js.
+ */
+
+/** @typedef {import("./rooms-protocol.js").Member} Member */
+/** @typedef {import("./rooms-protocol.js").WelcomeFrame} WelcomeFrame */
+/** @typedef {import("./rooms-protocol.js").MessageFrame} MessageFrame */
+/** @typedef {import("./rooms-protocol.js").DirectFrame} DirectFrame */
+/** @typedef {import("./rooms-protocol.js").EventFrame} EventFrame */
+/** @typedef {import("./rooms-protocol.js").PresenceFrame} PresenceFrame */
+/** @typedef {import("./rooms-protocol.js").AckFrame} AckFrame */
+/** @typedef {import("./rooms-protocol.js").HistoryFrame} HistoryFrame */
+/** @typedef {import("./rooms-protocol.js").SentFrame} SentFrame */
+/** @typedef {import("./rooms-protocol.js").QueuedFrame} QueuedFrame */
+/** @typedef {import("./rooms-protocol.js").AssignedFrame} AssignedFrame */
+/** @typedef {import("./rooms-protocol.js").ClosedFrame} ClosedFrame */
+/** @typedef {"connecting" | "open" | "reconnecting" | "closed"} ConnectionState */
+/**
+ * @typedef {object} StateChange
+ * @property {ConnectionState} state
+ * @property {ConnectionState} previous
+ * @property {number} attempt consecutive failed connections (0 once a connection lasted)
+ * @property {number} [delayMs] with `reconnecting`: how long until the next try
+ * @property {number} [code] the close code that caused the change, if any
+ * @property {string} [reason] a human reason, when there is one
+ */
+/**
+ * @typedef {object} ClientError
+ * @property {string} code the server's error code (`rate_limited`, `too_large`, ...)
+ * @property {string} message
+ * @property {string} [id] the `id` of the frame that was refused, when known
+ * @property {SentFrame} [frame] that frame: it will not be re-sent
+ */
+/**
+ * @typedef {object} Closed
+ * @property {number} [code] the close code, when the server closed
+ * @property {string} [error] `unauthorized`, `forbidden`, `invalid_room`, ... when the room
+ *   refused us (fatal: no reconnect); absent after `close()`
+ * @property {string} reason a sentence for humans
+ */
+/**
+ * @typedef {object} Gap
+ * @property {"trimmed" | "reset"} reason trimmed: frames after our last `seq` were dropped from
+ *   the room's history; reset: the room is behind us (its storage was reset)
+ * @property {number} since the `seq` we asked to resume after
+ * @property {number} seq the room's newest `seq`
+ */
+/**
+ * @typedef {object} RoomClientEvents
+ * @property {StateChange} state
+ * @property {WelcomeFrame} welcome
+ * @property {MessageFrame} message
+ * @property {DirectFrame} direct
+ * @property {EventFrame} event
+ * @property {PresenceFrame} presence
+ * @property {Member[]} members the member list after a welcome or a presence change
+ * @property {AckFrame} ack
+ * @property {ClientError} error
+ * @property {HistoryFrame} history
+ * @property {Gap} gap
+ * @property {Closed} closed the connection ended for good
+ * @property {QueuedFrame} queued desk customers: no agent yet; sent again as the position changes
+ * @property {AssignedFrame} assigned desk: a customer got an agent (on joining, from the queue,
+ *   by a transfer or after the agent's grace period); customers get it again on every join
+ * @property {ClosedFrame} conversationClosed desk: an agent ended a conversation (the `closed`
+ *   frame; not the connection's `closed`)
+ */
+/**
+ * @typedef {object} RoomClientOptions
+ * @property {string} url the server's base URL: `https://host`, `ws://host:8787`, `location.origin`
+ * @property {string} room the room's name, or the desk's with `kind: "desk"`
+ * @property {"room" | "desk"} [kind] join `/room/<room>` (default) or the help desk `/desk/<room>`
+ * @property {"agent" | "customer"} [role] desks only: `agent` needs a join token of that role;
+ *   customers may leave it out
+ * @property {string} [user] user id (public rooms); keep it stable so re-sends are recognised
+ * @property {string} [name] display name (public rooms)
+ * @property {string} [token] join token; replaces `user` and `name` (private rooms)
+ * @property {number} [since] resume after this `seq` on the first connection too
+ * @property {number} [baseDelayMs] backoff base (default 500)
+ * @property {number} [maxDelayMs] backoff cap (default 15000)
+ * @property {number} [minUptimeMs] a connection must last this long before the retry count
+ *   resets (default 5000), so a server that accepts and drops at once is not hammered
+ * @property {number} [connectTimeoutMs] give up on a connection not welcomed by then (default 10000)
+ * @property {number} [pingIntervalMs] keep-alive period (default 25000)
+ * @property {number} [pongTimeoutMs] no traffic this long after a ping: the link is dead (default 10000)
+ * @property {number} [maxFrameBytes] refuse to send larger frames (default 65536, the server's)
+ * @property {boolean} [probe] after a failed connection, ask the server over HTTP why (a bad
+ *   room or name is a 400 a WebSocket cannot read); default: when `fetch` exists
+ * @property {typeof WebSocket} [WebSocket] the WebSocket class (default: the global one)
+ * @property {() => number} [random] for the jitter (default Math.random), 0 <= r < 1
+ */
+
+export {};

@@ -1,0 +1,90 @@
+// @ts-check
+/**
+ * The client's side of the room's order (docs/protocol.md, "One order", "Welcome and replay"):
+ * the newest `seq` handed to listeners, which is both where the next connection resumes (`since`)
+ * and the line at or below which a frame is a duplicate. It also follows the replay a `welcome`
+ * announces, and says when the room's history no longer reaches back to us (a gap). No sockets,
+ * no timers and no listeners here: rooms-client.js asks, then emits and sends.
+ */
+
+/** @typedef {import("./rooms-protocol.js").WelcomeFrame} WelcomeFrame */
+/** @typedef {import("./rooms-protocol.js").StoredFrame} StoredFrame */
+/** @typedef {import("./rooms-client-types.js").Gap} Gap */
+
+export class SeqTracker {
+  /** @type {number | undefined} */
+  #last;
+  /** Replayed frames still expected after the current welcome, and that welcome's `seq`. */
+  #replayLeft = 0;
+  #replayHead = 0;
+
+  /** @param {number | undefined} since resume after this `seq` (none: from the room's start) */
+  constructor(since) {
+    this.#last = since;
+  }
+
+  /** The newest `seq` handed to listeners: the resume point and the dedupe line. */
+  get last() {
+    return this.#last;
+  }
+
+  /**
+   * Compares a welcome with where we are. A room behind us had its storage reset: we follow it,
+   * or every new frame would look like one we had already seen.
+   * @param {WelcomeFrame} frame
+   * @returns {Gap | null} the gap to report, if frames may be missing
+   */
+  welcome(frame) {
+    const since = this.#last;
+    if (since !== undefined && frame.seq < since) {
+      this.#last = frame.seq;
+      return { reason: "reset", since, seq: frame.seq };
+    }
+    if (!frame.replay.complete) return { reason: "trimmed", since: since ?? 0, seq: frame.seq };
+    return null;
+  }
+
+  /**
+   * Expects the replay the welcome announced; with none, we are at the welcome's `seq` already.
+   * @param {WelcomeFrame} frame
+   */
+  expectReplay(frame) {
+    this.#replayLeft = frame.replay.count;
+    this.#replayHead = frame.seq;
+    if (this.#replayLeft === 0) this.#advance(frame.seq);
+  }
+
+  /**
+   * Whether listeners get a stored or live frame: each `seq` once (an overlapping replay or a
+   * re-delivery is dropped), and a live-only event (no `seq`: not part of the order) always.
+   * A frame let through becomes the newest seen.
+   * @param {StoredFrame} frame
+   */
+  accept(frame) {
+    if (frame.seq === undefined) return true;
+    if (this.#last !== undefined && frame.seq <= this.#last) return false;
+    this.#last = frame.seq;
+    return true;
+  }
+
+  /**
+   * A frame was handled (delivered or dropped): while a replay runs, counts it off. After the
+   * whole replay we hold everything we may see up to the welcome's `seq` (frames between are
+   * others' direct ones): the next connection resumes from there.
+   * @param {StoredFrame} frame
+   */
+  handled(frame) {
+    if (frame.seq === undefined) return;
+    if (this.#replayLeft > 0 && --this.#replayLeft === 0) this.#advance(this.#replayHead);
+  }
+
+  /** The connection carrying the replay is gone: the rest of it will not come. */
+  stopReplay() {
+    this.#replayLeft = 0;
+  }
+
+  /** @param {number} seq */
+  #advance(seq) {
+    if (this.#last === undefined || seq > this.#last) this.#last = seq;
+  }
+}
