@@ -33,6 +33,9 @@ export interface CollectResult {
   deliveries: number;
   /** WebSocket messages that carried this run's deliveries (fewer than deliveries when batched). */
   messages: number;
+  /** Per message index: the fastest and the slowest delivery's latency on this thread, ms. */
+  firstLatency: number[];
+  lastLatency: number[];
   firstSendAt: number;
   lastAt: number;
 }
@@ -85,6 +88,8 @@ interface Run {
   hist: Histogram;
   /** WebSocket messages received while this run was current, pongs aside. */
   messages: number;
+  firstLatency: Float64Array;
+  lastLatency: Float64Array;
   firstSendAt: number;
   lastAt: number;
   lastProgressAt: number;
@@ -144,7 +149,10 @@ function deliver(c: Client, f: Frame, at: number, line: string): void {
   }
   run.got[i]!++;
   c.count++;
-  run.hist.add(at - d.t!);
+  const latency = at - d.t!;
+  run.hist.add(latency);
+  if (latency < run.firstLatency[i]!) run.firstLatency[i] = latency;
+  if (latency > run.lastLatency[i]!) run.lastLatency[i] = latency;
   if (at > run.lastAt) run.lastAt = at;
   run.lastProgressAt = at;
   if (c.count === run.total) run.complete++;
@@ -309,6 +317,8 @@ function expect(id: number, kind: "message" | "event", total: number): void {
     complete: 0,
     hist: new Histogram(),
     messages: 0,
+    firstLatency: new Float64Array(total).fill(Infinity),
+    lastLatency: new Float64Array(total),
     firstSendAt: 0,
     lastAt: 0,
     lastProgressAt: nowMs(),
@@ -336,6 +346,8 @@ function collect(id: number, stallMs: number): Promise<CollectResult> {
     hist: r.hist.toData(),
     deliveries: r.hist.count,
     messages: r.messages,
+    firstLatency: Array.from(r.firstLatency.subarray(0, r.total)),
+    lastLatency: Array.from(r.lastLatency.subarray(0, r.total)),
     firstSendAt: r.firstSendAt,
     lastAt: r.lastAt,
   });

@@ -248,7 +248,8 @@ async function main(): Promise<void> {
           const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
           const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
           log(
-            `    latency p50 ${fmtMs(latency.p50)} p99 ${fmtMs(latency.p99)} max ${fmtMs(latency.max)} ms; ` +
+            `    latency p50 ${fmtMs(latency.p50)} p99 ${fmtMs(latency.p99)} max ${fmtMs(latency.max)} ms ` +
+              `(per round: first delivery ${fmtMs(latency.firstPerRound.median)} median / ${fmtMs(latency.firstPerRound.worst)} worst, last ${fmtMs(latency.lastPerRound.median)} / ${fmtMs(latency.lastPerRound.worst)}; stalled rounds [${latency.stalledRounds.join(",")}]); ` +
               `${fmtNum(tp.perSec)} deliveries/s, ${tp.framesPerMessage.toFixed(1)} per WebSocket message (${tp.messages}${tp.capped ? ` of ${messages}, capped at ${config.burstSec} s` : ""} messages, window ${config.window}, ${tp.seconds.toFixed(1)} s), ` +
               `runtime ${fmtNum((tp.server.totalCpuSec / tp.deliveries) * 1e6, 2)} µs/delivery, busiest server thread ${(tp.server.busiestThread * 100).toFixed(0)} % (${tp.server.busiestRole}), busiest client thread ${(tp.client.busiestThread * 100).toFixed(0)} %; server CPU: ${fmtUsage(tp.server)}`,
           );

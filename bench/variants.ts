@@ -131,7 +131,9 @@ async function main(): Promise<void> {
             fmtNum(cpu("runtime"), 1),
             fmtNum(cpu("proxy"), 1),
           ];
-          console.log(row.join("  "));
+          console.log(
+            `${row.join("  ")}  (per round: first ${fmtMs(latency.firstPerRound.median)} / ${fmtMs(latency.firstPerRound.worst)}, last ${fmtMs(latency.lastPerRound.median)} / ${fmtMs(latency.lastPerRound.worst)}; stalled [${latency.stalledRounds.join(",")}])`,
+          );
           rows.push(row);
           await closeRoom(sys, pool);
         }

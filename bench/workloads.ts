@@ -138,6 +138,8 @@ export async function collectAll(
   hist: Histogram;
   deliveries: number;
   messages: number;
+  firstLatency: number[];
+  lastLatency: number[];
   firstSendAt: number;
   lastAt: number;
 }> {
@@ -146,6 +148,12 @@ export async function collectAll(
     hist: Histogram.merge(parts.map((p) => p.hist)),
     deliveries: parts.reduce((s, p) => s + p.deliveries, 0),
     messages: parts.reduce((s, p) => s + p.messages, 0),
+    firstLatency: parts[0]!.firstLatency.map((_, i) =>
+      Math.min(...parts.map((p) => p.firstLatency[i]!)),
+    ),
+    lastLatency: parts[0]!.lastLatency.map((_, i) =>
+      Math.max(...parts.map((p) => p.lastLatency[i]!)),
+    ),
     firstSendAt: Math.max(...parts.map((p) => p.firstSendAt)),
     lastAt: Math.max(...parts.map((p) => p.lastAt)),
   };
@@ -157,10 +165,34 @@ export interface Latency {
   p50: number;
   p99: number;
   max: number;
+  /**
+   * Per round, the first and the last socket's latency: the median round and the worst one. A
+   * p99 near the median round's last delivery is the time to walk the room, every round; one far
+   * above it comes from a few slow rounds.
+   */
+  firstPerRound: { median: number; worst: number };
+  lastPerRound: { median: number; worst: number };
+  /** Rounds (0-based) whose first delivery took over twice the median round's: stalls. */
+  stalledRounds: number[];
 }
+
+const medianOf = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/**
+ * Rounds run before the measured ones and thrown away. In every system the second round of a
+ * fresh room stalled (its first delivery 3-4× the median round's, partyserver's as much as this
+ * project's): the runtime's and the clients' code paths warming up. At N = 5,000 one round is
+ * 2.5 % of the samples, so a stall like that decided the p99 on its own.
+ */
+export const WARMUP_ROUNDS = 3;
 
 /** Single messages, one at a time: each waits until every socket has it, then a short pause. */
 export async function latencyRounds(pool: ClientPool, n: number, rounds: number): Promise<Latency> {
+  await measureRounds(pool, n, WARMUP_ROUNDS);
+  return measureRounds(pool, n, rounds);
+}
+
+async function measureRounds(pool: ClientPool, n: number, rounds: number): Promise<Latency> {
   const run = nextRun();
   pool.resetProgress();
   await pool.all(() => ({ cmd: "expect", run, kind: "message", total: rounds }));
@@ -178,6 +210,11 @@ export async function latencyRounds(pool: ClientPool, n: number, rounds: number)
     p50: c.hist.quantile(0.5),
     p99: c.hist.quantile(0.99),
     max: c.hist.max,
+    firstPerRound: { median: medianOf(c.firstLatency), worst: Math.max(...c.firstLatency) },
+    lastPerRound: { median: medianOf(c.lastLatency), worst: Math.max(...c.lastLatency) },
+    stalledRounds: c.firstLatency.flatMap((ms, round) =>
+      ms > 2 * medianOf(c.firstLatency) ? [round] : [],
+    ),
   };
 }
 
