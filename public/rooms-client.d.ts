@@ -26,12 +26,15 @@
  *
  * This module is the connection: its states, sockets, timers and reconnects. Beside it,
  * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
- * rooms-seq.js decides which received frames are new and where to resume, and
+ * rooms-seq.js decides which received frames are new and where to resume, rooms-connect.js
+ * builds the join URL and the backoff delays and tells a refused join (by its close code, or by
+ * asking over HTTP) from a failed one, and
  * rooms-client-types.js holds the types of the events and options, which this module re-exports.
  */
 import { RoomClientError } from "./rooms-outbox.js";
+import { backoffDelay } from "./rooms-connect.js";
 export * from "./rooms-protocol.js";
-export { RoomClientError };
+export { RoomClientError, backoffDelay };
 export type Member = import("./rooms-protocol.js").Member;
 export type WelcomeFrame = import("./rooms-protocol.js").WelcomeFrame;
 export type MessageFrame = import("./rooms-protocol.js").MessageFrame;
@@ -63,21 +66,6 @@ export declare const DEFAULTS: Readonly<{
   pongTimeoutMs: 10000;
   maxFrameBytes: 65536;
 }>;
-/**
- * Full-jitter backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniformly
- * random delay in [0, min(max, base * 2^attempt)), so clients that lost the same server do not
- * come back in step.
- * @param {number} attempt failed connections so far, from 0
- * @param {number} baseMs
- * @param {number} maxMs
- * @param {() => number} [random] 0 <= r < 1
- */
-export declare function backoffDelay(
-  attempt: number,
-  baseMs: number,
-  maxMs: number,
-  random?: () => number,
-): number;
 export declare class RoomClient {
   #private;
   /** @param {RoomClientOptions} options */

@@ -25,7 +25,9 @@
  *
  * This module is the connection: its states, sockets, timers and reconnects. Beside it,
  * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
- * rooms-seq.js decides which received frames are new and where to resume, and
+ * rooms-seq.js decides which received frames are new and where to resume, rooms-connect.js
+ * builds the join URL and the backoff delays and tells a refused join (by its close code, or by
+ * asking over HTTP) from a failed one, and
  * rooms-client-types.js holds the types of the events and options, which this module re-exports.
  */
 
@@ -35,15 +37,21 @@ import {
   CLOSE_TOO_LARGE,
   CLOSE_UNAUTHORIZED,
   MAX_FRAME_BYTES,
-  isObject,
   parseServerFrame,
 } from "./rooms-protocol.js";
 import { Outbox, RoomClientError } from "./rooms-outbox.js";
 import { SeqTracker } from "./rooms-seq.js";
+import {
+  backoffDelay,
+  closeQuietly,
+  closeRefusal,
+  joinUrl,
+  probeRefusal,
+} from "./rooms-connect.js";
 
 // One import for users: the protocol's names and types come with the client.
 export * from "./rooms-protocol.js";
-export { RoomClientError };
+export { RoomClientError, backoffDelay };
 
 /** @typedef {import("./rooms-protocol.js").Member} Member */
 /** @typedef {import("./rooms-protocol.js").WelcomeFrame} WelcomeFrame */
@@ -82,22 +90,6 @@ export const DEFAULTS = Object.freeze({
 const CLOSE_GIVE_UP = 4000;
 /** Error codes that mean "you may not be here": retrying cannot help. */
 const FATAL_CODES = new Set(["unauthorized", "forbidden"]);
-/** HTTP answers to the probe that name a permanent refusal (bad room, user or name; no route). */
-const FATAL_HTTP_STATUS = new Set([400, 403, 404]);
-
-/**
- * Full-jitter backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniformly
- * random delay in [0, min(max, base * 2^attempt)), so clients that lost the same server do not
- * come back in step.
- * @param {number} attempt failed connections so far, from 0
- * @param {number} baseMs
- * @param {number} maxMs
- * @param {() => number} [random] 0 <= r < 1
- */
-export function backoffDelay(attempt, baseMs, maxMs, random = Math.random) {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 31));
-  return Math.floor(random() * ceiling);
-}
 
 export class RoomClient {
   /** @type {Required<Omit<RoomClientOptions, "user" | "name" | "token" | "since" | "role">> & RoomClientOptions} */
@@ -326,28 +318,12 @@ export class RoomClient {
     this.#emit("state", { state, previous, attempt: this.#attempt, ...extra });
   }
 
-  #url() {
-    const base = new URL(this.#opts.url);
-    base.protocol = base.protocol === "https:" || base.protocol === "wss:" ? "wss:" : "ws:";
-    const url = new URL(`/${this.#opts.kind}/${encodeURIComponent(this.#opts.room)}`, base);
-    const q = url.searchParams;
-    if (this.#opts.role !== undefined) q.set("role", this.#opts.role);
-    if (this.#opts.token !== undefined) q.set("token", this.#opts.token);
-    else {
-      if (this.#opts.user !== undefined) q.set("user", this.#opts.user);
-      if (this.#opts.name !== undefined) q.set("name", this.#opts.name);
-    }
-    if (this.#seq.last !== undefined) q.set("since", String(this.#seq.last));
-    q.set("batch", "1");
-    return url.toString();
-  }
-
   #dial() {
     this.#retryTimer = undefined;
     /** @type {WebSocket} */
     let ws;
     try {
-      ws = new this.#opts.WebSocket(this.#url());
+      ws = new this.#opts.WebSocket(joinUrl(this.#opts, this.#seq.last));
     } catch (err) {
       // A malformed URL cannot get better by retrying.
       this.#fatal = {
@@ -538,12 +514,8 @@ export class RoomClient {
         });
       }
     }
-    if (this.#fatal === null && (code === CLOSE_UNAUTHORIZED || code === CLOSE_FORBIDDEN)) {
-      this.#fatal = {
-        code: code === CLOSE_UNAUTHORIZED ? "unauthorized" : "forbidden",
-        message: reason || "the room refused this join",
-      };
-    }
+    // The error frame before a refusing close, if any, already said why in the room's words.
+    this.#fatal ??= closeRefusal(code, reason);
     if (this.#fatal !== null) {
       this.#toClosed({
         ...(code === undefined ? {} : { code }),
@@ -570,30 +542,18 @@ export class RoomClient {
   }
 
   /**
-   * A browser cannot read why an upgrade was refused, but the same URL over plain HTTP answers
-   * with the JSON error (400 invalid_room, invalid_name...). A refusal is final; anything else
-   * (the server is down, 426 "use a WebSocket") means keep trying.
+   * Asks over plain HTTP why the join failed (a WebSocket cannot read a refused upgrade). A
+   * refusal is final; no verdict means the backoff goes on. The answer counts only while the
+   * client is still reconnecting: by then it may have been welcomed, or closed.
    */
   async #probe() {
-    const url = new URL(this.#url());
-    url.protocol = url.protocol === "wss:" ? "https:" : "http:";
-    try {
-      const res = await fetch(url, { headers: { accept: "application/json" } });
-      if (!FATAL_HTTP_STATUS.has(res.status)) return;
-      const body = /** @type {unknown} */ (await res.json());
-      if (!isObject(body) || typeof body.error !== "string" || this.#state !== "reconnecting")
-        return;
-      this.#fatal = {
-        code: body.error,
-        message: typeof body.message === "string" ? body.message : body.error,
-      };
-      const ws = this.#ws;
-      this.#detach();
-      if (ws !== null) closeQuietly(ws, CLOSE_NORMAL, "refused");
-      this.#toClosed({ error: this.#fatal.code, reason: this.#fatal.message });
-    } catch {
-      // Unreachable, not JSON, or blocked by CORS: no verdict, so the backoff goes on.
-    }
+    const refusal = await probeRefusal(joinUrl(this.#opts, this.#seq.last));
+    if (refusal === null || this.#state !== "reconnecting") return;
+    this.#fatal = refusal;
+    const ws = this.#ws;
+    this.#detach();
+    if (ws !== null) closeQuietly(ws, CLOSE_NORMAL, "refused");
+    this.#toClosed({ error: refusal.code, reason: refusal.message });
   }
 
   /** @param {Closed} detail */
@@ -604,14 +564,5 @@ export class RoomClient {
       reason: detail.reason,
     });
     this.#emit("closed", detail);
-  }
-}
-
-/** @param {WebSocket} ws @param {number} code @param {string} reason */
-function closeQuietly(ws, code, reason) {
-  try {
-    if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason.slice(0, 120));
-  } catch {
-    // Already closing or closed: there is nothing left to release.
   }
 }

@@ -205,6 +205,7 @@ const TYPED_MODULES = [
   "rooms-protocol",
   "rooms-outbox",
   "rooms-seq",
+  "rooms-connect",
 ];
 const DTS_HEADER =
   "// Generated from the JSDoc of %s.js by test/node/client.test.ts; do not edit.\n" +

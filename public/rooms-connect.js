@@ -1,0 +1,112 @@
+// @ts-check
+/**
+ * The client's connection helpers that hold no connection: the URL that joins a room
+ * (docs/protocol.md, "Joining"), how long to wait before the next try, whether a close code or
+ * the same URL asked over plain HTTP says the room refused us for good, and closing a socket that
+ * may already be gone. No state, no timers and no listeners here: rooms-client.js passes in what
+ * it knows and acts on the answers.
+ */
+
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, isObject } from "./rooms-protocol.js";
+
+/** @typedef {import("./rooms-client-types.js").RoomClientOptions} RoomClientOptions */
+/**
+ * Why the room will not have us: retrying cannot help, so the client closes for good.
+ * @typedef {{ code: string, message: string }} Refusal
+ */
+
+/** HTTP answers to the probe that name a permanent refusal (bad room, user or name; no route). */
+const FATAL_HTTP_STATUS = new Set([400, 403, 404]);
+
+/**
+ * Full-jitter backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): a uniformly
+ * random delay in [0, min(max, base * 2^attempt)), so clients that lost the same server do not
+ * come back in step.
+ * @param {number} attempt failed connections so far, from 0
+ * @param {number} baseMs
+ * @param {number} maxMs
+ * @param {() => number} [random] 0 <= r < 1
+ */
+export function backoffDelay(attempt, baseMs, maxMs, random = Math.random) {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 31));
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * The WebSocket URL that joins the room the options name: `ws:` or `wss:` after the base URL's
+ * scheme, `/<kind>/<room>`, who we are (a token replaces `user` and `name`), where to resume,
+ * and `batch=1` (the client reads several frames per message).
+ * @param {Pick<RoomClientOptions, "url" | "room" | "role" | "token" | "user" | "name">
+ *   & { kind: NonNullable<RoomClientOptions["kind"]> }} opts
+ * @param {number | undefined} since the newest `seq` seen, if any
+ * @returns {string}
+ */
+export function joinUrl(opts, since) {
+  const base = new URL(opts.url);
+  base.protocol = base.protocol === "https:" || base.protocol === "wss:" ? "wss:" : "ws:";
+  const url = new URL(`/${opts.kind}/${encodeURIComponent(opts.room)}`, base);
+  const q = url.searchParams;
+  if (opts.role !== undefined) q.set("role", opts.role);
+  if (opts.token !== undefined) q.set("token", opts.token);
+  else {
+    if (opts.user !== undefined) q.set("user", opts.user);
+    if (opts.name !== undefined) q.set("name", opts.name);
+  }
+  if (since !== undefined) q.set("since", String(since));
+  q.set("batch", "1");
+  return url.toString();
+}
+
+/**
+ * A browser cannot read why an upgrade was refused, but the same URL over plain HTTP answers
+ * with the JSON error (400 invalid_room, invalid_name...). Asks it, and returns the refusal when
+ * the answer is one: a 400, 403 or 404 whose body has a string `error`. Anything else (the
+ * server is down, 426 "use a WebSocket", not JSON, blocked by CORS) is no verdict: null.
+ * @param {string} wsUrl the join URL, as from `joinUrl`
+ * @returns {Promise<Refusal | null>}
+ */
+export async function probeRefusal(wsUrl) {
+  const url = new URL(wsUrl);
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  try {
+    const res = await fetch(url, { headers: { accept: "application/json" } });
+    if (!FATAL_HTTP_STATUS.has(res.status)) return null;
+    const body = /** @type {unknown} */ (await res.json());
+    if (!isObject(body) || typeof body.error !== "string") return null;
+    return {
+      code: body.error,
+      message: typeof body.message === "string" ? body.message : body.error,
+    };
+  } catch {
+    return null; // unreachable, not JSON, or blocked by CORS
+  }
+}
+
+/**
+ * What a WebSocket close says about the join (docs/protocol.md, "Close codes"): 4401
+ * (unauthorized) and 4403 (forbidden) refuse who we are; any other code is no verdict.
+ * @param {number | undefined} code
+ * @param {string} reason the close reason, if the room gave one
+ * @returns {Refusal | null}
+ */
+export function closeRefusal(code, reason) {
+  if (code !== CLOSE_UNAUTHORIZED && code !== CLOSE_FORBIDDEN) return null;
+  return {
+    code: code === CLOSE_UNAUTHORIZED ? "unauthorized" : "forbidden",
+    message: reason || "the room refused this join",
+  };
+}
+
+/**
+ * Closes a socket that is connecting or open; one already closing or closed is left alone.
+ * @param {WebSocket} ws
+ * @param {number} code
+ * @param {string} reason sent cut to its first 120 characters
+ */
+export function closeQuietly(ws, code, reason) {
+  try {
+    if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason.slice(0, 120));
+  } catch {
+    // Already closing or closed: there is nothing left to release.
+  }
+}
