@@ -60,9 +60,15 @@ export declare function probeRefusal(wsUrl: string): Promise<Refusal | null>;
  */
 export declare function closeRefusal(code: number | undefined, reason: string): Refusal | null;
 /**
+ * `reason` cut to what a close frame can carry, whole characters only.
+ * @param {string} reason
+ * @returns {string}
+ */
+export declare function closeReason(reason: string): string;
+/**
  * Closes a socket that is connecting or open; one already closing or closed is left alone.
  * @param {WebSocket} ws
  * @param {number} code
- * @param {string} reason sent cut to its first 120 characters
+ * @param {string} reason sent cut to 123 bytes of UTF-8 (the most a close frame carries)
  */
 export declare function closeQuietly(ws: WebSocket, code: number, reason: string): void;

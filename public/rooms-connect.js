@@ -97,15 +97,31 @@ export function closeRefusal(code, reason) {
   };
 }
 
+/** A close reason may be at most 123 bytes of UTF-8; a longer one makes close() throw. */
+const MAX_CLOSE_REASON_BYTES = 123;
+const utf8 = new TextEncoder();
+
+/**
+ * `reason` cut to what a close frame can carry, whole characters only.
+ * @param {string} reason
+ * @returns {string}
+ */
+export function closeReason(reason) {
+  if (utf8.encode(reason).byteLength <= MAX_CLOSE_REASON_BYTES) return reason;
+  const chars = Array.from(reason).slice(0, MAX_CLOSE_REASON_BYTES);
+  while (utf8.encode(chars.join("")).byteLength > MAX_CLOSE_REASON_BYTES) chars.pop();
+  return chars.join("");
+}
+
 /**
  * Closes a socket that is connecting or open; one already closing or closed is left alone.
  * @param {WebSocket} ws
  * @param {number} code
- * @param {string} reason sent cut to its first 120 characters
+ * @param {string} reason sent cut to 123 bytes of UTF-8 (the most a close frame carries)
  */
 export function closeQuietly(ws, code, reason) {
   try {
-    if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, reason.slice(0, 120));
+    if (ws.readyState === 0 || ws.readyState === 1) ws.close(code, closeReason(reason));
   } catch {
     // Already closing or closed: there is nothing left to release.
   }

@@ -19,6 +19,7 @@ import {
   type RoomClientEvents,
   type RoomClientOptions,
 } from "../../public/rooms-client.js";
+import { closeQuietly, closeReason } from "../../public/rooms-connect.js";
 import { startServer, type DevServer } from "../e2e/server";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -296,6 +297,40 @@ describe("backoffDelay (full jitter)", () => {
     expect(backoffDelay(3, 500, 15_000, () => 0.5)).toBe(2000);
     expect(backoffDelay(3, 500, 15_000, () => 0.999)).toBe(3996);
     expect(backoffDelay(1000, 500, 15_000, () => 0.999)).toBe(14_985); // capped, no overflow
+  });
+});
+
+describe("closing a socket with a reason", () => {
+  /** A socket that, like a browser's, throws on a close reason over 123 bytes of UTF-8. */
+  const fakeSocket = () => {
+    const closed: { code: number; reason: string }[] = [];
+    const ws = {
+      readyState: 1,
+      close(code: number, reason: string) {
+        if (new TextEncoder().encode(reason).byteLength > 123) throw new SyntaxError("too long");
+        closed.push({ code, reason });
+        this.readyState = 3;
+      },
+    };
+    return { ws: ws as unknown as globalThis.WebSocket, closed };
+  };
+
+  it("keeps a reason that fits and cuts a long one to 123 bytes of whole characters", () => {
+    expect(closeReason("refused")).toBe("refused");
+    const ascii = "a".repeat(200);
+    expect(closeReason(ascii)).toBe("a".repeat(123));
+    const accents = "é".repeat(100); // 2 bytes each: 61 fit
+    expect(closeReason(accents)).toBe("é".repeat(61));
+    const emoji = "🙂".repeat(40); // 4 bytes each, two UTF-16 units: 30 fit
+    expect(closeReason(emoji)).toBe("🙂".repeat(30));
+  });
+
+  it("closes a socket even when the reason would be too long for a close frame", () => {
+    const { ws, closed } = fakeSocket();
+    closeQuietly(ws, 4000, "ü".repeat(120));
+    expect(closed).toEqual([{ code: 4000, reason: "ü".repeat(61) }]);
+    closeQuietly(ws, 4000, "again"); // already closed: left alone
+    expect(closed).toHaveLength(1);
   });
 });
 
