@@ -5,29 +5,21 @@
  * (`user-<id>`) with the token, starts `file.inspect` jobs with `POST /jobs` (the same token as
  * `Authorization: Bearer`), and shows each job go from queued to done or failed as the room's
  * targeted events arrive (src/jobs.ts: `job.queued`, `job.done`, `job.failed`). They are stored
- * events, so the room replays them on join: a reload shows the earlier jobs again. A job only
- * moves forward — the 202 answer may come after its events — and every value from the server
+ * events, so the room replays its newest ones on join: a reload shows the recent jobs again,
+ * and "Load older jobs" pages back through the room's history for the rest, until its start.
+ * How events that arrive out of order are merged (a job only moves forward, each job is listed
+ * once, by its oldest event) is jobs-model.js; this file draws it. Every value from the server
  * is shown through textContent, the result as formatted JSON.
  */
 import { RoomClient, isObject } from "./rooms-client.js";
 import { bindStatus, el, explain } from "./chat-view.js";
+import { HistoryPaging, JobBook, parseJobEvent } from "./jobs-model.js";
 
-/** @typedef {import("./rooms-client.js").EventFrame} EventFrame */
-/** @typedef {"queued" | "done" | "failed"} Stage */
-/**
- * @typedef {object} JobUpdate what one event (or the 202 answer) says about a job
- * @property {string} job
- * @property {Stage} stage
- * @property {string} [kind]
- * @property {unknown} [result] with `done`
- * @property {string} [reason] with `failed`
- * @property {number} [attempts] with `failed`
- * @property {number} ts
- */
+/** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
+/** @typedef {import("./jobs-model.js").JobUpdate} JobUpdate */
 /**
  * @typedef {object} JobView
  * @property {HTMLLIElement} li
- * @property {Stage} stage
  * @property {HTMLElement} kind
  * @property {HTMLElement} target
  * @property {HTMLElement} state
@@ -40,33 +32,13 @@ const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 const JOB_ROOM_PREFIX = "user-";
 const KIND = "file.inspect";
 const DEFAULT_PATH = "/index.html";
-/** A job only moves forward: a late `queued` never undoes `done` or `failed`. */
-const STAGE_RANK = { queued: 0, done: 1, failed: 1 };
+/** The room replays this many frames to a client that gives no `since` (docs/protocol.md). */
+const REPLAY_ON_JOIN = 50;
+const HISTORY_PAGE = 50;
 const STAGE_TEXT = { queued: "queued", done: "done", failed: "failed" };
 
 /** @param {string} id @returns {HTMLElement} */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-
-/**
- * Reads a job event of the user's room; anything else in the room is not ours to show.
- * @param {EventFrame} frame
- * @returns {JobUpdate | null}
- */
-export function parseJobEvent(frame) {
-  const stage = frame.event.startsWith("job.") ? frame.event.slice("job.".length) : "";
-  if (stage !== "queued" && stage !== "done" && stage !== "failed") return null;
-  const d = frame.data;
-  if (!isObject(d) || typeof d.job !== "string") return null;
-  return {
-    job: d.job,
-    stage,
-    ...(typeof d.kind === "string" ? { kind: d.kind } : {}),
-    ...("result" in d ? { result: d.result } : {}),
-    ...(typeof d.reason === "string" ? { reason: d.reason } : {}),
-    ...(typeof d.attempts === "number" ? { attempts: d.attempts } : {}),
-    ts: typeof frame.ts === "number" ? frame.ts : Date.now(),
-  };
-}
 
 /**
  * The claims of a join token, unverified: only to say early that a token is for someone else
@@ -86,7 +58,10 @@ function peekClaims(token) {
   }
 }
 
-/** Job targets this browser remembers per user: enough for the jobs a replay shows. */
+/**
+ * Job targets this browser remembers per user: enough for the jobs a replay shows (older pages
+ * fall back to the path a `done` result names).
+ */
 const TARGETS_KEPT = 100;
 
 /**
@@ -132,9 +107,15 @@ function startJobs({ user, token }) {
   const pathInput = /** @type {HTMLInputElement} */ (byId("path"));
   const submit = /** @type {HTMLButtonElement} */ (byId("submit-job"));
 
+  const olderButton = /** @type {HTMLButtonElement} */ (byId("load-older"));
+  const olderStatus = byId("older-status");
+
+  const book = new JobBook();
   /** @type {Map<string, JobView>} */
-  const jobs = new Map();
+  const views = new Map();
   const targets = rememberedTargets(user);
+  const paging = new HistoryPaging(REPLAY_ON_JOIN, HISTORY_PAGE);
+  let firstWelcome = true;
 
   /** @param {string} text */
   function showAlert(text) {
@@ -144,9 +125,7 @@ function startJobs({ user, token }) {
   byId("alert-close").addEventListener("click", () => (alertBox.hidden = true));
 
   /** @param {string} id */
-  function jobView(id) {
-    let view = jobs.get(id);
-    if (view !== undefined) return view;
+  function newView(id) {
     const li = el("li", "job");
     li.dataset.job = id;
     const head = el("div", "job-head");
@@ -159,32 +138,36 @@ function startJobs({ user, token }) {
     meta.append(el("span", "job-id", id), time);
     const outcome = el("div", "job-outcome");
     li.append(head, meta, outcome);
-    list.prepend(li); // newest first: replay and live both arrive oldest first
     noJobs.hidden = true;
-    view = { li, stage: "queued", kind, target, state, time, outcome };
-    jobs.set(id, view);
+    /** @type {JobView} */
+    const view = { li, kind, target, state, time, outcome };
+    views.set(id, view);
     return view;
   }
 
-  /** @param {JobUpdate} u */
-  function apply(u) {
-    const fresh = !jobs.has(u.job);
-    const view = jobView(u.job);
-    if (u.kind !== undefined) view.kind.textContent = u.kind;
-    const result = u.result;
-    const target =
-      targets.get(u.job) ??
-      (isObject(result) && typeof result.path === "string" ? result.path : undefined);
-    if (target !== undefined) view.target.textContent = target;
-    if (!fresh && STAGE_RANK[u.stage] < STAGE_RANK[view.stage]) return;
-    view.stage = u.stage;
+  /**
+   * Puts a job's item where the book lists it: newest first, by the oldest of its events.
+   * @param {JobView} view
+   * @param {string} id
+   */
+  function place(view, id) {
+    const next = book.nextOlder(id);
+    list.insertBefore(view.li, next === null ? null : (views.get(next)?.li ?? null));
+  }
+
+  /**
+   * Shows the stage, time and outcome of the update a job has got furthest with.
+   * @param {JobView} view
+   * @param {JobUpdate} u
+   */
+  function showStage(view, u) {
     view.li.dataset.state = u.stage;
     view.state.textContent = STAGE_TEXT[u.stage];
     const when = new Date(u.ts);
     view.time.dateTime = when.toISOString();
     view.time.textContent = `${STAGE_TEXT[u.stage]} at ${when.toLocaleTimeString()}`;
     if (u.stage === "done") {
-      view.outcome.replaceChildren(el("pre", "job-result", JSON.stringify(result, null, 2)));
+      view.outcome.replaceChildren(el("pre", "job-result", JSON.stringify(u.result, null, 2)));
     } else if (u.stage === "failed") {
       const tries =
         u.attempts === undefined
@@ -193,6 +176,59 @@ function startJobs({ user, token }) {
       view.outcome.replaceChildren(el("p", "job-reason", `${u.reason ?? "failed"}${tries}`));
     }
   }
+
+  /**
+   * Merges one update, whenever it arrives (live, replayed, from an older page, the 202 answer).
+   * @param {JobUpdate} u
+   * @returns {boolean} whether the job is new to the page
+   */
+  function apply(u) {
+    const { job, created, restaged, moved } = book.apply(u);
+    const view = created ? newView(job.id) : /** @type {JobView} */ (views.get(job.id));
+    if (created || moved) place(view, job.id);
+    if (job.kind !== undefined) view.kind.textContent = job.kind;
+    const result = u.result;
+    const target =
+      targets.get(u.job) ??
+      (isObject(result) && typeof result.path === "string" ? result.path : undefined);
+    if (target !== undefined) view.target.textContent = target;
+    if (restaged) showStage(view, job.shown);
+    return created;
+  }
+
+  /**
+   * A stored frame of the room: every one moves the paging cursor, job events are shown.
+   * @param {StoredFrame} frame
+   * @returns {boolean} whether it added a job to the page
+   */
+  function take(frame) {
+    paging.saw(frame.seq);
+    if (frame.type !== "event") return false;
+    const update = parseJobEvent(frame);
+    return update !== null && apply(update);
+  }
+
+  // ---- older jobs ----
+  /** The control as it should be: hidden once the start is reached, "busy" while loading. */
+  function showPaging() {
+    olderButton.hidden = paging.complete;
+    if (paging.loading) olderButton.setAttribute("aria-disabled", "true");
+    else olderButton.removeAttribute("aria-disabled");
+    olderButton.textContent = paging.loading ? "Loading…" : "Load older jobs";
+  }
+
+  /** @param {string} text said politely to screen readers, and shown under the list */
+  function sayPaging(text) {
+    olderStatus.textContent = text;
+  }
+
+  olderButton.addEventListener("click", () => {
+    const page = paging.next();
+    if (page === null) return;
+    showPaging();
+    sayPaging("Loading older jobs…");
+    client.requestHistory(page);
+  });
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -222,14 +258,42 @@ function startJobs({ user, token }) {
 
   const client = new RoomClient({ url: location.origin, room, token });
   bindStatus(client);
-  client.on("event", (frame) => {
-    const update = parseJobEvent(frame);
-    if (update !== null) apply(update);
+  client.on("welcome", (w) => {
+    if (!firstWelcome) return;
+    firstWelcome = false;
+    paging.welcomed(w.replay);
+    showPaging();
+  });
+  client.on("event", take);
+  client.on("message", take);
+  client.on("direct", take);
+  client.on("history", (h) => {
+    let added = 0;
+    for (const frame of h.messages) if (take(frame)) added++;
+    paging.answered(h);
+    const hadFocus = document.activeElement === olderButton;
+    showPaging();
+    const loaded = added === 0 ? [] : [`Loaded ${added} older ${added === 1 ? "job" : "jobs"}.`];
+    if (paging.complete) {
+      sayPaging([...loaded, "This is the start of your room: there are no older jobs."].join(" "));
+      if (hadFocus) olderStatus.focus(); // the button is gone: keep keyboard users nearby
+    } else {
+      sayPaging(loaded[0] ?? "No jobs in that part of the history. There is more to load.");
+    }
+  });
+  client.on("state", (s) => {
+    // A page asked for on a connection that is gone may never be answered: allow asking again.
+    if (s.state === "reconnecting" && paging.loading) {
+      paging.interrupted();
+      showPaging();
+      sayPaging("");
+    }
   });
   client.on("closed", (c) => {
     if (c.error === undefined) return;
     showAlert(explain(c.error, c.reason, room));
     submit.disabled = true;
+    olderButton.hidden = true;
   });
   client.connect();
 }

@@ -2,20 +2,21 @@
  * The jobs page (public/jobs.html) in headless Chromium against a real `wrangler dev` with its
  * local Queues: a user starts the built-in `file.inspect` job from the page and watches it go
  * from queued to done (or failed, with the reason) as the results are pushed into their room,
- * and finds the same jobs again after a reload.
+ * finds the same jobs again after a reload, and pages back to jobs older than the replay.
  */
 import { sign } from "hono/jwt";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/webhook.ts";
+import { generateSecret, signWebhook } from "../../src/webhook.ts";
 import { browserSuite, openPage, saveScreenshot } from "./browser";
 
 const JOIN_SECRET = generateSecret().slice("whsec_".length);
+const PUSH_SECRET = generateSecret();
 const WAIT = { timeout: 15_000 };
 /** The queue consumer waits up to max_batch_timeout (1 s) for a batch, then runs the job. */
 const JOB_WAIT = { timeout: 20_000 };
 
-const suite = browserSuite({ JOIN_SECRET });
+const suite = browserSuite({ JOIN_SECRET, PUSH_SECRET });
 
 const newUser = () => `u${crypto.randomUUID().slice(0, 8)}`;
 /** A join token as the user's backend would mint it (npm run token). */
@@ -59,6 +60,7 @@ const recordStates = (page: Page) =>
       attributes: true,
       attributeFilter: ["data-state"],
     });
+    note(); // the jobs already shown
   });
 
 const statesOf = (page: Page, job: string) =>
@@ -93,6 +95,14 @@ const listed = (page: Page) =>
       outcome: li.querySelector(".job-outcome")?.textContent,
     })),
   );
+
+/** One signed push of several events, as the user's backend sends it (`npm run push`). */
+async function push(events: unknown[]) {
+  const body = JSON.stringify({ events });
+  const headers = await signWebhook(PUSH_SECRET, `t_${crypto.randomUUID()}`, body);
+  const res = await fetch(`${suite.server.url}/push`, { method: "POST", headers, body });
+  expect(res.status, await res.clone().text()).toBe(200);
+}
 
 describe("the jobs page in Chromium", () => {
   it("starts a file.inspect job and shows it go from queued to done, with the file's size", async () => {
@@ -145,6 +155,82 @@ describe("the jobs page in Chromium", () => {
 
     await page.locator("#path").blur();
     await saveScreenshot(page, "jobs.png");
+  });
+
+  it("pages back to jobs older than the replay, showing each once at its newest stage", async () => {
+    const user = newUser();
+    const room = `user-${user}`;
+    const JOBS = 60;
+    const numbers = Array.from({ length: JOBS }, (_, i) => i + 1);
+    const id = (n: number) => `job_${user}_${String(n).padStart(2, "0")}`;
+    const path = (n: number) => `/file-${n}.txt`;
+    const fails = (n: number) => n % 7 === 0;
+    const kind = "file.inspect";
+    // What src/jobs.ts pushes, seeded faster: every job queued in a burst (seqs 1-60), an event
+    // for the user that is no job (61), one for somebody else that this user never sees (62),
+    // then every outcome (63-122). The replay (the newest 50 the user may see) holds only the
+    // outcomes of jobs 11-60; the first older page the outcomes of 1-10 and the queued events of
+    // 22-60; the last the queued events of 1-21. Each job straddles a page boundary.
+    await push([
+      ...numbers.map((n) => ({ room, to: user, event: "job.queued", data: { job: id(n), kind } })),
+      { room, to: user, event: "account.notice", data: { job: id(1), text: "not a job event" } },
+      { room, to: "someone-else", event: "job.queued", data: { job: "job_not_yours", kind } },
+    ]);
+    const result = (n: number) => ({ path: path(n), bytes: n * 100, type: "text/plain" });
+    await push(
+      numbers.map((n) =>
+        fails(n)
+          ? {
+              room,
+              to: user,
+              event: "job.failed",
+              data: { job: id(n), kind, reason: `no such file: ${path(n)}`, attempts: 3 },
+            }
+          : { room, to: user, event: "job.done", data: { job: id(n), kind, result: result(n) } },
+      ),
+    );
+    /** Each job as the page must show it in the end: newest first, at its last stage. */
+    const final = (n: number) => ({
+      job: id(n),
+      state: fails(n) ? "failed" : "done",
+      target: fails(n) ? "" : path(n),
+      outcome: fails(n)
+        ? `no such file: ${path(n)} (after 3 tries)`
+        : JSON.stringify(result(n), null, 2),
+    });
+    const newestFirst = (from: number, to: number) =>
+      numbers.filter((n) => n >= from && n <= to).reverse();
+
+    const { page } = await openJobs(user, await tokenFor(user));
+    await online(page);
+    await expect.poll(async () => (await listed(page)).length, WAIT).toBe(JOBS - 10);
+    await recordStates(page);
+    expect(await listed(page)).toEqual(newestFirst(11, JOBS).map(final));
+    const older = page.getByRole("button", { name: "Load older jobs" });
+    expect(await older.isVisible()).toBe(true);
+    expect(await page.textContent("#older-status")).toBe("");
+
+    const said: string[] = [];
+    for (let pages = 1; await older.isVisible(); pages++) {
+      expect(pages, "pages of history before the start").toBeLessThanOrEqual(3);
+      await older.click();
+      // Busy while the page is on its way, then ready again (or gone, at the start).
+      await page.locator('#load-older[aria-disabled="true"]').waitFor({ state: "detached" });
+      said.push((await page.textContent("#older-status")) ?? "");
+      const ids = (await listed(page)).map((j) => j.job);
+      expect(new Set(ids).size, "no job listed twice").toBe(ids.length);
+    }
+    expect(said).toEqual([
+      "Loaded 10 older jobs.",
+      "This is the start of your room: there are no older jobs.",
+    ]);
+
+    // Every job once, newest first, at its newest stage: an older queued event never undid one.
+    expect(await listed(page)).toEqual(newestFirst(1, JOBS).map(final));
+    for (const n of numbers) expect(await statesOf(page, id(n))).toEqual([final(n).state]);
+    // The start is reached: the control is gone, and the note that says so has the focus.
+    expect(await page.isHidden("#load-older")).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("older-status");
   });
 
   it("says so when the token is for another user or another user's room", async () => {

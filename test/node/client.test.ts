@@ -199,7 +199,10 @@ afterAll(async () => {
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const PUBLIC = join(ROOT, "public");
-/** The client's modules, whose declarations are published next to them for TypeScript users. */
+/**
+ * Modules with their declarations next to them: the client's, published for TypeScript users,
+ * and the jobs page's model, for its Node tests (test/node/jobs-model.test.ts).
+ */
 const TYPED_MODULES = [
   "rooms-client",
   "rooms-client-types",
@@ -207,6 +210,7 @@ const TYPED_MODULES = [
   "rooms-outbox",
   "rooms-seq",
   "rooms-connect",
+  "jobs-model",
 ];
 const DTS_HEADER =
   "// Generated from the JSDoc of %s.js by test/node/client.test.ts; do not edit.\n" +
@@ -232,7 +236,7 @@ async function generatedTypes(): Promise<Map<string, string>> {
     // A copy of the scripts alone: the published .d.ts files must not shadow the JSDoc.
     const src = join(out, "src");
     cpSync(PUBLIC, src, { recursive: true, filter: (f) => !f.endsWith(".d.ts") });
-    const entries = ["rooms-client.js", "app.js", "agent.js", "support.js"].map((f) =>
+    const entries = ["rooms-client.js", "app.js", "agent.js", "support.js", "jobs.js"].map((f) =>
       join(src, f),
     );
     await promisify(execFile)(
