@@ -6,9 +6,9 @@
  * room.
  */
 import { startChat } from "./chat.js";
+import { USER_ID } from "./rooms-client.js";
 
 const ROOM_NAME = /^[A-Za-z0-9_.-]{1,99}$/;
-const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 const CONTROL_CHARS = /\p{Cc}/u;
 
 /** @param {string} id @returns {HTMLElement} */

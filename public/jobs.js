@@ -8,12 +8,14 @@
  * events, so the room replays its newest ones on join: a reload shows the recent jobs again,
  * and "Load older jobs" pages back through the room's history for the rest, until its start.
  * How events that arrive out of order are merged (a job only moves forward, each job is listed
- * once, by its oldest event) is jobs-model.js; this file draws it. Every value from the server
+ * once, by its oldest event) is jobs-model.js, and the sign-in (which user and token) is
+ * jobs-setup.js; this file draws the page. Every value from the server
  * is shown through textContent, the result as formatted JSON.
  */
 import { RoomClient, isObject } from "./rooms-client.js";
 import { bindStatus, el, explain } from "./chat-view.js";
 import { HistoryPaging, JobBook, parseJobEvent } from "./jobs-model.js";
+import { check, showSetup } from "./jobs-setup.js";
 
 /** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
 /** @typedef {import("./jobs-model.js").JobUpdate} JobUpdate */
@@ -27,7 +29,6 @@ import { HistoryPaging, JobBook, parseJobEvent } from "./jobs-model.js";
  * @property {HTMLElement} outcome
  */
 
-const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 /** The server's default JOB_ROOM_PREFIX (wrangler.toml): results go to `user-<id>`. */
 const JOB_ROOM_PREFIX = "user-";
 const KIND = "file.inspect";
@@ -39,24 +40,6 @@ const STAGE_TEXT = { queued: "queued", done: "done", failed: "failed" };
 
 /** @param {string} id @returns {HTMLElement} */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-
-/**
- * The claims of a join token, unverified: only to say early that a token is for someone else
- * (the server checks the signature, and refuses such a token anyway).
- * @param {string} token
- * @returns {Record<string, unknown> | null}
- */
-function peekClaims(token) {
-  try {
-    const part = /** @type {string} */ (token.split(".")[1]).replace(/-/g, "+").replace(/_/g, "/");
-    const claims = /** @type {unknown} */ (
-      JSON.parse(atob(part.padEnd(Math.ceil(part.length / 4) * 4, "=")))
-    );
-    return isObject(claims) ? claims : null;
-  } catch {
-    return null; // not a JWT we can read: the server will say what is wrong with it
-  }
-}
 
 /**
  * Job targets this browser remembers per user: enough for the jobs a replay shows (older pages
@@ -296,51 +279,6 @@ function startJobs({ user, token }) {
     olderButton.hidden = true;
   });
   client.connect();
-}
-
-/**
- * @param {URLSearchParams} params
- * @param {string} [problem] why the link did not work
- */
-function showSetup(params, problem) {
-  byId("setup").hidden = false;
-  const form = /** @type {HTMLFormElement} */ (byId("setup-form"));
-  const userInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("user"));
-  const tokenInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("token"));
-  const error = byId("setup-error");
-  userInput.value = params.get("user") ?? "";
-  tokenInput.value = params.get("token") ?? "";
-  /** @param {string | undefined} text */
-  const say = (text) => {
-    error.hidden = text === undefined;
-    error.textContent = text ?? "";
-  };
-  say(problem);
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const next = new URLSearchParams({
-      user: userInput.value.trim(),
-      token: tokenInput.value.trim(),
-    });
-    const why = check(next);
-    if (why !== undefined) return say(why);
-    location.search = next.toString();
-  });
-}
-
-/**
- * Why these parameters cannot open the page, or undefined when they can.
- * @param {URLSearchParams} params
- */
-function check(params) {
-  const user = params.get("user") ?? "";
-  const token = params.get("token") ?? "";
-  if (!USER_ID.test(user)) return "A user id is 1–64 letters, digits or “_ . : @ -”.";
-  if (token === "") return "The page needs a join token for your user.";
-  const sub = peekClaims(token)?.sub;
-  if (typeof sub === "string" && sub !== user)
-    return `This token is for the user “${sub}”, not “${user}”.`;
-  return undefined;
 }
 
 // ---- start ----

@@ -123,6 +123,8 @@ export type SentFrame =
       data: unknown;
       id: string;
     };
+/** A user id the rooms accept (docs/protocol.md, "Names and limits"): 1-64 of these characters. */
+export declare const USER_ID: RegExp;
 /** Close codes of docs/protocol.md, "Close codes". */
 export declare const CLOSE_NORMAL = 1000;
 export declare const CLOSE_POLICY = 1008;

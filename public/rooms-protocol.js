@@ -42,6 +42,9 @@
  *   | { type: "direct", to: string, data: unknown, id: string }} SentFrame
  */
 
+/** A user id the rooms accept (docs/protocol.md, "Names and limits"): 1-64 of these characters. */
+export const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
+
 /** Close codes of docs/protocol.md, "Close codes". */
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_POLICY = 1008;

@@ -6,7 +6,7 @@
  * browser, so a reload or a reconnect keeps the same agent (the desk's assignment is sticky by
  * user id). Built on the rooms client with `kind: "desk"`; one column, so it fits a phone.
  */
-import { RoomClient, RoomClientError } from "./rooms-client.js";
+import { RoomClient, RoomClientError, USER_ID } from "./rooms-client.js";
 import { Conversation, el, failWord, messageItem, pendingItem } from "./chat-view.js";
 import {
   DESK_NAME,
@@ -20,7 +20,6 @@ import {
 
 /** @typedef {import("./rooms-client.js").Member} Member */
 
-const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
 const CONTROL_CHARS = /\p{Cc}/u;
 
 /** @param {string} raw @returns {string | null} the name, or null when the desk would refuse it */

@@ -236,9 +236,14 @@ async function generatedTypes(): Promise<Map<string, string>> {
     // A copy of the scripts alone: the published .d.ts files must not shadow the JSDoc.
     const src = join(out, "src");
     cpSync(PUBLIC, src, { recursive: true, filter: (f) => !f.endsWith(".d.ts") });
-    const entries = ["rooms-client.js", "app.js", "agent.js", "support.js", "jobs.js"].map((f) =>
-      join(src, f),
-    );
+    const entries = [
+      "rooms-client.js",
+      "app.js",
+      "agent.js",
+      "support.js",
+      "jobs.js",
+      "jobs-setup.js",
+    ].map((f) => join(src, f));
     await promisify(execFile)(
       process.execPath,
       [
