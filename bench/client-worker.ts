@@ -72,6 +72,8 @@ interface Client {
   welcomeSeq: number;
   /** Distinct members, from the newest welcome or presence frame. */
   members: number;
+  /** The guest token of this project's welcome (`self.token`), for later sockets of this guest. */
+  token: string | null;
   pongs: number;
   closing: boolean;
   waiters: Waiter[];
@@ -187,6 +189,7 @@ function handleLine(c: Client, line: string, at: number): void {
       return;
     case "welcome":
       c.members = (f.members as unknown[]).length;
+      c.token = typeof f.self?.token === "string" ? f.self.token : null;
       c.lastSeq = f.seq as number;
       c.welcomeSeq = f.seq as number;
       presenceSeenAt = at;
@@ -237,6 +240,7 @@ function openOne(url: string, readyOn: "welcome" | "open"): Promise<void> {
       lastSeq: -1,
       welcomeSeq: -1,
       members: 0,
+      token: null,
       pongs: 0,
       closing: false,
       waiters: [],
@@ -266,14 +270,18 @@ function openOne(url: string, readyOn: "welcome" | "open"): Promise<void> {
   });
 }
 
+/** Opens `urls` in order; answers with the guest token each new socket was welcomed with. */
 async function connect(urls: string[], readyOn: "welcome" | "open", concurrency: number) {
   const t0 = nowMs();
+  const first = clients.length;
   let next = 0;
   const lane = async () => {
     while (next < urls.length) await openOne(urls[next++]!, readyOn);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, urls.length) }, lane));
-  return { opened: urls.length, ms: nowMs() - t0 };
+  // openOne adds its client before any await, so clients[first + k] was opened from urls[k].
+  const tokens = clients.slice(first).map((c) => c.token);
+  return { opened: urls.length, ms: nowMs() - t0, tokens };
 }
 
 /** Resolves once every socket has seen `members` distinct members (the join storm is over). */

@@ -19,6 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, stopProcessGroup } from "../scripts/processes.ts";
+import { generateSecret } from "../src/webhook.ts";
 import { groupPids } from "./procs.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -28,6 +29,16 @@ const START_TIMEOUT_MS = 90_000;
 export type SystemName = "edge-rooms" | "partyserver" | "node-ws";
 export const SYSTEM_NAMES: SystemName[] = ["edge-rooms", "partyserver", "node-ws"];
 
+/**
+ * Who a bench socket joins as. This project has no claimed ids: a socket joins as a guest with a
+ * display name, or with the guest token an earlier socket got in its welcome (then it is that
+ * same guest, another tab). The peers ignore both.
+ */
+export interface Joiner {
+  name: string;
+  token?: string;
+}
+
 export interface RunningSystem {
   name: string;
   baseUrl: string;
@@ -36,7 +47,7 @@ export interface RunningSystem {
    * The WebSocket URL of one client of `room`: through `wrangler dev`'s port (its dev proxy) or,
    * with `direct`, to the runtime's own entry socket (see directBase).
    */
-  roomUrl(room: string, user: string, batch: boolean, direct?: boolean): string;
+  roomUrl(room: string, who: Joiner, batch: boolean, direct?: boolean): string;
   /**
    * Finds the runtime workerd's own entry socket, behind wrangler's dev proxy. The proxy holds
    * four file descriptors per WebSocket, so with a hard limit of 20,000 it cannot carry 5,000
@@ -196,7 +207,7 @@ function running(
   name: string,
   port: number,
   s: Spawned,
-  roomPath: (room: string, user: string, batch: boolean) => string,
+  roomPath: (room: string, who: Joiner, batch: boolean) => string,
   readyOn: "welcome" | "open",
   cleanup: () => void = () => {},
   ready?: [path: string, status: number],
@@ -211,11 +222,11 @@ function running(
     name,
     baseUrl: `http://127.0.0.1:${port}`,
     wsBase: `ws://127.0.0.1:${port}`,
-    roomUrl: (room, user, batch, viaRuntime = false) => {
+    roomUrl: (room, who, batch, viaRuntime = false) => {
       if (viaRuntime && (direct === undefined || direct === null)) {
         throw new Error(`${name}: call directBase() first; no direct runtime socket known`);
       }
-      return `${viaRuntime ? direct : `ws://127.0.0.1:${port}`}${roomPath(room, user, batch)}`;
+      return `${viaRuntime ? direct : `ws://127.0.0.1:${port}`}${roomPath(room, who, batch)}`;
     },
     directBase,
     readyOn,
@@ -238,7 +249,7 @@ export async function startWranglerWorker(opts: {
   wrangler?: string;
   vars?: Record<string, string>;
   ready: [path: string, status: number];
-  roomPath: (room: string, user: string, batch: boolean) => string;
+  roomPath: (room: string, who: Joiner, batch: boolean) => string;
   readyOn: "welcome" | "open";
 }): Promise<RunningSystem> {
   const { s, port, persistDir } = await wranglerDev(
@@ -262,14 +273,16 @@ export async function startWranglerWorker(opts: {
 
 /**
  * This project, exactly as `npm start` runs it, with `vars` on top. The bench passes a high
- * RATE_PER_SEC/RATE_BURST (one sender must exceed 20 frames/s) and a PUSH_SECRET.
+ * RATE_PER_SEC/RATE_BURST (one sender must exceed 20 frames/s) and a PUSH_SECRET. A JOIN_SECRET
+ * is always set (a fresh one unless `vars` has one): the snapshot has no .dev.vars, and a server
+ * without it refuses every join, guests included.
  */
 export async function startEdgeRooms(vars: Record<string, string>): Promise<RunningSystem> {
   const dir = snapshotProject();
   const { s, port, persistDir } = await wranglerDev(
     join(ROOT, "node_modules/.bin/wrangler"),
     dir,
-    vars,
+    { JOIN_SECRET: generateSecret().slice("whsec_".length), ...vars },
     "/room/ready-check",
     426,
     "wrangler dev (edge-rooms)",
@@ -281,7 +294,8 @@ export async function startEdgeRooms(vars: Record<string, string>): Promise<Runn
     "edge-rooms",
     port,
     s,
-    (room, user, batch) => `/room/${room}?user=${user}&name=${user}${batch ? "&batch=1" : ""}`,
+    (room, who, batch) =>
+      `/room/${room}?${who.token ? `token=${who.token}` : `name=${encodeURIComponent(who.name)}`}${batch ? "&batch=1" : ""}`,
     "welcome",
     () => {
       rmSync(persistDir, { recursive: true, force: true });

@@ -69,6 +69,10 @@ export interface Room {
  * Joins N sockets and waits for quiet. Socket i is user `u<i mod users>`; socket 0 of thread 0
  * is the sender. This project's join is complete when every socket has seen all the room's
  * distinct members (welcome, then presence).
+ *
+ * This project vouches for every id, so a socket cannot just claim `u3`: the first socket of
+ * each user joins as a guest named `u<k>`, and the user's later sockets (i >= users) join with
+ * the guest token that first one was welcomed with, which makes them the same member.
  */
 export async function openRoom(
   sys: RunningSystem,
@@ -84,17 +88,28 @@ export async function openRoom(
     throw new Error(`${sys.name}: no runtime entry socket found to connect to directly`);
   }
   const rssBefore = rssOf(sys);
-  const shares: string[][] = Array.from({ length: pool.size }, () => []);
-  for (let i = 0; i < n; i++)
-    shares[i % pool.size]!.push(sys.roomUrl(name, `u${i % users}`, batch, direct));
+  const distinct = Math.min(n, users);
+  // Socket i lives on thread i mod pool.size, at place floor(i / pool.size) of that thread.
+  const connectSockets = async (from: number, to: number, url: (i: number) => string) => {
+    const shares: string[][] = Array.from({ length: pool.size }, () => []);
+    for (let i = from; i < to; i++) shares[i % pool.size]!.push(url(i));
+    // 32 handshakes in flight per thread: enough to keep any of the servers busy.
+    return pool.all<{ tokens: (string | null)[] }>((w) => ({
+      cmd: "connect",
+      urls: shares[w]!,
+      readyOn: sys.readyOn,
+      concurrency: 32,
+    }));
+  };
   const t0 = nowMs();
-  // 32 handshakes in flight per thread: enough to keep any of the servers busy.
-  await pool.all((w) => ({
-    cmd: "connect",
-    urls: shares[w]!,
-    readyOn: sys.readyOn,
-    concurrency: 32,
-  }));
+  const firsts = await connectSockets(0, distinct, (i) =>
+    sys.roomUrl(name, { name: `u${i}` }, batch, direct),
+  );
+  const tokenOf = (k: number) =>
+    firsts[k % pool.size]!.tokens[Math.floor(k / pool.size)] ?? undefined;
+  await connectSockets(distinct, n, (i) =>
+    sys.roomUrl(name, { name: `u${i % users}`, token: tokenOf(i % users) }, batch, direct),
+  );
   const connectMs = nowMs() - t0;
   if (sys.readyOn === "welcome") {
     await pool.all(() => ({ cmd: "settle", members: Math.min(n, users), stallMs: STALL_MS }));
