@@ -1,8 +1,8 @@
 /**
  * `npm run deploy`: `wrangler deploy`, but only once the deployed Worker has the secrets it
  * cannot work without. A Worker deployed without PUSH_SECRET answers every push with 503 and one
- * without JOIN_SECRET admits nobody to a private room or a desk; both look like a broken deploy
- * from outside, so this refuses up front and says which secret is missing and how to set it.
+ * without JOIN_SECRET admits nobody at all (it can vouch neither for a backend's user nor for a
+ * guest); both look like a broken deploy from outside, so this refuses up front and says which secret is missing and how to set it.
  *
  *   npm run deploy                      check the secrets, then deploy
  *   npm run deploy -- --env production  the same for an environment (passed to both commands)
@@ -18,7 +18,7 @@ import { resolve } from "node:path";
 
 const REQUIRED_SECRETS: Record<string, string> = {
   PUSH_SECRET: "signs POST /push and POST /jobs from your backends (a whsec_<base64> value)",
-  JOIN_SECRET: "signs join tokens for private rooms and desk agents (any long random string)",
+  JOIN_SECRET: "signs every join token: your backend's and the guests' (any long random string)",
 };
 const LIST_TIMEOUT_MS = 60_000;
 /** The flags that say which Worker, so `secret list` looks at the one `deploy` will replace. */
