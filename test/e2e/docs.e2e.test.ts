@@ -24,7 +24,7 @@ import { join, resolve } from "node:path";
 import { verify } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret, secretKey } from "../../src/webhook.ts";
-import { startServer, type DevServer } from "./server";
+import { mintToken, startServer, type DevServer } from "./server";
 import { WsClient, type Frame } from "./wsclient";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -168,13 +168,17 @@ interface Check {
 const lines = (text: string) => text.trim().split("\n");
 const eventNamed = (c: WsClient, event: string) =>
   c.waitFor((f: Frame) => f.type === "event" && f.event === event, `a ${event} event`);
-const listen =
-  (room: string, user = "docs-listener") =>
-  async () => {
-    const c = await WsClient.connect(`${server.wsUrl}/room/${room}?user=${user}`);
-    await c.expect("welcome");
-    return [c];
-  };
+/** A member of `room` waiting for what a snippet sends there: a guest, or `user` with a token. */
+const listen = (room: string, user?: string) => async () => {
+  const who =
+    user === undefined
+      ? "name=docs-listener"
+      : `token=${await mintToken(server, { sub: user, room })}`;
+  const c = await WsClient.connect(`${server.wsUrl}/room/${room}?${who}`);
+  await c.expect("welcome");
+  return [c];
+};
+const GUEST_ID = /^guest-[A-Za-z0-9_-]{10,}$/;
 async function expectAdmits(token: string, room: string, self: { id: string; name: string }) {
   const claims = await verify(token, JOIN_SECRET, "HS256");
   expect(claims).toMatchObject({ sub: self.id, room });
@@ -235,6 +239,25 @@ const CHECKS: Record<string, Check> = {
       expect(await eventNamed(c!, "job.done")).toMatchObject({
         to: "42",
         data: { kind: "file.inspect", result: { path: "/index.html", bytes: expect.any(Number) } },
+      });
+    },
+  },
+  // docs/protocol.md
+  "guest-join": {
+    after: async (ran) => {
+      const [first, again] = lines(ran.stdout).map((l) => JSON.parse(l) as Frame);
+      expect(first).toMatchObject({ type: "welcome", room: "lobby", self: { name: "Ann" } });
+      expect(first!.self.id).toMatch(GUEST_ID);
+      // The guest token is the server's, for this guest: signed with JOIN_SECRET, role guest.
+      expect(await verify(first!.self.token, JOIN_SECRET, "HS256")).toMatchObject({
+        sub: first!.self.id,
+        role: "guest",
+      });
+      // Joining with it elsewhere is the same guest, handed a fresh token.
+      expect(again).toMatchObject({
+        type: "welcome",
+        room: "random",
+        self: { id: first!.self.id, name: "Ann", token: expect.any(String) },
       });
     },
   },
