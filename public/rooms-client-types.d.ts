@@ -85,6 +85,9 @@ export type Gap = {
 };
 export type RoomClientEvents = {
   state: StateChange;
+  /**
+   * `self.token` is set for guests: the newest guest token
+   */
   welcome: WelcomeFrame;
   message: MessageFrame;
   direct: DirectFrame;
@@ -131,22 +134,29 @@ export type RoomClientOptions = {
    */
   kind?: "room" | "desk";
   /**
-   * desks only: `agent` needs a join token of that role;
+   * desks only: `agent` needs a desk token of that role;
    * customers may leave it out
    */
   role?: "agent" | "customer";
   /**
-   * user id (public rooms); keep it stable so re-sends are recognised
-   */
-  user?: string;
-  /**
-   * display name (public rooms)
+   * the display name a new guest asks for (1-64 characters; default:
+   * one the room makes up); with a token, the token's name is used instead
    */
   name?: string;
   /**
-   * join token; replaces `user` and `name` (private rooms)
+   * a join token from your backend; `guestToken` is then ignored
    */
   token?: string;
+  /**
+   * a guest token from an earlier `welcome`, to join as that guest
+   */
+  guestToken?: string;
+  /**
+   * called with every guest token a
+   * `welcome` hands out (before the `welcome` event), and with null when the stored one was
+   * refused and should be forgotten
+   */
+  onGuestToken?: (token: string | null) => void;
   /**
    * resume after this `seq` on the first connection too
    */

@@ -51,7 +51,7 @@
 /**
  * @typedef {object} RoomClientEvents
  * @property {StateChange} state
- * @property {WelcomeFrame} welcome
+ * @property {WelcomeFrame} welcome `self.token` is set for guests: the newest guest token
  * @property {MessageFrame} message
  * @property {DirectFrame} direct
  * @property {EventFrame} event
@@ -69,15 +69,22 @@
  *   frame; not the connection's `closed`)
  */
 /**
+ * The options of `new RoomClient(...)`; who joins (`token`, `name`, `guestToken`) is explained
+ * on the constructor.
+ *
  * @typedef {object} RoomClientOptions
  * @property {string} url the server's base URL: `https://host`, `ws://host:8787`, `location.origin`
  * @property {string} room the room's name, or the desk's with `kind: "desk"`
  * @property {"room" | "desk"} [kind] join `/room/<room>` (default) or the help desk `/desk/<room>`
- * @property {"agent" | "customer"} [role] desks only: `agent` needs a join token of that role;
+ * @property {"agent" | "customer"} [role] desks only: `agent` needs a desk token of that role;
  *   customers may leave it out
- * @property {string} [user] user id (public rooms); keep it stable so re-sends are recognised
- * @property {string} [name] display name (public rooms)
- * @property {string} [token] join token; replaces `user` and `name` (private rooms)
+ * @property {string} [name] the display name a new guest asks for (1-64 characters; default:
+ *   one the room makes up); with a token, the token's name is used instead
+ * @property {string} [token] a join token from your backend; `guestToken` is then ignored
+ * @property {string} [guestToken] a guest token from an earlier `welcome`, to join as that guest
+ * @property {(token: string | null) => void} [onGuestToken] called with every guest token a
+ *   `welcome` hands out (before the `welcome` event), and with null when the stored one was
+ *   refused and should be forgotten
  * @property {number} [since] resume after this `seq` on the first connection too
  * @property {number} [baseDelayMs] backoff base (default 500)
  * @property {number} [maxDelayMs] backoff cap (default 15000)

@@ -12,17 +12,28 @@
  *
  * ```js
  * import { RoomClient } from "/rooms-client.js";
- * const client = new RoomClient({ url: location.origin, room: "lobby", user: "u1", name: "Ann" });
+ * const client = new RoomClient({
+ *   url: location.origin,
+ *   room: "lobby",
+ *   name: "Ann", // a guest: the room makes the id
+ *   guestToken: localStorage.getItem("guest") ?? undefined, // the same guest as last time
+ *   onGuestToken: (t) => (t ? localStorage.setItem("guest", t) : localStorage.removeItem("guest")),
+ * });
  * client.on("message", (m) => console.log(m.from.name, m.data));
  * client.connect();
  * client.send({ text: "hi" });
  * ```
  *
+ * Ids come from tokens, never from the client: a backend's join token (`token`), or the guest
+ * token the room hands a guest in every `welcome`. The client rejoins with the newest guest
+ * token after every drop, so a reconnect is the same guest and its re-sent frames stay its own
+ * (the constructor says how a page keeps one across reloads).
+ *
  * The same client joins a help desk (docs/protocol.md, "The help desk") with `kind: "desk"`: a
- * customer as above, an agent with `role: "agent"` and a join token of that role. The desk's own
- * frames arrive as the `queued`, `assigned` and `conversationClosed` events; an agent answers
- * with `sendTo(customer, data)`, and hands over or ends a conversation with `transfer` and
- * `closeConversation`.
+ * customer as above (a guest, or with a backend's desk token), an agent with `role: "agent"` and
+ * a desk token of that role. The desk's own frames arrive as the `queued`, `assigned` and
+ * `conversationClosed` events; an agent answers with `sendTo(customer, data)`, and hands over or
+ * ends a conversation with `transfer` and `closeConversation`.
  *
  * This module is the connection: its states, sockets, timers and reconnects. Beside it,
  * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
@@ -36,6 +47,7 @@ import { backoffDelay } from "./rooms-connect.js";
 export * from "./rooms-protocol.js";
 export { RoomClientError, backoffDelay };
 export type Member = import("./rooms-protocol.js").Member;
+export type Self = import("./rooms-protocol.js").Self;
 export type WelcomeFrame = import("./rooms-protocol.js").WelcomeFrame;
 export type MessageFrame = import("./rooms-protocol.js").MessageFrame;
 export type DirectFrame = import("./rooms-protocol.js").DirectFrame;
@@ -68,14 +80,34 @@ export declare const DEFAULTS: Readonly<{
 }>;
 export declare class RoomClient {
   #private;
-  /** @param {RoomClientOptions} options */
+  /**
+   * Who joins is one of three, and never an id the client names (the room takes ids from tokens):
+   * - `token`: a join token from your backend, for users it knows (private and personal rooms,
+   *   desk agents, or anywhere). Its refusal is final: renewing it is the backend's job.
+   * - no token: a guest, with `name`. The room makes the id and hands out a guest token in every
+   *   `welcome` (`self.token`, valid 30 days from then); the client rejoins with the newest one
+   *   after every drop, so it stays the same guest and its re-sent frames stay its own.
+   * - `guestToken`: such a token that the page kept (in localStorage, say), to be the same guest
+   *   as before a reload, or in another tab. Refused as `unauthorized` (expired, or the server's
+   *   secret changed), it is dropped and the client joins at once as a new guest with `name`.
+   *
+   * Keep the newest guest token the way centrifuge-js pages keep theirs: store it in
+   * `onGuestToken` (called before the `welcome` event, and with null when the page's copy must
+   * go), or read `client.guestToken`; pass it back as `guestToken` next time.
+   * @param {RoomClientOptions} options
+   */
   constructor(options: RoomClientOptions);
   /** @returns {ConnectionState} */
   get state(): ConnectionState;
   /** The newest `seq` seen; the next connection resumes after it. */
   get lastSeq(): number | undefined;
   /** Who the room says we are (from `welcome`); null before the first one. */
-  get self(): import("./rooms-protocol.js").Member | null;
+  get self(): import("./rooms-protocol.js").Self | null;
+  /**
+   * The newest guest token: what a page stores to be the same guest after a reload. Null with a
+   * backend's `token`, and for a new guest until its first `welcome`.
+   */
+  get guestToken(): string | null;
   /** @returns {Member[]} */
   get members(): Member[];
   /** Frames sent with an `id` and not acknowledged yet: they are re-sent on every reconnect. */

@@ -11,17 +11,28 @@
  *
  * ```js
  * import { RoomClient } from "/rooms-client.js";
- * const client = new RoomClient({ url: location.origin, room: "lobby", user: "u1", name: "Ann" });
+ * const client = new RoomClient({
+ *   url: location.origin,
+ *   room: "lobby",
+ *   name: "Ann", // a guest: the room makes the id
+ *   guestToken: localStorage.getItem("guest") ?? undefined, // the same guest as last time
+ *   onGuestToken: (t) => (t ? localStorage.setItem("guest", t) : localStorage.removeItem("guest")),
+ * });
  * client.on("message", (m) => console.log(m.from.name, m.data));
  * client.connect();
  * client.send({ text: "hi" });
  * ```
  *
+ * Ids come from tokens, never from the client: a backend's join token (`token`), or the guest
+ * token the room hands a guest in every `welcome`. The client rejoins with the newest guest
+ * token after every drop, so a reconnect is the same guest and its re-sent frames stay its own
+ * (the constructor says how a page keeps one across reloads).
+ *
  * The same client joins a help desk (docs/protocol.md, "The help desk") with `kind: "desk"`: a
- * customer as above, an agent with `role: "agent"` and a join token of that role. The desk's own
- * frames arrive as the `queued`, `assigned` and `conversationClosed` events; an agent answers
- * with `sendTo(customer, data)`, and hands over or ends a conversation with `transfer` and
- * `closeConversation`.
+ * customer as above (a guest, or with a backend's desk token), an agent with `role: "agent"` and
+ * a desk token of that role. The desk's own frames arrive as the `queued`, `assigned` and
+ * `conversationClosed` events; an agent answers with `sendTo(customer, data)`, and hands over or
+ * ends a conversation with `transfer` and `closeConversation`.
  *
  * This module is the connection: its states, sockets, timers and reconnects. Beside it,
  * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
@@ -54,6 +65,7 @@ export * from "./rooms-protocol.js";
 export { RoomClientError, backoffDelay };
 
 /** @typedef {import("./rooms-protocol.js").Member} Member */
+/** @typedef {import("./rooms-protocol.js").Self} Self */
 /** @typedef {import("./rooms-protocol.js").WelcomeFrame} WelcomeFrame */
 /** @typedef {import("./rooms-protocol.js").MessageFrame} MessageFrame */
 /** @typedef {import("./rooms-protocol.js").DirectFrame} DirectFrame */
@@ -88,12 +100,18 @@ export const DEFAULTS = Object.freeze({
 
 /** What we close a socket with when we give up on it ourselves (4000-4999: application use). */
 const CLOSE_GIVE_UP = 4000;
-/** Error codes that mean "you may not be here": retrying cannot help. */
+/** Error codes that mean "you may not be here": retrying cannot help (but see #forgetGuest). */
 const FATAL_CODES = new Set(["unauthorized", "forbidden"]);
 
 export class RoomClient {
-  /** @type {Required<Omit<RoomClientOptions, "user" | "name" | "token" | "since" | "role">> & RoomClientOptions} */
+  /** @type {Required<Omit<RoomClientOptions, "name" | "token" | "guestToken" | "onGuestToken" | "since" | "role">> & RoomClientOptions} */
   #opts;
+  /**
+   * The guest token the next connection joins with: the page's stored one at first, then the
+   * newest a `welcome` handed out. Unused (null) with a backend's `token`.
+   * @type {string | null}
+   */
+  #guestToken;
   /**
    * `closed` before `connect()` too; `#closing` tells the final kind apart.
    * @type {ConnectionState}
@@ -119,7 +137,7 @@ export class RoomClient {
   #outbox;
   /** @type {Map<string, Member>} */
   #members = new Map();
-  /** @type {Member | null} */
+  /** @type {Self | null} */
   #self = null;
   /** @type {{ [K in keyof RoomClientEvents]?: Set<(detail: any) => void> }} */
   #listeners = {};
@@ -129,7 +147,22 @@ export class RoomClient {
   /** @type {ReturnType<typeof setInterval> | undefined} */ #pingTimer;
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #pongTimer;
 
-  /** @param {RoomClientOptions} options */
+  /**
+   * Who joins is one of three, and never an id the client names (the room takes ids from tokens):
+   * - `token`: a join token from your backend, for users it knows (private and personal rooms,
+   *   desk agents, or anywhere). Its refusal is final: renewing it is the backend's job.
+   * - no token: a guest, with `name`. The room makes the id and hands out a guest token in every
+   *   `welcome` (`self.token`, valid 30 days from then); the client rejoins with the newest one
+   *   after every drop, so it stays the same guest and its re-sent frames stay its own.
+   * - `guestToken`: such a token that the page kept (in localStorage, say), to be the same guest
+   *   as before a reload, or in another tab. Refused as `unauthorized` (expired, or the server's
+   *   secret changed), it is dropped and the client joins at once as a new guest with `name`.
+   *
+   * Keep the newest guest token the way centrifuge-js pages keep theirs: store it in
+   * `onGuestToken` (called before the `welcome` event, and with null when the page's copy must
+   * go), or read `client.guestToken`; pass it back as `guestToken` next time.
+   * @param {RoomClientOptions} options
+   */
   constructor(options) {
     const WebSocketClass = options.WebSocket ?? globalThis.WebSocket;
     if (WebSocketClass === undefined)
@@ -144,6 +177,7 @@ export class RoomClient {
     };
     this.#outbox = new Outbox(this.#opts.maxFrameBytes);
     this.#seq = new SeqTracker(options.since);
+    this.#guestToken = options.token === undefined ? (options.guestToken ?? null) : null;
   }
 
   /** @returns {ConnectionState} */
@@ -157,6 +191,13 @@ export class RoomClient {
   /** Who the room says we are (from `welcome`); null before the first one. */
   get self() {
     return this.#self;
+  }
+  /**
+   * The newest guest token: what a page stores to be the same guest after a reload. Null with a
+   * backend's `token`, and for a new guest until its first `welcome`.
+   */
+  get guestToken() {
+    return this.#guestToken;
   }
   /** @returns {Member[]} */
   get members() {
@@ -323,7 +364,7 @@ export class RoomClient {
     /** @type {WebSocket} */
     let ws;
     try {
-      ws = new this.#opts.WebSocket(joinUrl(this.#opts, this.#seq.last));
+      ws = new this.#opts.WebSocket(this.#joinUrl());
     } catch (err) {
       // A malformed URL cannot get better by retrying.
       this.#fatal = {
@@ -361,6 +402,12 @@ export class RoomClient {
     };
   }
 
+  /** Where the next connection goes, as whom: a backend's token, else our guest token, else a new guest. */
+  #joinUrl() {
+    const token = this.#opts.token ?? this.#guestToken ?? undefined;
+    return joinUrl({ ...this.#opts, token }, this.#seq.last);
+  }
+
   /** Any traffic proves the link is alive; the keep-alive only needs silence to be short. */
   #heard() {
     clearTimeout(this.#pongTimer);
@@ -394,6 +441,13 @@ export class RoomClient {
     switch (frame.type) {
       case "welcome": {
         this.#self = frame.self;
+        // Every guest welcome carries a fresh token (its 30 days start again): the next
+        // connection must use it, or a reconnect would be a new guest whose re-sent frames are
+        // someone else's. A backend's token stays what it is.
+        if (frame.self.token !== undefined && this.#opts.token === undefined) {
+          this.#guestToken = frame.self.token;
+          this.#tellGuestToken(frame.self.token);
+        }
         this.#members = new Map(frame.members.map((m) => [m.id, m]));
         const gap = this.#seq.welcome(frame);
         if (gap !== null) this.#emit("gap", gap);
@@ -440,12 +494,12 @@ export class RoomClient {
         if (FATAL_CODES.has(frame.code) && this.#state !== "open") {
           // The room refused who we are; its 4401/4403 close follows. Retrying cannot help, so
           // the client ends now, with the room's own sentence as the reason.
-          this.#fatal = { code: frame.code, message: frame.message };
           this.#lost(
             ws,
             false,
             frame.code === "forbidden" ? CLOSE_FORBIDDEN : CLOSE_UNAUTHORIZED,
             frame.message,
+            { code: frame.code, message: frame.message },
           );
           return;
         }
@@ -489,6 +543,33 @@ export class RoomClient {
     if (ws !== null) ws.onmessage = ws.onclose = ws.onerror = null;
   }
 
+  /** @param {string | null} token */
+  #tellGuestToken(token) {
+    try {
+      this.#opts.onGuestToken?.(token);
+    } catch (err) {
+      // A page's storage bug must not stop the join: the client still holds the token.
+      console.error("rooms-client: onGuestToken threw", err);
+    }
+  }
+
+  /**
+   * A guest token the room no longer accepts (`unauthorized`: expired, or signed with a secret
+   * the server has since replaced) cannot become good again. Rather than stay out for good, the
+   * client forgets it and comes back as a new guest (the page is told, to drop its copy). Any
+   * other refusal is final: `forbidden` means this place refuses guests, and a backend's token
+   * is the backend's to renew.
+   * @param {import("./rooms-connect.js").Refusal} refusal
+   * @returns {boolean} whether the client goes on as a new guest
+   */
+  #forgetGuest(refusal) {
+    if (refusal.code !== "unauthorized" || this.#opts.token !== undefined) return false;
+    if (this.#guestToken === null) return false; // a new guest refused: nothing left to drop
+    this.#guestToken = null;
+    this.#tellGuestToken(null);
+    return true;
+  }
+
   /**
    * The current socket is gone (closed by the server, by the network, or given up on by us).
    * Decides between closing for good and reconnecting.
@@ -496,8 +577,10 @@ export class RoomClient {
    * @param {boolean} welcomed
    * @param {number | undefined} code
    * @param {string} reason
+   * @param {import("./rooms-connect.js").Refusal | null} [refusal] the room's refusal of who we
+   *   are, in its own words (its error frame); by default what the close code says
    */
-  #lost(ws, welcomed, code, reason) {
+  #lost(ws, welcomed, code, reason, refusal = closeRefusal(code, reason)) {
     if (ws !== this.#ws) return;
     this.#detach();
     // A socket we gave up on may still be half-open; a browser would wait for its close
@@ -514,8 +597,8 @@ export class RoomClient {
         });
       }
     }
-    // The error frame before a refusing close, if any, already said why in the room's words.
-    this.#fatal ??= closeRefusal(code, reason);
+    const asNewGuest = refusal !== null && this.#forgetGuest(refusal);
+    if (refusal !== null && !asNewGuest) this.#fatal = refusal;
     if (this.#fatal !== null) {
       this.#toClosed({
         ...(code === undefined ? {} : { code }),
@@ -524,15 +607,18 @@ export class RoomClient {
       });
       return;
     }
-    // Asked once per streak of failures, not on every retry: the answer does not change.
-    if (!welcomed && this.#attempt === 0 && this.#opts.probe) void this.#probe();
-    const delayMs = backoffDelay(
-      this.#attempt,
-      this.#opts.baseDelayMs,
-      this.#opts.maxDelayMs,
-      this.#opts.random,
-    );
-    this.#attempt++;
+    // Asked once per streak of failures, not on every retry: the answer does not change. A
+    // dropped guest token is no failure of the server: the new guest goes at once.
+    if (!welcomed && !asNewGuest && this.#attempt === 0 && this.#opts.probe) void this.#probe();
+    const delayMs = asNewGuest
+      ? 0
+      : backoffDelay(
+          this.#attempt,
+          this.#opts.baseDelayMs,
+          this.#opts.maxDelayMs,
+          this.#opts.random,
+        );
+    if (!asNewGuest) this.#attempt++;
     this.#retryTimer = setTimeout(() => this.#dial(), delayMs);
     this.#setState("reconnecting", {
       delayMs,
@@ -547,7 +633,7 @@ export class RoomClient {
    * client is still reconnecting: by then it may have been welcomed, or closed.
    */
   async #probe() {
-    const refusal = await probeRefusal(joinUrl(this.#opts, this.#seq.last));
+    const refusal = await probeRefusal(this.#joinUrl());
     if (refusal === null || this.#state !== "reconnecting") return;
     this.#fatal = refusal;
     const ws = this.#ws;

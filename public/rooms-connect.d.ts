@@ -29,15 +29,16 @@ export declare function backoffDelay(
 ): number;
 /**
  * The WebSocket URL that joins the room the options name: `ws:` or `wss:` after the base URL's
- * scheme, `/<kind>/<room>`, who we are (a token replaces `user` and `name`), where to resume,
- * and `batch=1` (the client reads several frames per message).
- * @param {Pick<RoomClientOptions, "url" | "room" | "role" | "token" | "user" | "name">
+ * scheme, `/<kind>/<room>`, who we are (a token — a backend's or our guest token — or else the
+ * name a new guest asks for), where to resume, and `batch=1` (the client reads several frames
+ * per message). Never a user id: the room takes ids from tokens only, and refuses a `user`.
+ * @param {Pick<RoomClientOptions, "url" | "room" | "role" | "token" | "name">
  *   & { kind: NonNullable<RoomClientOptions["kind"]> }} opts
  * @param {number | undefined} since the newest `seq` seen, if any
  * @returns {string}
  */
 export declare function joinUrl(
-  opts: Pick<RoomClientOptions, "url" | "room" | "role" | "token" | "user" | "name"> & {
+  opts: Pick<RoomClientOptions, "url" | "room" | "role" | "token" | "name"> & {
     kind: NonNullable<RoomClientOptions["kind"]>;
   },
   since: number | undefined,

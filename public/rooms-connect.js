@@ -15,7 +15,7 @@ import { CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, isObject } from "./rooms-protocol.
  * @typedef {{ code: string, message: string }} Refusal
  */
 
-/** HTTP answers to the probe that name a permanent refusal (bad room, user or name; no route). */
+/** HTTP answers to the probe that name a permanent refusal (bad room or name; no route). */
 const FATAL_HTTP_STATUS = new Set([400, 403, 404]);
 
 /**
@@ -34,9 +34,10 @@ export function backoffDelay(attempt, baseMs, maxMs, random = Math.random) {
 
 /**
  * The WebSocket URL that joins the room the options name: `ws:` or `wss:` after the base URL's
- * scheme, `/<kind>/<room>`, who we are (a token replaces `user` and `name`), where to resume,
- * and `batch=1` (the client reads several frames per message).
- * @param {Pick<RoomClientOptions, "url" | "room" | "role" | "token" | "user" | "name">
+ * scheme, `/<kind>/<room>`, who we are (a token — a backend's or our guest token — or else the
+ * name a new guest asks for), where to resume, and `batch=1` (the client reads several frames
+ * per message). Never a user id: the room takes ids from tokens only, and refuses a `user`.
+ * @param {Pick<RoomClientOptions, "url" | "room" | "role" | "token" | "name">
  *   & { kind: NonNullable<RoomClientOptions["kind"]> }} opts
  * @param {number | undefined} since the newest `seq` seen, if any
  * @returns {string}
@@ -47,11 +48,9 @@ export function joinUrl(opts, since) {
   const url = new URL(`/${opts.kind}/${encodeURIComponent(opts.room)}`, base);
   const q = url.searchParams;
   if (opts.role !== undefined) q.set("role", opts.role);
+  // The room ignores `name` next to a token (the token names its holder): not sent at all.
   if (opts.token !== undefined) q.set("token", opts.token);
-  else {
-    if (opts.user !== undefined) q.set("user", opts.user);
-    if (opts.name !== undefined) q.set("name", opts.name);
-  }
+  else if (opts.name !== undefined) q.set("name", opts.name);
   if (since !== undefined) q.set("since", String(since));
   q.set("batch", "1");
   return url.toString();

@@ -12,6 +12,9 @@ export type Member = {
   id: string;
   name: string;
 };
+export type Self = Member & {
+  token?: string;
+};
 export type DeskCustomer = {
   id: string;
   name: string;
@@ -20,7 +23,7 @@ export type DeskCustomer = {
 export type WelcomeFrame = {
   type: "welcome";
   room: string;
-  self: Member;
+  self: Self;
   members: Member[];
   seq: number;
   replay: {
@@ -123,8 +126,29 @@ export type SentFrame =
       data: unknown;
       id: string;
     };
-/** A user id the rooms accept (docs/protocol.md, "Names and limits"): 1-64 of these characters. */
+/**
+ * A user id a backend may put in a token's `sub` (docs/protocol.md, "Names and limits"): 1-64 of
+ * these characters, and not `guest-…`, which only the server hands out, to guests.
+ */
 export declare const USER_ID: RegExp;
+/**
+ * A display name as the room will take it (docs/protocol.md, "Names and limits"): trimmed, 1-64
+ * characters, none of them refused. Null when the room would refuse it, so a page can say so
+ * before joining.
+ * @param {string} raw
+ * @returns {string | null}
+ */
+export declare function cleanDisplayName(raw: string): string | null;
+/** Rooms that admit no guests (docs/protocol.md): a backend's token is needed. */
+export declare const PRIVATE_ROOM_PREFIX = "private-";
+/** Personal rooms, `user-<id>`: only the user `<id>` may join, with a backend's token. */
+export declare const PERSONAL_ROOM_PREFIX = "user-";
+/**
+ * Whether a room lets guests in: every room but the private and the personal ones. A page uses
+ * it to not offer a guest token where it can only be refused.
+ * @param {string} room
+ */
+export declare const roomAdmitsGuests: (room: string) => boolean;
 /** Close codes of docs/protocol.md, "Close codes". */
 export declare const CLOSE_NORMAL = 1000;
 export declare const CLOSE_POLICY = 1008;

@@ -9,9 +9,14 @@
  */
 
 /** @typedef {{ id: string, name: string }} Member */
+/**
+ * @typedef {Member & { token?: string }} Self who the room says we are. `token`: guests only, a
+ *   fresh guest token on every welcome (valid 30 days from that welcome); joining again with it
+ *   is being the same guest, anywhere guests are admitted
+ */
 /** @typedef {{ id: string, name: string, online: boolean }} DeskCustomer a desk agent's conversation */
 /**
- * @typedef {{ type: "welcome", room: string, self: Member, members: Member[], seq: number,
+ * @typedef {{ type: "welcome", room: string, self: Self, members: Member[], seq: number,
  *   replay: { from: number, count: number, complete: boolean },
  *   customers?: DeskCustomer[] }} WelcomeFrame `customers`: desk agents only
  * @typedef {{ type: "message", seq: number, id?: string, from: Member, data: unknown,
@@ -42,8 +47,41 @@
  *   | { type: "direct", to: string, data: unknown, id: string }} SentFrame
  */
 
-/** A user id the rooms accept (docs/protocol.md, "Names and limits"): 1-64 of these characters. */
-export const USER_ID = /^[A-Za-z0-9_.:@-]{1,64}$/;
+/**
+ * A user id a backend may put in a token's `sub` (docs/protocol.md, "Names and limits"): 1-64 of
+ * these characters, and not `guest-…`, which only the server hands out, to guests.
+ */
+export const USER_ID = /^(?!guest-)[A-Za-z0-9_.:@-]{1,64}$/;
+
+/** Control characters, and the bidirectional overrides and isolates that could make a name
+ * display as something else: the room refuses names with any of them (400 invalid_name). */
+const NAME_REFUSED = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
+/**
+ * A display name as the room will take it (docs/protocol.md, "Names and limits"): trimmed, 1-64
+ * characters, none of them refused. Null when the room would refuse it, so a page can say so
+ * before joining.
+ * @param {string} raw
+ * @returns {string | null}
+ */
+export function cleanDisplayName(raw) {
+  const name = raw.trim();
+  const length = [...name].length;
+  return length >= 1 && length <= 64 && !NAME_REFUSED.test(name) ? name : null;
+}
+
+/** Rooms that admit no guests (docs/protocol.md): a backend's token is needed. */
+export const PRIVATE_ROOM_PREFIX = "private-";
+/** Personal rooms, `user-<id>`: only the user `<id>` may join, with a backend's token. */
+export const PERSONAL_ROOM_PREFIX = "user-";
+
+/**
+ * Whether a room lets guests in: every room but the private and the personal ones. A page uses
+ * it to not offer a guest token where it can only be refused.
+ * @param {string} room
+ */
+export const roomAdmitsGuests = (room) =>
+  !room.startsWith(PRIVATE_ROOM_PREFIX) && !room.startsWith(PERSONAL_ROOM_PREFIX);
 
 /** Close codes of docs/protocol.md, "Close codes". */
 export const CLOSE_NORMAL = 1000;
@@ -100,6 +138,7 @@ function readFrame(raw) {
     case "welcome":
       return typeof f.room === "string" &&
         isMember(f.self) &&
+        isOptionalString(/** @type {{ token?: unknown }} */ (f.self).token) &&
         Array.isArray(f.members) &&
         f.members.every(isMember) &&
         isSeq(f.seq) &&

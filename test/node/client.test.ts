@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { sign } from "hono/jwt";
 import * as prettier from "prettier";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
@@ -174,7 +175,6 @@ function client(opts: Partial<RoomClientOptions> = {}): RoomClient {
   const c = new RoomClient({
     url: room.url,
     room: "r",
-    user: "u1",
     name: "Ann",
     baseDelayMs: 10,
     maxDelayMs: 40,
@@ -374,11 +374,7 @@ describe("RoomClient state machine", () => {
     const messages = record(c, "message");
     const conn = await room.connection(1);
     expect(conn.url.pathname).toBe("/room/r");
-    expect(Object.fromEntries(conn.url.searchParams)).toEqual({
-      user: "u1",
-      name: "Ann",
-      batch: "1",
-    });
+    expect(Object.fromEntries(conn.url.searchParams)).toEqual({ name: "Ann", batch: "1" });
     send(conn, welcome(2, 2), message(1), message(2));
     send(conn, "pong");
     send(conn, message(3), "pong", message(4));
@@ -635,6 +631,137 @@ describe("RoomClient state machine", () => {
   });
 });
 
+describe("RoomClient identity: guests and tokens", () => {
+  const guest = { id: "guest-k3x9q2m7p4", name: "Ann" };
+  const guestWelcome = (token: string, seq = 0) =>
+    welcome(seq, 0, { self: { ...guest, token }, members: [guest] });
+  const params = (conn: Conn) => Object.fromEntries(conn.url.searchParams);
+  /** A client whose onGuestToken calls are recorded, in order. */
+  function telling(opts: Partial<RoomClientOptions> = {}) {
+    const told: (string | null)[] = [];
+    const c = client({ ...opts, onGuestToken: (t) => told.push(t) });
+    return { c, told };
+  }
+
+  it("never sends a user id, not even when a caller still passes one", async () => {
+    // What an older page passes: the room answers a `user` parameter with 400 invalid_user.
+    const legacy = { user: "u1", name: "Ann" };
+    const c = client(legacy).connect();
+    const first = await room.connection(1);
+    expect(params(first)).toEqual({ name: "Ann", batch: "1" });
+    send(first, guestWelcome("g1"));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    first.ws.close();
+    const second = await room.connection(2);
+    expect(second.url.searchParams.has("user")).toBe(false);
+    expect(second.url.searchParams.get("token")).toBe("g1");
+  });
+
+  it("rejoins with the newest guest token, so a re-sent frame is still its own", async () => {
+    const { c, told } = telling();
+    const seenInWelcome: (string | null)[] = [];
+    c.on("welcome", () => seenInWelcome.push(c.guestToken));
+    c.connect();
+    const first = await room.connection(1);
+    expect(params(first)).toEqual({ name: "Ann", batch: "1" });
+    expect(c.guestToken).toBeNull();
+    const welcomed = nextEvent(c, "welcome");
+    send(first, guestWelcome("g1"));
+    expect((await welcomed).self).toEqual({ ...guest, token: "g1" });
+    expect(told).toEqual(["g1"]);
+    const id = c.send({ text: "not acknowledged yet" });
+    const sent = await first.frame(1);
+    first.ws.terminate(); // the ack is lost with the link
+
+    // Without the token this would be a new guest, and the re-send a new frame of someone else.
+    const second = await room.connection(2);
+    expect(params(second)).toEqual({ token: "g1", since: "0", batch: "1" });
+    send(second, guestWelcome("g2"));
+    expect(await second.frame(1)).toBe(sent);
+    expect(c.pending.map((f) => f.id)).toEqual([id]);
+    second.ws.close();
+
+    const third = await room.connection(3); // every welcome's token replaces the one before
+    expect(third.url.searchParams.get("token")).toBe("g2");
+    expect(told).toEqual(["g1", "g2"]);
+    expect(seenInWelcome).toEqual(["g1", "g2"]); // the getter is current when listeners run
+    expect(c.guestToken).toBe("g2");
+  });
+
+  it("joins as the stored guest, and as a new guest once that token is refused as unauthorized", async () => {
+    const { c, told } = telling({ guestToken: "stored" });
+    const closed = record(c, "closed");
+    c.connect();
+    expect(c.guestToken).toBe("stored");
+    const first = await room.connection(1);
+    expect(params(first)).toEqual({ token: "stored", batch: "1" });
+    send(first, { type: "error", code: "unauthorized", message: "the guest token has expired" });
+    first.ws.close(4401, "unauthorized");
+
+    const second = await room.connection(2);
+    expect(params(second)).toEqual({ name: "Ann", batch: "1" });
+    expect(told).toEqual([null]); // the page drops its copy
+    send(second, guestWelcome("fresh"));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    expect(told).toEqual([null, "fresh"]);
+    expect(c.guestToken).toBe("fresh");
+    expect(c.fatal).toBeNull();
+    expect(closed).toEqual([]);
+  });
+
+  it("forgets a guest token refused by a bare 4401 close too", async () => {
+    const { c, told } = telling({ guestToken: "stored" });
+    c.connect();
+    (await room.connection(1)).ws.close(4401, "unauthorized");
+    expect(params(await room.connection(2))).toEqual({ name: "Ann", batch: "1" });
+    expect(told).toEqual([null]);
+  });
+
+  it("stops for good when a new guest is refused, or a guest token is forbidden here", async () => {
+    // A server that vouches for no one: retrying as yet another new guest cannot help.
+    const fresh = telling({ baseDelayMs: 1, maxDelayMs: 2 });
+    const freshClosed = nextEvent(fresh.c, "closed");
+    fresh.c.connect();
+    const conn = await room.connection(1);
+    send(conn, { type: "error", code: "unauthorized", message: "no JOIN_SECRET" });
+    conn.ws.close(4401, "unauthorized");
+    expect(await freshClosed).toMatchObject({ error: "unauthorized", reason: "no JOIN_SECRET" });
+
+    // A place that admits no guests: the token is still good elsewhere, so the page keeps it.
+    const kept = telling({ room: "private-team", guestToken: "stored", baseDelayMs: 1 });
+    const keptClosed = nextEvent(kept.c, "closed");
+    kept.c.connect();
+    const refused = await room.connection(2);
+    expect(params(refused)).toEqual({ token: "stored", batch: "1" });
+    send(refused, { type: "error", code: "forbidden", message: "no guests here" });
+    refused.ws.close(4403, "forbidden");
+    expect(await keptClosed).toMatchObject({ error: "forbidden" });
+    expect(kept.told).toEqual([]);
+    expect(kept.c.guestToken).toBe("stored");
+    await new Promise((r) => setTimeout(r, 100)); // bounded wait to prove no retry
+    expect(room.conns).toHaveLength(2);
+  });
+
+  it("keeps a backend token over any guest token, and its refusal is final", async () => {
+    const { c, told } = telling({ token: "backend.jwt", guestToken: "ignored" });
+    const closed = nextEvent(c, "closed");
+    c.connect();
+    expect(c.guestToken).toBeNull();
+    const first = await room.connection(1);
+    expect(params(first)).toEqual({ token: "backend.jwt", batch: "1" });
+    send(first, guestWelcome("a-guest-token")); // a backend identity is not a guest's
+    await nextEvent(c, "state", (s) => s.state === "open");
+    first.ws.close();
+    const second = await room.connection(2);
+    expect(second.url.searchParams.get("token")).toBe("backend.jwt");
+    expect(told).toEqual([]);
+    send(second, { type: "error", code: "unauthorized", message: "the join token has expired" });
+    second.ws.close(4401, "unauthorized");
+    expect(await closed).toMatchObject({ error: "unauthorized" });
+    expect(told).toEqual([]);
+  });
+});
+
 describe("RoomClient on a help desk (kind: desk)", () => {
   const kefu = { id: "kefu1", name: "Li" };
   const ann = { id: "c1", name: "Ann" };
@@ -681,14 +808,10 @@ describe("RoomClient on a help desk (kind: desk)", () => {
   });
 
   it("joins as a customer without a role and hears queued, then assigned", async () => {
-    const c = client({ kind: "desk", room: "help", user: "c1", name: "Ann" }).connect();
+    const c = client({ kind: "desk", room: "help", name: "Ann" }).connect();
     const conn = await room.connection(1);
     expect(conn.url.pathname).toBe("/desk/help");
-    expect(Object.fromEntries(conn.url.searchParams)).toEqual({
-      user: "c1",
-      name: "Ann",
-      batch: "1",
-    });
+    expect(Object.fromEntries(conn.url.searchParams)).toEqual({ name: "Ann", batch: "1" });
     const queued = record(c, "queued");
     send(conn, welcome(0, 0, { self: ann, members: [ann] }), { type: "queued", position: 2 });
     send(conn, { type: "queued", position: 1 }, { type: "assigned", customer: ann, agent: kefu });
@@ -787,12 +910,12 @@ describe("RoomClient against wrangler dev", () => {
     const r = `node-${crypto.randomUUID()}`;
     const proxy = await CuttingProxy.start(server.wsUrl);
     try {
-      const observer = await connectRaw(`${server.wsUrl}/room/${r}?user=obs`);
+      const observer = await connectRaw(`${server.wsUrl}/room/${r}?name=Obs`);
       await observer.next((f) => f.type === "welcome");
+      // A guest: the re-send is recognised only if the reconnect is the same guest again.
       const c = new RoomClient({
         url: proxy.url,
         room: r,
-        user: "ann",
         name: "Ann",
         baseDelayMs: 10,
         maxDelayMs: 50,
@@ -800,13 +923,21 @@ describe("RoomClient against wrangler dev", () => {
       clients.push(c);
       const messages = record(c, "message");
       c.connect();
-      await nextEvent(c, "welcome");
+      const { self } = await nextEvent(c, "welcome");
+      expect(self.id).toMatch(/^guest-/);
+      expect(c.guestToken).toBe(self.token);
       proxy.cutAfterNextClientFrame = true;
       const id = c.send({ text: "exactly once" });
       // The room stores it (the observer sees it) but the sender's echo and ack are lost.
       const stored = await observer.next((f) => f.type === "message");
-      expect(stored).toMatchObject({ id, data: { text: "exactly once" }, from: { id: "ann" } });
+      expect(stored).toMatchObject({
+        id,
+        data: { text: "exactly once" },
+        from: { id: self.id, name: "Ann" },
+      });
       await nextEvent(c, "ack", (a) => a.id === id);
+      expect(c.self?.id).toBe(self.id);
+      expect(proxy.joinUrls.map((u) => u.searchParams.get("token"))).toEqual([null, self.token]);
       expect(c.pending).toEqual([]);
       // The re-send went upstream byte-identical; the room answered it with the first seq.
       const sent = proxy.upstreamFrames.filter((t) => t.includes(id));
@@ -824,6 +955,65 @@ describe("RoomClient against wrangler dev", () => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  describe("as a guest", () => {
+    /** A client of the real server whose onGuestToken calls are recorded. */
+    function guestClient(room: string, opts: Partial<RoomClientOptions> = {}) {
+      const told: (string | null)[] = [];
+      const c = new RoomClient({
+        url: server.url,
+        room,
+        name: "Ann",
+        onGuestToken: (t) => told.push(t),
+        ...opts,
+      });
+      clients.push(c);
+      return { c, told };
+    }
+
+    it("is the same guest again, in another client, with the token a welcome handed out", async () => {
+      const r = `node-${crypto.randomUUID()}`;
+      const first = guestClient(r);
+      first.c.connect();
+      const a = await nextEvent(first.c, "welcome");
+      expect(a.self).toMatchObject({ id: expect.stringMatching(/^guest-/), name: "Ann" });
+      expect(first.told).toEqual([a.self.token]);
+      first.c.close();
+
+      const again = guestClient(r, { name: "ignored with a token", guestToken: a.self.token! });
+      again.c.connect();
+      const b = await nextEvent(again.c, "welcome");
+      expect(b.self).toMatchObject({ id: a.self.id, name: "Ann" });
+      expect(b.self.token).toEqual(expect.any(String)); // a fresh one, to store in its place
+      expect(again.told).toEqual([b.self.token]);
+    });
+
+    it("drops a guest token the server cannot verify and comes in as a new guest", async () => {
+      const r = `node-${crypto.randomUUID()}`;
+      // A guest token signed with another secret: what a page holds after the secret is rotated.
+      const stale = await sign(
+        {
+          sub: "guest-abcdefghijklmnop",
+          name: "Ann",
+          role: "guest",
+          room: "*",
+          desk: "*",
+          exp: Math.floor(Date.now() / 1000) + 600,
+        },
+        "a-secret-this-server-never-had",
+        "HS256",
+      );
+      const { c, told } = guestClient(r, { guestToken: stale });
+      const states = record(c, "state");
+      c.connect();
+      const w = await nextEvent(c, "welcome");
+      expect(w.self.id).toMatch(/^guest-/);
+      expect(w.self.id).not.toBe("guest-abcdefghijklmnop");
+      expect(w.self.name).toBe("Ann");
+      expect(told).toEqual([null, w.self.token]);
+      expect(states.map((s) => s.state)).toEqual(["connecting", "reconnecting", "open"]);
+    });
   });
 });
 
@@ -857,11 +1047,14 @@ async function connectRaw(url: string) {
 class CuttingProxy {
   cutAfterNextClientFrame = false;
   readonly upstreamFrames: string[] = [];
+  /** The URL of every join that went through, in order. */
+  readonly joinUrls: URL[] = [];
   #wss: WebSocketServer;
 
   private constructor(wss: WebSocketServer, target: string) {
     this.#wss = wss;
     wss.on("connection", (down, req) => {
+      this.joinUrls.push(new URL(req.url!, target));
       const up = new WebSocket(`${target}${req.url}`);
       const early: string[] = [];
       up.on("open", () => early.splice(0).forEach((t) => up.send(t)));
