@@ -5,11 +5,12 @@
  * transfer to another online agent and closing a conversation. Built on the rooms client with
  * `kind: "desk", role: "agent"` (docs/protocol.md, "The help desk").
  *
- * Agents sign in with a join token of role "agent": `/agent.html?desk=help&token=<token>`, minted
- * by the backend that knows its agents, or locally with
- *   npm run token -- --user kefu1 --name Li --room help --role agent
- * Without a token the page says how to get one; a refused token (4401/4403) shows the desk's
- * own reason.
+ * Agents sign in with a desk token of role "agent" (a token whose place is the desk, `desk: help`
+ * or `*`; a room token never opens a desk): `/agent.html?desk=help&token=<token>`, minted by the
+ * backend that knows its agents, or locally with
+ *   npm run token -- --user kefu1 --name Li --desk help --role agent
+ * Agents are never guests: without a token the page says how to get one, and a refused token
+ * (4401/4403) shows the desk's own reason.
  */
 import { RoomClient, RoomClientError } from "./rooms-client.js";
 import { Conversation, el, failWord, messageItem, pendingItem, textOf } from "./chat-view.js";
@@ -37,7 +38,7 @@ function showSignin(desk, error) {
   byId("console").hidden = true;
   byId("signin").hidden = false;
   byId("token-command").textContent =
-    `npm run token -- --user kefu1 --name Li --room ${desk} --role agent`;
+    `npm run token -- --user kefu1 --name Li --desk ${desk} --role agent`;
   const form = /** @type {HTMLFormElement} */ (byId("signin-form"));
   const deskInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("desk"));
   const tokenInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("token"));

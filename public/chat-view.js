@@ -6,6 +6,8 @@
  * message that looks like markup stays text. No protocol knowledge beyond the frame shapes.
  */
 
+import { roomAdmitsGuests } from "./rooms-client.js";
+
 /** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
 /** @typedef {import("./rooms-client.js").Member} Member */
 
@@ -281,23 +283,30 @@ export function memberItem(member, { self, current, unread, pick }) {
  * @param {string} code
  * @param {string} message the room's own sentence
  * @param {string} room
+ * @param {boolean} [invited] the page joined with a link's join token, not as a guest
  */
-export function explain(code, message, room) {
+export function explain(code, message, room, invited = false) {
   switch (code) {
     case "rate_limited":
       return "You are sending messages too fast, so some were not sent. Wait a moment and try again.";
     case "too_large":
       return "That message is too large to send. Please make it shorter.";
     case "unauthorized":
-      return room.startsWith("private-")
-        ? `“${room}” is a private room: you need an invite link with a valid join token. (${message})`
-        : `Your invite link was not accepted. (${message})`;
+      return invited
+        ? `Your invite link was not accepted. (${message})`
+        : !roomAdmitsGuests(room)
+          ? `“${room}” is a private room: you need an invite link with a valid join token. (${message})`
+          : `The room did not let you in as a guest. (${message})`;
     case "forbidden":
-      return `Your invite link is for a different room, not “${room}”. (${message})`;
+      return invited
+        ? `Your invite link is for a different room, not “${room}”. (${message})`
+        : `Guests may not enter “${room}”. (${message})`;
     case "invalid_room":
     case "invalid_name":
-    case "invalid_user":
       return `The room refused this join: ${message}`;
+    case "invalid_user":
+      // Only a page older than the server sends a user id: ids come from tokens now.
+      return `This page is out of date: reload it. (${message})`;
     default:
       return `The room could not handle that: ${message}`;
   }

@@ -6,7 +6,7 @@
  * whichever way it arrives (live, replayed after a reconnect, or from a history page).
  * Rendering lives in chat-view.js; this file decides what to show when.
  */
-import { RoomClient, RoomClientError } from "./rooms-client.js";
+import { RoomClient, RoomClientError, roomAdmitsGuests } from "./rooms-client.js";
 import {
   Conversation,
   bindStatus,
@@ -30,10 +30,14 @@ const ROOM_KEY = "room";
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /**
- * @param {{ room: string, name?: string, user?: string, token?: string }} who
+ * Joins with `token` (an invite link's join token) when there is one; otherwise as a guest named
+ * `name`, the same guest as before when `guest` holds its token.
+ * @param {{ room: string, name?: string, token?: string,
+ *   guest?: import("./guest-store.js").GuestStore }} who
  */
 export function startChat(who) {
   const { room } = who;
+  const invited = who.token !== undefined;
   byId("chat").hidden = false;
   byId("room-name").textContent = room;
   byId("me-name").textContent = who.name ?? "…";
@@ -42,10 +46,15 @@ export function startChat(who) {
     ? `/?${new URLSearchParams({ name: who.name })}`
     : "/";
 
+  // A room that admits no guests would only refuse the guest token (forbidden); joining
+  // without one gets the clearer answer: an invite link is needed.
+  const guest = roomAdmitsGuests(room) ? who.guest : undefined;
   const client = new RoomClient({
     url: location.origin,
     room,
-    ...(who.token === undefined ? { user: who.user, name: who.name } : { token: who.token }),
+    ...(who.token !== undefined
+      ? { token: who.token }
+      : { name: who.name, guestToken: guest?.get(), onGuestToken: guest?.set }),
   });
 
   const alertBox = byId("alert");
@@ -223,7 +232,7 @@ export function startChat(who) {
           ? client.send({ text })
           : client.sendDirect(key.slice("dm:".length), { text });
     } catch (err) {
-      if (err instanceof RoomClientError) showAlert(explain(err.code, err.message, room));
+      if (err instanceof RoomClientError) showAlert(explain(err.code, err.message, room, invited));
       return false;
     }
     conv.addPending(id, pendingItem(id, self?.name ?? who.name ?? "me", text));
@@ -323,7 +332,7 @@ export function startChat(who) {
     );
   });
   client.on("error", (e) => {
-    showAlert(explain(e.code, e.message, room));
+    showAlert(explain(e.code, e.message, room, invited));
     if (e.frame === undefined) return;
     const frame = e.frame;
     const key = frame.type === "direct" ? `dm:${frame.to}` : ROOM_KEY;
@@ -335,7 +344,7 @@ export function startChat(who) {
   });
   client.on("closed", (c) => {
     if (c.error === undefined) return;
-    showAlert(explain(c.error, c.reason, room), "error", true);
+    showAlert(explain(c.error, c.reason, room, invited), "error", true);
     alertBox.dataset.kind = "fatal";
     input.disabled = true;
     sendButton.disabled = true;

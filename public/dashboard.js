@@ -107,7 +107,8 @@ function startDashboard({ room, countEvent, token }) {
   const client = new RoomClient({
     url: location.origin,
     room,
-    // A dashboard only watches: the anonymous id the room gives it is enough in a public room.
+    // A dashboard only watches: in a public room it is a guest, a new one per page (nobody
+    // needs to find it again, so its guest token is not kept); a private room needs `token`.
     ...(token === undefined ? { name: "dashboard" } : { token }),
   });
 
@@ -161,9 +162,9 @@ function startDashboard({ room, countEvent, token }) {
       "Some data from while this page was offline is no longer kept: the charts have a gap.",
     );
   });
-  client.on("error", (e) => showAlert(explain(e.code, e.message, room)));
+  client.on("error", (e) => showAlert(explain(e.code, e.message, room, token !== undefined)));
   client.on("closed", (c) => {
-    if (c.error !== undefined) showAlert(explain(c.error, c.reason, room));
+    if (c.error !== undefined) showAlert(explain(c.error, c.reason, room, token !== undefined));
   });
 
   /** @param {string} text */

@@ -50,13 +50,17 @@ export function explainDesk(code, message) {
       return "You are sending messages too fast, so some were not sent. Wait a moment and try again.";
     case "too_large":
       return "That message is too large to send. Please make it shorter.";
+    case "unauthorized":
+      return `The desk did not let you in. (${message})`;
     case "forbidden":
       return `The desk refused that: ${message}`;
     case "invalid_room":
     case "invalid_name":
-    case "invalid_user":
     case "invalid_role":
       return `The desk refused this join: ${message}`;
+    case "invalid_user":
+      // Only a page older than the server sends a user id: ids come from tokens now.
+      return `This page is out of date: reload it. (${message})`;
     default:
       return `The desk could not handle that: ${message}`;
   }

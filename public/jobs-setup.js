@@ -64,8 +64,9 @@ export function showSetup(params, problem) {
 export function check(params) {
   const user = params.get("user") ?? "";
   const token = params.get("token") ?? "";
-  if (!USER_ID.test(user)) return "A user id is 1–64 letters, digits or “_ . : @ -”.";
-  if (token === "") return "The page needs a join token for your user.";
+  if (!USER_ID.test(user))
+    return "A user id is 1–64 letters, digits or “_ . : @ -”, and does not start with “guest-”.";
+  if (token === "") return "The page needs a join token for your user's room.";
   const sub = peekClaims(token)?.sub;
   if (typeof sub === "string" && sub !== user)
     return `This token is for the user “${sub}”, not “${user}”.`;

@@ -1,18 +1,19 @@
 // @ts-check
 /**
  * The jobs page: `/jobs.html?user=u1&token=<join token>` (served from public/jobs/index.html at
- * `/jobs/`, because `/jobs` is the Worker's API route; `/jobs.html` redirects there). It joins the user's own room
- * (`user-<id>`) with the token, starts `file.inspect` jobs with `POST /jobs` (the same token as
- * `Authorization: Bearer`), and shows each job go from queued to done or failed as the room's
- * targeted events arrive (src/jobs.ts: `job.queued`, `job.done`, `job.failed`). They are stored
- * events, so the room replays its newest ones on join: a reload shows the recent jobs again,
- * and "Load older jobs" pages back through the room's history for the rest, until its start.
- * How events that arrive out of order are merged (a job only moves forward, each job is listed
- * once, by its oldest event) is jobs-model.js, and the sign-in (which user and token) is
- * jobs-setup.js; this file draws the page. Every value from the server
- * is shown through textContent, the result as formatted JSON.
+ * `/jobs/`, because `/jobs` is the Worker's API route; `/jobs.html` redirects there). It joins
+ * the user's personal room (`user-<id>`) with the token — a backend's room token for that room
+ * (or `*`) whose `sub` is the user; no guest gets in there — starts `file.inspect` jobs with
+ * `POST /jobs` (the same token as `Authorization: Bearer`), and shows each job go from queued to
+ * done or failed as the room's targeted events arrive (src/jobs.ts: `job.queued`, `job.done`,
+ * `job.failed`). They are stored events, so the room replays its newest ones on join: a reload
+ * shows the recent jobs again, and "Load older jobs" pages back through the room's history for
+ * the rest, until its start. How events that arrive out of order are merged (a job only moves
+ * forward, each job is listed once, by its oldest event) is jobs-model.js, and the sign-in (which
+ * user and token) is jobs-setup.js; this file draws the page. Every value from the server is
+ * shown through textContent, the result as formatted JSON.
  */
-import { RoomClient, isObject } from "./rooms-client.js";
+import { PERSONAL_ROOM_PREFIX, RoomClient, isObject } from "./rooms-client.js";
 import { bindStatus, el, explain } from "./chat-view.js";
 import { HistoryPaging, JobBook, parseJobEvent } from "./jobs-model.js";
 import { check, showSetup } from "./jobs-setup.js";
@@ -29,8 +30,6 @@ import { check, showSetup } from "./jobs-setup.js";
  * @property {HTMLElement} outcome
  */
 
-/** The server's default JOB_ROOM_PREFIX (wrangler.toml): results go to `user-<id>`. */
-const JOB_ROOM_PREFIX = "user-";
 const KIND = "file.inspect";
 const DEFAULT_PATH = "/index.html";
 /** The room replays this many frames to a client that gives no `since` (docs/protocol.md). */
@@ -78,7 +77,8 @@ function rememberedTargets(user) {
 
 /** @param {{ user: string, token: string }} who */
 function startJobs({ user, token }) {
-  const room = `${JOB_ROOM_PREFIX}${user}`;
+  // Job results go to the user's personal room, which only that user's own token opens.
+  const room = `${PERSONAL_ROOM_PREFIX}${user}`;
   byId("jobs-page").hidden = false;
   byId("user-name").textContent = user;
   byId("room-name").textContent = room;
@@ -274,7 +274,7 @@ function startJobs({ user, token }) {
   });
   client.on("closed", (c) => {
     if (c.error === undefined) return;
-    showAlert(explain(c.error, c.reason, room));
+    showAlert(explain(c.error, c.reason, room, true));
     submit.disabled = true;
     olderButton.hidden = true;
   });

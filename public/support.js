@@ -2,12 +2,14 @@
 /**
  * The customer's chat widget for the help desk: `/support.html?desk=help&name=Ann`. It shows
  * where the customer stands — in the queue (and at which position), with an agent (by name), or
- * closed — and the conversation with the agent. The user id is kept per desk and name in this
- * browser, so a reload or a reconnect keeps the same agent (the desk's assignment is sticky by
- * user id). Built on the rooms client with `kind: "desk"`; one column, so it fits a phone.
+ * closed — and the conversation with the agent. The customer is a guest: the guest token the desk
+ * hands out is kept per desk and name in this browser, so a reload or a reconnect is the same
+ * customer id, and so keeps its conversation and its agent (the desk's assignment is sticky by
+ * id). Built on the rooms client with `kind: "desk"`; one column, so it fits a phone.
  */
-import { RoomClient, RoomClientError, USER_ID } from "./rooms-client.js";
+import { RoomClient, RoomClientError, cleanDisplayName as cleanName } from "./rooms-client.js";
 import { Conversation, el, failWord, messageItem, pendingItem } from "./chat-view.js";
+import { guestStore } from "./guest-store.js";
 import {
   DESK_NAME,
   alertBar,
@@ -20,35 +22,6 @@ import {
 
 /** @typedef {import("./rooms-client.js").Member} Member */
 
-const CONTROL_CHARS = /\p{Cc}/u;
-
-/** @param {string} raw @returns {string | null} the name, or null when the desk would refuse it */
-function cleanName(raw) {
-  const name = raw.trim();
-  const length = [...name].length;
-  return length >= 1 && length <= 64 && !CONTROL_CHARS.test(name) ? name : null;
-}
-
-/**
- * One user id per desk and name in this browser profile (as the chat page keeps one per name).
- * @param {string} desk
- * @param {string} name
- */
-function stableUserId(desk, name) {
-  const key = `edge-rooms:customer:${desk}:${name}`;
-  const fresh = () =>
-    `c-${Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => (b % 36).toString(36)).join("")}`;
-  try {
-    const known = localStorage.getItem(key);
-    if (known !== null && USER_ID.test(known)) return known;
-    const id = fresh();
-    localStorage.setItem(key, id);
-    return id;
-  } catch {
-    return fresh(); // storage disabled: this tab still keeps one id for its whole life
-  }
-}
-
 /** @param {URLSearchParams} params */
 function showStart(params) {
   byId("start").hidden = false;
@@ -60,19 +33,31 @@ function showStart(params) {
     const name = cleanName(nameInput.value);
     const problem = byId("start-error");
     problem.hidden = name !== null;
-    problem.textContent = name === null ? "Names are 1–64 characters." : "";
+    problem.textContent =
+      name === null
+        ? "Names are 1–64 characters, without control or text-direction characters."
+        : "";
     if (name === null) return;
     params.set("name", name);
     location.search = params.toString();
   });
 }
 
-/** @param {string} desk @param {string} user @param {string} name */
-function startWidget(desk, user, name) {
+/** @param {string} desk @param {string} name */
+function startWidget(desk, name) {
   byId("widget").hidden = false;
   byId("desk-name").textContent = desk;
   document.title = `Support · ${desk}`;
-  const client = new RoomClient({ url: location.origin, room: desk, kind: "desk", user, name });
+  // One customer per desk and name in this browser profile (the chat page keeps one per name).
+  const guest = guestStore(`desk:${desk}:${name}`);
+  const client = new RoomClient({
+    url: location.origin,
+    room: desk,
+    kind: "desk",
+    name,
+    guestToken: guest.get(),
+    onGuestToken: guest.set,
+  });
   bindStatus(client);
   const showAlert = alertBar();
   const stateLine = byId("desk-state");
@@ -201,7 +186,6 @@ function startWidget(desk, user, name) {
 const params = new URLSearchParams(location.search);
 const desk = params.get("desk")?.trim() || "help";
 const name = cleanName(params.get("name") ?? "");
-const user = params.get("user") ?? "";
 if (!DESK_NAME.test(desk)) {
   byId("start").hidden = false;
   byId("start-form").replaceChildren(
@@ -209,4 +193,4 @@ if (!DESK_NAME.test(desk)) {
     el("p", "form-error", "This support link names a desk that does not exist."),
   );
 } else if (name === null) showStart(params);
-else startWidget(desk, USER_ID.test(user) ? user : stableUserId(desk, name), name);
+else startWidget(desk, name);
