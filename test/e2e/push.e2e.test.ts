@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSecret } from "../../src/webhook.ts";
-import { startServer, type DevServer } from "./server";
+import { mintToken, startServer, type DevServer } from "./server";
 import { WsClient } from "./wsclient";
 
 const run = promisify(execFile);
@@ -27,11 +27,16 @@ afterAll(async () => {
 const room = () => `push-${crypto.randomUUID()}`;
 /** The CLI and the example with this server's secrets and address, and no .dev.vars fallback. */
 const cliEnv = () => ({ ...process.env, PUSH_SECRET, JOIN_SECRET, ROOMS_URL: server.url });
+/** A member of room `r` as user `user`, with the token its backend would have signed. */
+const member = async (r: string, user: string) =>
+  WsClient.connect(
+    `${server.wsUrl}/room/${r}?token=${await mintToken(server, { sub: user, room: r })}`,
+  );
 
 describe("push from backends", () => {
   it("delivers an event pushed by the Python standard-library example", async () => {
     const r = room();
-    const c = await WsClient.connect(`${server.wsUrl}/room/${r}?user=u1`);
+    const c = await member(r, "u1");
     await c.expect("welcome");
     const { stdout } = await run(
       "python3",
@@ -84,8 +89,8 @@ describe("push from backends", () => {
 
   it("delivers a targeted event pushed with the CLI only to its user", async () => {
     const r = room();
-    const u1 = await WsClient.connect(`${server.wsUrl}/room/${r}?user=u1`);
-    const u2 = await WsClient.connect(`${server.wsUrl}/room/${r}?user=u2`);
+    const u1 = await member(r, "u1");
+    const u2 = await member(r, "u2");
     await u1.expect("welcome");
     await u2.expect("welcome");
     const { stdout } = await run(
@@ -115,7 +120,30 @@ describe("push from backends", () => {
     u2.close();
   });
 
-  it("admits a token from the CLI to a private room", async () => {
+  it("delivers an event targeted at a guest's id to that guest only", async () => {
+    const r = room();
+    const other = await WsClient.connect(`${server.wsUrl}/room/${r}?name=Ann`);
+    await other.expect("welcome");
+    const guest = await WsClient.connect(`${server.wsUrl}/room/${r}?name=Ann`);
+    const id: string = (await guest.expect("welcome")).self.id;
+    const { stdout } = await run(
+      "node",
+      ["scripts/push.ts", "--room", r, "--event", "coupon", "--data", '"10%"', "--to", id],
+      { cwd: ROOT, env: cliEnv() },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({ results: [{ room: r, seq: 1, delivered: 1 }] });
+    expect(await guest.expect("event")).toMatchObject({ seq: 1, to: id, data: "10%" });
+    // The other guest, who asked for the same name, never sees seq 1.
+    guest.send({ type: "message", data: "after" });
+    expect(await other.waitFor((f) => f.type === "event" || f.type === "message")).toMatchObject({
+      type: "message",
+      seq: 2,
+    });
+    guest.close();
+    other.close();
+  });
+
+  it("admits a room token from the CLI to a private room, and nobody without one", async () => {
     const r = `private-${crypto.randomUUID()}`;
     const { stdout } = await run(
       "node",
@@ -133,9 +161,45 @@ describe("push from backends", () => {
     expect((await anon.closed).code).toBe(4401);
   });
 
+  it("admits a desk agent with a --desk token from the CLI; its room token opens no desk", async () => {
+    const desk = `help-${crypto.randomUUID().slice(0, 8)}`;
+    const token = async (...place: string[]) =>
+      (
+        await run(
+          "node",
+          ["scripts/token.ts", "--user", "kefu1", "--name", "Li", ...place, "--role", "agent"],
+          { cwd: ROOT, env: cliEnv() },
+        )
+      ).stdout.trim();
+    const agent = await WsClient.connect(
+      `${server.wsUrl}/desk/${desk}?role=agent&token=${await token("--desk", desk)}`,
+    );
+    expect(await agent.expect("welcome")).toMatchObject({ self: { id: "kefu1", name: "Li" } });
+    agent.close();
+    const wrongKind = await WsClient.connect(
+      `${server.wsUrl}/desk/${desk}?role=agent&token=${await token("--room", desk)}`,
+    );
+    expect(await wrongKind.expect("error")).toMatchObject({ code: "forbidden" });
+    expect((await wrongKind.closed).code).toBe(4403);
+  });
+
+  it("refuses to mint a token for a guest id, for both places or for neither", async () => {
+    for (const args of [
+      ["--user", "guest-abcdefghij", "--room", "lobby"],
+      ["--user", "u1", "--room", "lobby", "--desk", "help"],
+      ["--user", "u1"],
+    ]) {
+      const err = await run("node", ["scripts/token.ts", ...args], {
+        cwd: ROOT,
+        env: cliEnv(),
+      }).catch((e: { code: number; stdout: string }) => e);
+      expect(err, args.join(" ")).toMatchObject({ code: 2, stdout: "" });
+    }
+  });
+
   it("accepts a push signed by the official standardwebhooks package", async () => {
     const r = room();
-    const c = await WsClient.connect(`${server.wsUrl}/room/${r}`);
+    const c = await WsClient.connect(`${server.wsUrl}/room/${r}?name=Guest`);
     await c.expect("welcome");
     const body = JSON.stringify({
       events: [
