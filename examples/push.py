@@ -77,7 +77,9 @@ def main() -> int:
     parser.add_argument("--room", required=True)
     parser.add_argument("--event", required=True)
     parser.add_argument("--data", default="null", help="JSON")
-    parser.add_argument("--to", help="deliver only to this user's sockets")
+    parser.add_argument(
+        "--to", help="deliver only to the sockets of this member id (a user's, or a guest-... id)"
+    )
     parser.add_argument("--no-store", action="store_true", help="live only: not kept for replay")
     parser.add_argument("--id", help="webhook id; reuse it when retrying")
     args = parser.parse_args()
