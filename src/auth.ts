@@ -1,10 +1,10 @@
 /**
- * Who may join (PROTOCOL section 5): the origin policy for browser upgrades and join tokens
- * (JWT HS256, verified with Hono's JWT helper). No Hono context here: plain functions, tested
+ * Who may join: the origin policy for browser upgrades, join tokens (JWT HS256, verified with
+ * Hono's JWT helper) made by a backend, and the guest tokens this server makes itself. No Hono context here: plain functions, tested
  * on their own.
  */
-import { verify } from "hono/jwt";
-import { cleanDisplayName, isUserId } from "./protocol";
+import { sign, verify } from "hono/jwt";
+import { GUEST_PREFIX, cleanDisplayName, isGuestId, isUserId } from "./protocol";
 
 /**
  * Browsers always send `Origin` on a WebSocket upgrade; backends and CLIs usually do not, and
@@ -39,14 +39,26 @@ function normalizeOrigin(origin: string): string {
 
 // ---- join tokens ----
 
-export const PRIVATE_ROOM_PREFIX = "private-";
+/** The kind of place a token opens: a token for rooms never opens a desk, and the reverse. */
+export type PlaceKind = "room" | "desk";
+export interface Place {
+  kind: PlaceKind;
+  name: string;
+}
+
+/** How long a guest token lasts; every guest join hands out a fresh one. */
+export const GUEST_TOKEN_TTL_SEC = 30 * 24 * 60 * 60;
 
 export interface JoinClaims {
   sub: string;
   name: string;
-  /** The exact room (or desk) the token admits to, or `*` for any. */
-  room: string;
-  role: "member" | "agent";
+  /**
+   * `guest`: a token this server made for a guest (never a backend's). `agent` matters only at
+   * desks; anywhere else it is a member like any other.
+   */
+  role: "member" | "agent" | "guest";
+  /** The exact place (of the token's kind) the token admits to, or `*` for any. */
+  place: string;
   exp: number;
 }
 
@@ -59,16 +71,18 @@ const unauthorized = (message: string): TokenCheck => ({
   code: "unauthorized",
   message,
 });
+const forbidden = (message: string): TokenCheck => ({ ok: false, code: "forbidden", message });
 
 /**
- * Verifies a join token (JWT, HS256, signed with JOIN_SECRET) for one room. A token that is
+ * Verifies a join token (JWT, HS256, signed with JOIN_SECRET) for one place. A token that is
  * malformed, badly signed, expired or lacking claims is `unauthorized` (4401); a valid token for
- * another room is `forbidden` (4403).
+ * another place, or for the other kind of place, is `forbidden` (4403). Whether the place admits
+ * the identity (guests, personal rooms) is the join check's business, not the token's.
  */
 export async function verifyJoinToken(
   token: string,
   secret: string | undefined,
-  room: string,
+  place: Place,
 ): Promise<TokenCheck> {
   if (!secret) return unauthorized("join tokens are not enabled on this server (no JOIN_SECRET)");
   let payload: Record<string, unknown>;
@@ -78,22 +92,58 @@ export async function verifyJoinToken(
     const expired = err instanceof Error && err.name === "JwtTokenExpired";
     return unauthorized(expired ? "the join token has expired" : "the join token is not valid");
   }
-  const { sub, name, room: tokenRoom, role, exp } = payload;
-  if (typeof sub !== "string" || !isUserId(sub))
-    return unauthorized("the join token's sub is not a valid user id");
+  const { sub, name, role, exp } = payload;
   if (typeof exp !== "number") return unauthorized("the join token has no exp: tokens must expire");
-  if (typeof tokenRoom !== "string") return unauthorized("the join token names no room");
+  if (role === "guest") {
+    // Made by this server (mintGuestToken): valid for every place of both kinds.
+    if (typeof sub !== "string" || !isGuestId(sub))
+      return unauthorized("the guest token's sub is not a guest id");
+    const display = typeof name === "string" ? cleanDisplayName(name) : null;
+    if (display === null) return unauthorized("the guest token's name is not a valid name");
+    return { ok: true, claims: { sub, name: display, role, place: "*", exp } };
+  }
+  if (typeof sub !== "string" || !isUserId(sub)) {
+    return unauthorized(
+      sub === undefined || typeof sub !== "string" || !sub.startsWith(GUEST_PREFIX)
+        ? "the join token's sub is not a valid user id"
+        : `the join token's sub starts with "${GUEST_PREFIX}", which only guests made by this server may`,
+    );
+  }
   if (role !== undefined && role !== "member" && role !== "agent")
     return unauthorized("the join token's role is not member or agent");
   const display =
     name === undefined ? sub : typeof name === "string" ? cleanDisplayName(name) : null;
   if (display === null) return unauthorized("the join token's name is not a valid display name");
-  if (tokenRoom !== "*" && tokenRoom !== room) {
-    return {
-      ok: false,
-      code: "forbidden",
-      message: `this join token is for room "${tokenRoom}", not "${room}"`,
-    };
+  const { room, desk } = payload;
+  if ((room === undefined) === (desk === undefined)) {
+    return unauthorized('a join token names exactly one kind of place: "room" or "desk"');
   }
-  return { ok: true, claims: { sub, name: display, room: tokenRoom, role: role ?? "member", exp } };
+  const ownKind: PlaceKind = room !== undefined ? "room" : "desk";
+  const tokenPlace = room ?? desk;
+  if (typeof tokenPlace !== "string")
+    return unauthorized(`the join token's ${ownKind} is not a name`);
+  if (ownKind !== place.kind) {
+    return forbidden(`this join token opens ${ownKind}s, not ${place.kind}s`);
+  }
+  if (tokenPlace !== "*" && tokenPlace !== place.name) {
+    return forbidden(`this join token is for ${ownKind} "${tokenPlace}", not "${place.name}"`);
+  }
+  return {
+    ok: true,
+    claims: { sub, name: display, role: role ?? "member", place: tokenPlace, exp },
+  };
+}
+
+/** A guest token: the only proof of a guest id, made here and nowhere else. */
+export function mintGuestToken(
+  id: string,
+  name: string,
+  secret: string,
+  nowSec: number,
+): Promise<string> {
+  return sign(
+    { sub: id, name, role: "guest", room: "*", desk: "*", exp: nowSec + GUEST_TOKEN_TTL_SEC },
+    secret,
+    "HS256",
+  );
 }

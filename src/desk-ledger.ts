@@ -16,11 +16,14 @@ export type Conversation = {
 };
 
 /**
- * Desk frames are stored with the conversation's customer as `recipient`: the customer sees its
- * own, an agent those currently assigned to it (a VisibilityRule for history.ts).
+ * Desk frames are stored with the conversation's customer as `recipient`: a customer sees its
+ * own conversation, an agent those currently assigned to it, and nothing else, whatever its id
+ * (a VisibilityRule for history.ts).
  */
-export const deskVisibility = (p: number) =>
-  `(recipient = ?${p} OR recipient IN (SELECT customer FROM desk_conversations WHERE agent = ?${p} AND open = 1))`;
+export const deskVisibility = (p: number, role: "member" | "agent") =>
+  role === "agent"
+    ? `recipient IN (SELECT customer FROM desk_conversations WHERE agent = ?${p} AND open = 1)`
+    : `recipient = ?${p}`;
 
 export class DeskLedger {
   #sql: SqlStorage;
@@ -67,6 +70,11 @@ export class DeskLedger {
 
   agentGone(id: string, now: number): void {
     this.#rows("UPDATE desk_agents SET gone_since = ? WHERE id = ?", now, id);
+  }
+
+  /** Whether `id` ever joined this desk as an agent: such an id may never be a customer here. */
+  isAgent(id: string): boolean {
+    return this.#rows("SELECT 1 FROM desk_agents WHERE id = ?", id).length > 0;
   }
 
   agentName(id: string): string | undefined {

@@ -11,7 +11,7 @@
  */
 import { DeskLedger, deskVisibility, type Conversation } from "./desk-ledger";
 import type { ClientFrame, ClientFrameType } from "./frames";
-import { Hub, type Join } from "./hub";
+import { Hub, type Join, type Refusal } from "./hub";
 import type { Connection } from "./members";
 import {
   errorFrame,
@@ -45,6 +45,15 @@ export class Desk extends Hub {
 
   // ---- joining and leaving ----
 
+  /** An id is an agent or a customer here, never both: an agent's id cannot come in as a customer. */
+  protected override refuse(join: Join): Refusal | null {
+    if (join.role === "agent" || !this.#ledger.isAgent(join.user)) return null;
+    return {
+      code: "forbidden",
+      message: `"${join.user}" is an agent of this desk and cannot join it as a customer`,
+    };
+  }
+
   protected onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
     if (conn.role === "agent") this.#agentJoined(ws, conn, join, first);
     else this.#customerJoined(ws, conn, join, first);
@@ -53,13 +62,17 @@ export class Desk extends Hub {
   #agentJoined(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
     this.#ledger.agentArrived(conn.id, conn.name);
     const customers = this.#customersOf(conn.id);
-    const agents = [...this.#onlineAgents()].map((id) => this.members.member(id)!);
+    const agents = [...this.#onlineAgents()].map((id) => this.members.member(id, "agent")!);
     const online = customers.filter((c) => c.online).map(({ id, name }) => ({ id, name }));
     this.welcome(ws, conn, join, [...agents, ...online], { customers });
     if (!first) return;
     const others = [...this.#onlineAgents()].filter((id) => id !== conn.id);
     const presence = this.presence("join", { id: conn.id, name: conn.name });
-    this.sendToUsers(presence, [...others, ...customers.map((c) => c.id)]);
+    this.#tell(
+      presence,
+      customers.map((c) => c.id),
+      others,
+    );
     this.#serveQueue();
   }
 
@@ -74,7 +87,7 @@ export class Desk extends Hub {
         conv = { ...conv, agent };
       }
     }
-    const agent = conv.agent === null ? null : this.members.member(conv.agent);
+    const agent = conv.agent === null ? null : this.members.member(conv.agent, "agent");
     const self = this.members.member(conn.id) ?? { id: conn.id, name: conn.name };
     this.welcome(ws, conn, join, agent === null ? [self] : [self, agent]);
     if (conv.agent === null) {
@@ -85,7 +98,7 @@ export class Desk extends Hub {
     } else {
       // Sticky: the same agent as before, told to this socket (the others know already).
       this.send(ws, this.#assignedFrame(conv.customer, conv.name, conv.agent));
-      if (first) this.sendToUsers(this.presence("join", self), [conv.agent]);
+      if (first) this.#tell(this.presence("join", self), [], [conv.agent]);
     }
   }
 
@@ -93,12 +106,12 @@ export class Desk extends Hub {
     if (role === "agent") {
       this.#ledger.agentGone(member.id, Date.now());
       const customers = this.#ledger.conversationsOf(member.id).map((c) => c.customer);
-      this.sendToUsers(this.presence("leave", member), [...this.#onlineAgents(), ...customers]);
+      this.#tell(this.presence("leave", member), customers, this.#onlineAgents());
       this.#scheduleGraceAlarm();
       return;
     }
     const agent = this.#ledger.conversation(member.id)?.agent;
-    if (agent) this.sendToUsers(this.presence("leave", member), [agent]);
+    if (agent) this.#tell(this.presence("leave", member), [], [agent]);
   }
 
   // ---- frames ----
@@ -169,7 +182,10 @@ export class Desk extends Hub {
     frame: Frame<"message">,
     now: number,
   ): number {
-    const from: Member = this.members.member(conn.id) ?? { id: conn.id, name: conn.name };
+    const from: Member = this.members.member(conn.id, conn.role) ?? {
+      id: conn.id,
+      name: conn.name,
+    };
     const { id, data } = frame;
     const { seq, body } = this.history.append({ sender: conn.id, recipient: customer }, (seq) =>
       JSON.stringify({
@@ -184,7 +200,7 @@ export class Desk extends Hub {
       } satisfies DeskMessageFrame),
     );
     const agent = this.#ledger.conversation(customer)?.agent;
-    this.sendToUsers(body, agent ? [customer, agent] : [customer]);
+    this.#tell(body, [customer], agent ? [agent] : []);
     return seq;
   }
 
@@ -206,9 +222,9 @@ export class Desk extends Hub {
     const closed = {
       type: "closed",
       customer: { id: conv.customer, name: conv.name },
-      agent: this.members.member(conn.id) ?? { id: conn.id, name: conn.name },
+      agent: this.members.member(conn.id, "agent") ?? { id: conn.id, name: conn.name },
     } satisfies ClosedFrame;
-    this.sendToUsers(JSON.stringify(closed), [conv.customer, conn.id]);
+    this.#tell(JSON.stringify(closed), [conv.customer], [conn.id]);
   }
 
   /** The open conversation of `customer` if this agent has it; otherwise answers `forbidden`. */
@@ -292,9 +308,9 @@ export class Desk extends Hub {
    */
   #announceAssignment(conv: Conversation, agent: string, alsoTell: string[]): void {
     const assigned = JSON.stringify(this.#assignedFrame(conv.customer, conv.name, agent));
-    this.sendToUsers(assigned, [conv.customer, agent, ...alsoTell]);
+    this.#tell(assigned, [conv.customer], [agent, ...alsoTell]);
     const { frames, complete } = this.history.addressedTo(conv.customer, BACKFILL);
-    for (const ws of this.members.socketsOf(agent)) {
+    for (const ws of this.members.socketsOf(agent, "agent")) {
       const extra = { customer: conv.customer };
       this.sendHistory(ws, this.members.sockets.get(ws)!, frames, complete, extra);
     }
@@ -313,14 +329,14 @@ export class Desk extends Hub {
 
   /** Both parties with whether they are online now, so each side's member list stays right. */
   #assignedFrame(customer: string, customerName: string, agent: string): AssignedFrame {
-    const party = (id: string, name: string) => {
-      const member = this.members.member(id);
+    const party = (id: string, name: string, role: Connection["role"]) => {
+      const member = this.members.member(id, role);
       return { id, name: member?.name ?? name, online: member !== null };
     };
     return {
       type: "assigned",
-      customer: party(customer, customerName),
-      agent: party(agent, this.#ledger.agentName(agent) ?? agent),
+      customer: party(customer, customerName, "member"),
+      agent: party(agent, this.#ledger.agentName(agent) ?? agent, "agent"),
     };
   }
 
@@ -328,8 +344,14 @@ export class Desk extends Hub {
     return this.#ledger.conversationsOf(agent).map((c) => ({
       id: c.customer,
       name: c.name,
-      online: this.members.member(c.customer) !== null,
+      online: this.members.member(c.customer, "member") !== null,
     }));
+  }
+
+  /** Sends one text to every socket of these customers and these agents. */
+  #tell(text: string, customers: Iterable<string>, agents: Iterable<string>): void {
+    this.sendToUsers(text, customers, "member");
+    this.sendToUsers(text, agents, "agent");
   }
 
   #onlineAgents(): Set<string> {

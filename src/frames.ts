@@ -6,7 +6,7 @@
 import {
   MAX_CLIENT_ID_CHARS,
   errorFrame,
-  isUserId,
+  isMemberId,
   type ErrorCode,
   type ErrorFrame,
 } from "./protocol";
@@ -83,7 +83,7 @@ export function parseClientFrame(
   }
   const userField = (name: string): string | null => {
     const v = obj[name];
-    return typeof v === "string" && isUserId(v) ? v : null;
+    return typeof v === "string" && isMemberId(v) ? v : null;
   };
   switch (obj.type) {
     case "message": {
@@ -95,7 +95,7 @@ export function parseClientFrame(
       return { ok: true, frame: withId({ type: "message" as const, data: obj.data, to }) };
     }
     case "direct":
-      if (typeof obj.to !== "string" || !isUserId(obj.to)) {
+      if (typeof obj.to !== "string" || !isMemberId(obj.to)) {
         return fail("invalid_frame", '"direct" needs "to": a valid user id', id);
       }
       if (!("data" in obj)) return fail("invalid_frame", '"direct" needs "data"', id);

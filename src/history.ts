@@ -30,11 +30,18 @@ export interface Replay {
   complete: boolean;
 }
 
+/** Who reads: a proven id and the role it holds in this object. */
+export interface Reader {
+  id: string;
+  role: "member" | "agent";
+}
+
 /**
  * The SQL condition under which the reader may see a frame; `param` is the number of the SQL
- * parameter holding the reader's user id. A room's rule is `roomVisibility`; a desk passes its own.
+ * parameter holding the reader's id, and the rule may differ by the reader's role. A room's rule
+ * is `roomVisibility`; a desk passes its own.
  */
-export type VisibilityRule = (param: number) => string;
+export type VisibilityRule = (param: number, role: Reader["role"]) => string;
 
 /** Visible to everyone, or (direct and targeted frames) only to the two parties. */
 export const roomVisibility: VisibilityRule = (param) =>
@@ -132,13 +139,13 @@ export class History {
    * Frames a user may see, for a join. With `since`, every visible frame after it; without,
    * the newest `newest` visible frames.
    */
-  replay(user: string, since: number | undefined, newest: number): Replay {
+  replay(reader: Reader, since: number | undefined, newest: number): Replay {
     this.flush();
     if (since === undefined) {
       const rows = this.#sql
         .exec<{ seq: number; body: string }>(
-          `SELECT seq, body FROM frames WHERE ${this.#visible(1)} ORDER BY seq DESC LIMIT ?2`,
-          user,
+          `SELECT seq, body FROM frames WHERE ${this.#visible(1, reader.role)} ORDER BY seq DESC LIMIT ?2`,
+          reader.id,
           newest,
         )
         .toArray()
@@ -148,9 +155,9 @@ export class History {
     }
     const frames = this.#sql
       .exec<{ body: string }>(
-        `SELECT body FROM frames WHERE seq > ?1 AND ${this.#visible(2)} ORDER BY seq`,
+        `SELECT body FROM frames WHERE seq > ?1 AND ${this.#visible(2, reader.role)} ORDER BY seq`,
         since,
-        user,
+        reader.id,
       )
       .toArray()
       .map((r) => r.body);
@@ -161,7 +168,7 @@ export class History {
 
   /** One page of older frames a user may see, oldest first, and whether older ones remain. */
   page(
-    user: string,
+    reader: Reader,
     before: number | undefined,
     limit: number,
   ): { frames: string[]; complete: boolean } {
@@ -169,9 +176,9 @@ export class History {
     const bound = before ?? this.#lastSeq + 1;
     const rows = this.#sql
       .exec<{ seq: number; body: string }>(
-        `SELECT seq, body FROM frames WHERE seq < ?1 AND ${this.#visible(2)} ORDER BY seq DESC LIMIT ?3`,
+        `SELECT seq, body FROM frames WHERE seq < ?1 AND ${this.#visible(2, reader.role)} ORDER BY seq DESC LIMIT ?3`,
         bound,
-        user,
+        reader.id,
         limit + 1, // one extra row tells whether anything older is left
       )
       .toArray();

@@ -14,7 +14,7 @@ import {
   type ClientFrameType,
 } from "./frames";
 import { History, type VisibilityRule } from "./history";
-import { Members, attachment, type Attachment, type Connection } from "./members";
+import { Members, attachment, type Attachment, type Connection, type Role } from "./members";
 import { Outbox } from "./outbox";
 import {
   CLOSE_POLICY,
@@ -44,6 +44,14 @@ export interface Join {
   role: Attachment["role"];
   since: number | undefined;
   batch: boolean;
+  /** Guests only: a fresh guest token, handed to the guest in its welcome. */
+  guestToken?: string;
+}
+
+/** A join the object itself turns away, for what only it knows (a desk knows its agents). */
+export interface Refusal {
+  code: "unauthorized" | "forbidden";
+  message: string;
 }
 
 /** The Worker's side of CONNECT_PATH: the URL that carries a checked identity to the object. */
@@ -56,6 +64,7 @@ export function connectUrl(join: Join): URL {
     role: join.role,
     batch: join.batch ? "1" : "0",
     ...(join.since === undefined ? {} : { since: String(join.since) }),
+    ...(join.guestToken === undefined ? {} : { token: join.guestToken }),
   }).toString();
   return url;
 }
@@ -63,6 +72,7 @@ export function connectUrl(join: Join): URL {
 function readJoin(url: URL): Join {
   const p = url.searchParams;
   const since = p.get("since");
+  const token = p.get("token");
   return {
     name: p.get("name") ?? "",
     user: p.get("user") ?? "",
@@ -70,6 +80,7 @@ function readJoin(url: URL): Join {
     role: p.get("role") === "agent" ? "agent" : "member",
     since: since === null ? undefined : Number(since),
     batch: p.get("batch") === "1",
+    ...(token === null ? {} : { guestToken: token }),
   };
 }
 
@@ -105,6 +116,10 @@ export abstract class Hub extends DurableObject<Env> {
   protected abstract onFrame(ws: WebSocket, conn: Connection, frame: ClientFrame): void;
   /** A user's last socket left. */
   protected abstract onLeave(member: Member, role: Attachment["role"]): void;
+  /** A join this object refuses, decided before its socket is accepted; null admits it. */
+  protected refuse(_join: Join): Refusal | null {
+    return null;
+  }
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -118,6 +133,14 @@ export abstract class Hub extends DurableObject<Env> {
       );
     }
     const join = readJoin(url);
+    const refusal = this.refuse(join);
+    if (refusal !== null) {
+      // The Worker turns this into a refusal the browser can read (join.ts, forwardJoin).
+      return Response.json(
+        { error: refusal.code, message: refusal.message },
+        { status: refusal.code === "unauthorized" ? 401 : 403 },
+      );
+    }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     const a = attachment(join.user, join.displayName, join.batch, join.role);
@@ -203,12 +226,14 @@ export abstract class Hub extends DurableObject<Env> {
     members: Member[],
     extra: Partial<WelcomeFrame> = {},
   ): void {
-    const replay = this.history.replay(conn.id, join.since, DEFAULT_REPLAY);
+    const replay = this.history.replay(conn, join.since, DEFAULT_REPLAY);
+    const self = this.members.member(conn.id, conn.role) ?? { id: conn.id, name: conn.name };
     this.send(ws, {
       type: "welcome",
       room: join.name,
-      self: this.members.member(conn.id) ?? { id: conn.id, name: conn.name },
+      self: join.guestToken === undefined ? self : { ...self, token: join.guestToken },
       members,
+      count: members.length,
       seq: this.history.lastSeq,
       replay: { from: replay.from, count: replay.frames.length, complete: replay.complete },
       ...extra,
@@ -222,7 +247,7 @@ export abstract class Hub extends DurableObject<Env> {
     conn: Connection,
     frame: Extract<ClientFrame, { type: "history" }>,
   ): void {
-    const page = this.history.page(conn.id, frame.before, frame.limit);
+    const page = this.history.page(conn, frame.before, frame.limit);
     this.sendHistory(
       ws,
       conn,
@@ -283,11 +308,14 @@ export abstract class Hub extends DurableObject<Env> {
     this.reply(ws, conn, { type: "ack", id, seq });
   }
 
-  /** Serializes once and sends to every socket of the given users; returns the socket count. */
-  protected sendToUsers(text: string, users: Iterable<string>): number {
+  /**
+   * Serializes once and sends to every socket of the given users in one role (a desk's agents
+   * and customers are separate even if an id were both); returns the socket count.
+   */
+  protected sendToUsers(text: string, users: Iterable<string>, role: Role = "member"): number {
     let delivered = 0;
     for (const user of new Set(users)) {
-      for (const ws of this.members.socketsOf(user)) {
+      for (const ws of this.members.socketsOf(user, role)) {
         this.outbox.send(ws, text, this.members.sockets.get(ws)?.batch ?? false);
         delivered++;
       }

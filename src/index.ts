@@ -8,9 +8,8 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./errors";
-import { connectUrl } from "./hub";
 import { consumeJobs, submitJob } from "./jobs";
-import { ROOM_RULE, checkJoin } from "./join";
+import { ROOM_RULE, checkJoin, forwardJoin } from "./join";
 import { readLimits } from "./protocol";
 import { handlePush } from "./push";
 
@@ -20,9 +19,9 @@ export { Room } from "./room";
 const app = new Hono<{ Bindings: Env }>();
 
 app.get("/room/:room", async (c) => {
-  const join = await checkJoin(c, c.req.param("room"));
+  const join = await checkJoin(c, { kind: "room", name: c.req.param("room") });
   if (join instanceof Response) return join;
-  return c.env.ROOMS.getByName(join.name).fetch(new Request(connectUrl(join), c.req.raw));
+  return forwardJoin(c.env.ROOMS.getByName(join.name), join, c.req.raw);
 });
 
 app.get("/desk/:desk", async (c) => {
@@ -30,9 +29,15 @@ app.get("/desk/:desk", async (c) => {
   if (role !== undefined && role !== "agent" && role !== "customer") {
     throw new ApiError(400, "invalid_role", "role is agent or customer (the default)");
   }
-  const join = await checkJoin(c, c.req.param("desk"), { agent: role === "agent" });
+  const join = await checkJoin(
+    c,
+    { kind: "desk", name: c.req.param("desk") },
+    {
+      agent: role === "agent",
+    },
+  );
   if (join instanceof Response) return join;
-  return c.env.DESKS.getByName(join.name).fetch(new Request(connectUrl(join), c.req.raw));
+  return forwardJoin(c.env.DESKS.getByName(join.name), join, c.req.raw);
 });
 
 app.post("/jobs", submitJob);

@@ -11,7 +11,7 @@
 import type { Context } from "hono";
 import { verifyJoinToken } from "./auth";
 import { ApiError } from "./errors";
-import { isRoomName, isUserId, readLimits } from "./protocol";
+import { PERSONAL_ROOM_PREFIX, isRoomName, isUserId, readLimits } from "./protocol";
 import { readLimited } from "./push";
 import type { RoomEvent } from "./room";
 import { verifyWebhook } from "./webhook";
@@ -38,7 +38,8 @@ const KIND = /^[A-Za-z0-9_.:-]{1,64}$/;
 const PROCESSOR_TIMEOUT_MS = 30_000;
 const MAX_RETRY_DELAY_SEC = 300;
 
-export const jobRoom = (env: Env, user: string) => `${env.JOB_ROOM_PREFIX ?? "user-"}${user}`;
+/** Jobs report to their user's personal room, which only that user can join. */
+export const jobRoom = (user: string) => `${PERSONAL_ROOM_PREFIX}${user}`;
 
 /** A failure that retrying cannot fix (a 4xx answer, a bad input): reported at once. */
 export class PermanentJobError extends Error {}
@@ -83,7 +84,10 @@ export async function submitJob(c: Context<{ Bindings: Env }>): Promise<Response
     }
     job = parseJobBody(body, env, `job_${crypto.randomUUID()}`);
     // The token must admit to the user's own room (or any), and be that user's.
-    const check = await verifyJoinToken(token, env.JOIN_SECRET, jobRoom(env, job.user));
+    const check = await verifyJoinToken(token, env.JOIN_SECRET, {
+      kind: "room",
+      name: jobRoom(job.user),
+    });
     if (!check.ok)
       throw new ApiError(check.code === "unauthorized" ? 401 : 403, check.code, check.message);
     if (check.claims.sub !== job.user) {
@@ -118,7 +122,7 @@ function parseJobBody(bytes: Uint8Array, env: Env, id: string): Job {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw))
     throw invalid("the body must be a JSON object");
   const { user, kind, input } = raw as Record<string, unknown>;
-  if (typeof user !== "string" || !isUserId(user) || !isRoomName(jobRoom(env, user))) {
+  if (typeof user !== "string" || !isUserId(user) || !isRoomName(jobRoom(user))) {
     throw invalid(`"user" must be a user id that can name its room (A-Z a-z 0-9 _ . -)`);
   }
   if (typeof kind !== "string" || !KIND.test(kind))
@@ -145,7 +149,7 @@ async function consumeOne(msg: Message<unknown>, env: Env): Promise<void> {
     msg.ack();
     return;
   }
-  const room = env.ROOMS.getByName(jobRoom(env, job.user));
+  const room = env.ROOMS.getByName(jobRoom(job.user));
   try {
     if (
       (await room.published(pushId(job, "done"))) ||
@@ -217,7 +221,7 @@ async function publish(
     to: job.user,
     store: true,
   };
-  await env.ROOMS.getByName(jobRoom(env, job.user)).publish(event.id, [event]);
+  await env.ROOMS.getByName(jobRoom(job.user)).publish(event.id, [event]);
 }
 
 // ---- processors ----

@@ -1,20 +1,24 @@
 /**
  * The Worker's checks on a join, shared by rooms and desks: names and query (400), the upgrade
- * itself (426), the origin (403), then identity: a join token, or an anonymous id where the
- * place admits one. The result is either the checked identity for the object, or a refusal
- * the browser can read (an accepted socket with one `error` frame, closed 4401/4403).
+ * itself (426), the origin (403), then identity, which is always vouched for and never claimed:
+ * a backend's join token, a guest token this server made, or, with no token where the place
+ * admits guests, a fresh guest id with its guest token. The result is either the checked
+ * identity for the object, or a refusal the browser can read (an accepted socket with one
+ * `error` frame, closed 4401/4403).
  */
 import type { Context } from "hono";
-import { PRIVATE_ROOM_PREFIX, originAllowed, verifyJoinToken } from "./auth";
+import { mintGuestToken, originAllowed, verifyJoinToken, type Place } from "./auth";
 import { ApiError } from "./errors";
-import type { Join } from "./hub";
+import { connectUrl, type Join } from "./hub";
 import {
   CLOSE_FORBIDDEN,
   CLOSE_UNAUTHORIZED,
+  GUEST_PREFIX,
+  PRIVATE_ROOM_PREFIX,
   cleanDisplayName,
   errorFrame,
   isRoomName,
-  isUserId,
+  personalRoomOwner,
 } from "./protocol";
 
 export const ROOM_RULE = "names are 1-99 characters of A-Z a-z 0-9 _ . -";
@@ -25,35 +29,34 @@ const randomChars = (n: number) => {
   return Array.from(bytes, (b) => GUEST_ALPHABET[b % GUEST_ALPHABET.length]).join("");
 };
 
-/** `agentsOnly`: the desk's `?role=agent`, which admits only a token with `role: "agent"`. */
+/**
+ * Checks one join and establishes who it is. `agent`: the desk's `?role=agent`, which admits
+ * only a desk token with `role: "agent"`.
+ */
 export async function checkJoin(
   c: Context<{ Bindings: Env }>,
-  place: string,
+  place: Place,
   options: { agent?: boolean } = {},
 ): Promise<Join | Response> {
-  if (!isRoomName(place)) throw new ApiError(400, "invalid_room", ROOM_RULE);
+  if (!isRoomName(place.name)) throw new ApiError(400, "invalid_room", ROOM_RULE);
   const q = c.req.query();
-  const token = q.token;
-  // With a token, the token is the identity and user/name are ignored (not validated either).
-  const user = token !== undefined ? "" : (q.user ?? `anon-${randomChars(12)}`);
-  if (token === undefined && !isUserId(user)) {
+  if (q.user !== undefined) {
     throw new ApiError(
       400,
       "invalid_user",
-      "user ids are 1-64 characters of A-Z a-z 0-9 _ . : @ -",
+      "there is no user parameter: ids come from tokens (a backend's join token, or the guest " +
+        "token a guest gets in its welcome), so nobody can claim another member's id",
     );
   }
-  const name =
-    token !== undefined
-      ? ""
-      : q.name === undefined
-        ? `guest-${randomChars(4)}`
-        : cleanDisplayName(q.name);
-  if (name === null) {
+  const token = q.token;
+  // With a token, the token's name is the name: ?name is ignored (not validated either).
+  const asked = token === undefined && q.name !== undefined ? cleanDisplayName(q.name) : undefined;
+  if (asked === null) {
     throw new ApiError(
       400,
       "invalid_name",
-      "names are 1-64 characters after trimming, without control characters",
+      "names are 1-64 characters after trimming, without control characters or " +
+        "bidirectional overrides",
     );
   }
   if (q.since !== undefined && !/^\d{1,15}$/.test(q.since)) {
@@ -77,32 +80,105 @@ export async function checkJoin(
     throw new ApiError(403, "origin_not_allowed", "this origin is not in ALLOWED_ORIGINS");
   }
 
-  const join: Join = {
-    name: place,
-    user,
-    displayName: name,
-    role: "member",
-    since: q.since === undefined ? undefined : Number(q.since),
-    batch: q.batch === "1",
-  };
-  if (token !== undefined) {
-    const check = await verifyJoinToken(token, c.env.JOIN_SECRET, place);
-    if (!check.ok) return refuseUpgrade(check.code, check.message);
-    if (options.agent === true && check.claims.role !== "agent") {
-      return refuseUpgrade("forbidden", 'agents join with a token of role "agent"');
-    }
+  const secret = c.env.JOIN_SECRET;
+  if (!secret) {
+    // Without the key nothing can be proven, not even a guest's id: refuse rather than admit
+    // ids nobody vouched for.
+    return refuseUpgrade(
+      "unauthorized",
+      "this server has no JOIN_SECRET, so it can vouch for no one (npm start creates one in .dev.vars)",
+    );
+  }
+  const since = q.since === undefined ? undefined : Number(q.since);
+  const base = { name: place.name, since, batch: q.batch === "1" };
+  const closedToGuests = guestsRefused(place, options.agent === true);
+
+  if (token === undefined) {
+    if (closedToGuests !== null) return refuseUpgrade("unauthorized", closedToGuests.noToken);
+    const id = `${GUEST_PREFIX}${randomChars(GUEST_ID_CHARS)}`;
+    const displayName = asked ?? `guest-${randomChars(4)}`;
     return {
-      ...join,
-      user: check.claims.sub,
-      displayName: check.claims.name,
-      role: options.agent ? "agent" : "member",
+      ...base,
+      user: id,
+      displayName,
+      role: "member",
+      guestToken: await guestToken(id, displayName, secret),
     };
   }
-  if (options.agent === true) return refuseUpgrade("unauthorized", "agents join with a join token");
-  if (place.startsWith(PRIVATE_ROOM_PREFIX)) {
-    return refuseUpgrade("unauthorized", "private rooms admit only members with a join token");
+
+  const check = await verifyJoinToken(token, secret, place);
+  if (!check.ok) return refuseUpgrade(check.code, check.message);
+  const { sub, name, role } = check.claims;
+  if (role === "guest") {
+    if (closedToGuests !== null) return refuseUpgrade("forbidden", closedToGuests.guest);
+    return {
+      ...base,
+      user: sub,
+      displayName: name,
+      role: "member",
+      guestToken: await guestToken(sub, name, secret),
+    };
   }
-  return join;
+  const owner = place.kind === "room" ? personalRoomOwner(place.name) : null;
+  if (owner !== null && owner !== sub) {
+    return refuseUpgrade("forbidden", `"${place.name}" is the personal room of another user`);
+  }
+  if (options.agent === true && role !== "agent") {
+    return refuseUpgrade("forbidden", 'agents join with a desk token of role "agent"');
+  }
+  return {
+    ...base,
+    user: sub,
+    displayName: name,
+    role: options.agent === true ? "agent" : "member",
+  };
+}
+
+/** A guest's id: `guest-` and this many random characters (80 bits). */
+const GUEST_ID_CHARS = 16;
+
+const guestToken = (id: string, name: string, secret: string) =>
+  mintGuestToken(id, name, secret, Math.floor(Date.now() / 1000));
+
+/** Why a place admits no guests (what to tell one without a token, and one with a guest token); null when it does. */
+function guestsRefused(place: Place, agent: boolean): { noToken: string; guest: string } | null {
+  if (place.kind === "desk") {
+    return agent
+      ? { noToken: "agents join with a desk token", guest: "guests cannot be agents" }
+      : null;
+  }
+  if (place.name.startsWith(PRIVATE_ROOM_PREFIX)) {
+    return {
+      noToken: "private rooms admit only members with a join token",
+      guest: "private rooms admit no guests",
+    };
+  }
+  if (personalRoomOwner(place.name) !== null) {
+    return {
+      noToken: "a personal room admits only its user, with a join token",
+      guest: "a personal room admits only its user, never a guest",
+    };
+  }
+  return null;
+}
+
+/**
+ * Hands a checked join to its object. The object may still refuse it for what only it knows
+ * (a desk knows its agents) by answering 401/403 with a JSON error: that refusal is turned into
+ * one the browser can read, like the Worker's own.
+ */
+export async function forwardJoin(
+  stub: { fetch(request: Request): Promise<Response> },
+  join: Join,
+  request: Request,
+): Promise<Response> {
+  const res = await stub.fetch(new Request(connectUrl(join), request));
+  if (res.status !== 401 && res.status !== 403) return res;
+  const body = (await res.json()) as { message?: string };
+  return refuseUpgrade(
+    res.status === 401 ? "unauthorized" : "forbidden",
+    body.message ?? "refused",
+  );
 }
 
 /**

@@ -10,13 +10,19 @@ import { TokenBucket } from "./ratelimit";
 /** Bumped when the attachment's shape changes, so an old shape is recognised, not misread. */
 const ATTACHMENT_VERSION = 1;
 
+/**
+ * A desk's agent or anyone else (a room's member, a desk's customer). Members are keyed by role
+ * and id together, so a socket of one role is never counted as, or sent the frames of, the other.
+ */
+export type Role = "member" | "agent";
+
 /** What a socket carries through hibernation: small (the runtime allows 16 KiB) and versioned. */
 export interface Attachment {
   v: typeof ATTACHMENT_VERSION;
   id: string;
   name: string;
   batch: boolean;
-  role: "member" | "agent";
+  role: Role;
   /** Set once the room has counted this socket as gone, so a later close event is not a second leave. */
   left?: true;
 }
@@ -83,9 +89,13 @@ export interface Departure extends Member {
 }
 
 interface MemberEntry {
+  id: string;
   name: string;
   sockets: Set<WebSocket>;
 }
+
+/** Role and id in one map key; ids never contain a space, so no two pairs share a key. */
+const memberKey = (id: string, role: Role) => `${role} ${id}`;
 
 export class Members {
   readonly sockets = new Map<WebSocket, Connection>();
@@ -106,12 +116,13 @@ export class Members {
   add(ws: WebSocket, a: Attachment): boolean {
     const conn: Connection = { ...a, bucket: this.#newBucket() };
     this.sockets.set(ws, conn);
-    const entry = this.#members.get(a.id);
+    const key = memberKey(a.id, a.role);
+    const entry = this.#members.get(key);
     if (entry !== undefined) {
       entry.sockets.add(ws);
       return false;
     }
-    this.#members.set(a.id, { name: a.name, sockets: new Set([ws]) });
+    this.#members.set(key, { id: a.id, name: a.name, sockets: new Set([ws]) });
     return true;
   }
 
@@ -122,11 +133,12 @@ export class Members {
     this.sockets.delete(ws);
     this.#removed.add(ws);
     markLeft(ws, conn);
-    const entry = this.#members.get(conn.id);
+    const key = memberKey(conn.id, conn.role);
+    const entry = this.#members.get(key);
     if (entry === undefined) return null;
     entry.sockets.delete(ws);
     if (entry.sockets.size > 0) return null;
-    this.#members.delete(conn.id);
+    this.#members.delete(key);
     return { id: conn.id, name: entry.name, role: conn.role };
   }
 
@@ -140,7 +152,7 @@ export class Members {
     if (this.#removed.has(ws)) return null;
     this.#removed.add(ws);
     const a = readAttachment(ws);
-    if (a === null || a.left === true || this.#members.has(a.id)) return null;
+    if (a === null || a.left === true || this.#members.has(memberKey(a.id, a.role))) return null;
     return { id: a.id, name: a.name, role: a.role };
   }
 
@@ -150,16 +162,16 @@ export class Members {
 
   /** Distinct members; a user with several tabs is listed once, under the name it joined with. */
   list(): Member[] {
-    return [...this.#members].map(([id, m]) => ({ id, name: m.name }));
+    return [...this.#members.values()].map((m) => ({ id: m.id, name: m.name }));
   }
 
-  member(id: string): Member | null {
-    const m = this.#members.get(id);
+  member(id: string, role: Role = "member"): Member | null {
+    const m = this.#members.get(memberKey(id, role));
     return m === undefined ? null : { id, name: m.name };
   }
 
-  /** All sockets of one user (none when the user is not connected). */
-  socketsOf(id: string): Iterable<WebSocket> {
-    return this.#members.get(id)?.sockets ?? [];
+  /** All sockets of one user in one role (none when the user is not connected). */
+  socketsOf(id: string, role: Role = "member"): Iterable<WebSocket> {
+    return this.#members.get(memberKey(id, role))?.sockets ?? [];
   }
 }

@@ -5,7 +5,7 @@
  * signature over the raw bytes, and only then is the body parsed.
  */
 import { ApiError } from "./errors";
-import { isRoomName, isUserId } from "./protocol";
+import { isRoomName, isMemberId } from "./protocol";
 import type { PublishResult, RoomEvent } from "./room";
 import { verifyWebhook } from "./webhook";
 
@@ -75,7 +75,7 @@ function parseEvent(raw: unknown, where: string): PushEvent {
   if (typeof e.event !== "string" || !EVENT_NAME.test(e.event)) {
     throw invalid(`${where}: "event" must be 1-100 characters of A-Z a-z 0-9 _ . : -`);
   }
-  if (e.to !== undefined && e.to !== null && (typeof e.to !== "string" || !isUserId(e.to))) {
+  if (e.to !== undefined && e.to !== null && (typeof e.to !== "string" || !isMemberId(e.to))) {
     throw invalid(`${where}: "to" must be a user id or null`);
   }
   if (e.store !== undefined && typeof e.store !== "boolean")

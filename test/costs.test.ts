@@ -14,9 +14,11 @@ import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEDUPE_TTL_MS, History } from "../src/history";
 import { signWebhook } from "../src/webhook";
-import { Client, open, uniqueRoom } from "./helpers";
+import { Client, open, uniqueRoom, vouched } from "./helpers";
 
 const HOUR_MS = 60 * 60 * 1000;
+/** A reader of a room's history, as a member socket is. */
+const ANN = { id: "ann", role: "member" } as const;
 
 interface Rows {
   written: number;
@@ -104,7 +106,7 @@ describe("rows per action in src/history.ts", () => {
       expect(meter.count(() => h.flush()).written).toBe(30); // 30 rows, in 2 statements of <= 25
       expect(count()).toBe(30);
       h.append({ sender: "ann", recipient: null }, frame);
-      expect(h.replay("ann", 30, 50).frames).toEqual([frame(31)]);
+      expect(h.replay(ANN, 30, 50).frames).toEqual([frame(31)]);
       expect(count()).toBe(31);
     });
   });
@@ -228,11 +230,11 @@ describe("rows per action in src/history.ts", () => {
     await withHistory({ limit: 100 }, (h, meter) => {
       fill(h, 100);
       const newest = meter.count(() =>
-        expect(h.replay("ann", undefined, 50).frames).toHaveLength(50),
+        expect(h.replay(ANN, undefined, 50).frames).toHaveLength(50),
       );
       expect(newest).toEqual({ written: 0, read: 50 });
       const missed = meter.count(() =>
-        expect(h.replay("ann", h.lastSeq - 7, 50).frames).toHaveLength(7),
+        expect(h.replay(ANN, h.lastSeq - 7, 50).frames).toHaveLength(7),
       );
       expect(missed).toEqual({ written: 0, read: 7 });
     });
@@ -241,7 +243,7 @@ describe("rows per action in src/history.ts", () => {
   it("a history page of n frames reads n + 1 rows", async () => {
     await withHistory({ limit: 100 }, (h, meter) => {
       fill(h, 100);
-      const page = meter.count(() => expect(h.page("ann", undefined, 20).frames).toHaveLength(20));
+      const page = meter.count(() => expect(h.page(ANN, undefined, 20).frames).toHaveLength(20));
       expect(page).toEqual({ written: 0, read: 21 });
     });
   });
@@ -332,7 +334,7 @@ describe("rows per room action, history full", () => {
 
 describe("rows per desk action, history full", () => {
   async function connectDesk(desk: string, params: Record<string, string>): Promise<Client> {
-    const qs = new URLSearchParams(params).toString();
+    const qs = new URLSearchParams(await vouched(params, "desk")).toString();
     const res = await exports.default.fetch(`https://rooms.test/desk/${desk}?${qs}`, {
       headers: { Upgrade: "websocket" },
     });
@@ -346,7 +348,7 @@ describe("rows per desk action, history full", () => {
     const desk = `desk-${crypto.randomUUID()}`;
     const exp = Math.floor(Date.now() / 1000) + 3600;
     const token = await sign(
-      { sub: "kefu1", name: "Agent", room: desk, role: "agent", exp },
+      { sub: "kefu1", name: "Agent", desk, role: "agent", exp },
       env.JOIN_SECRET!,
       "HS256",
     );

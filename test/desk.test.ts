@@ -8,7 +8,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
-import { Client, type Frame } from "./helpers";
+import { Client, type Frame, vouched } from "./helpers";
 
 const opened: Client[] = [];
 afterEach(() => {
@@ -20,11 +20,12 @@ const stub = (desk: string) => env.DESKS.getByName(desk);
 
 async function agentToken(id: string, desk: string, role = "agent"): Promise<string> {
   const exp = Math.floor(Date.now() / 1000) + 3600;
-  return sign({ sub: id, name: `Agent ${id}`, room: desk, role, exp }, env.JOIN_SECRET!, "HS256");
+  return sign({ sub: id, name: `Agent ${id}`, desk, role, exp }, env.JOIN_SECRET!, "HS256");
 }
 
+/** `user` in params joins with a desk token for that user (helpers.ts, `vouched`). */
 async function connect(desk: string, params: Record<string, string>): Promise<Client> {
-  const qs = new URLSearchParams(params).toString();
+  const qs = new URLSearchParams(await vouched(params, "desk")).toString();
   const res = await exports.default.fetch(`https://rooms.test/desk/${desk}?${qs}`, {
     headers: { Upgrade: "websocket" },
   });
@@ -377,7 +378,7 @@ describe("desk: agents coming and going", () => {
 describe("desk: joining", () => {
   it("refuses an agent without a token (4401) and a member's token as an agent (4403)", async () => {
     const desk = uniqueDesk();
-    const anon = await connect(desk, { role: "agent", user: "a1" });
+    const anon = await connect(desk, { role: "agent" });
     expect(await anon.expect("error")).toMatchObject({ code: "unauthorized" });
     expect((await anon.closed).code).toBe(4401);
     const member = await connect(desk, {

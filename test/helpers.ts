@@ -2,7 +2,8 @@
  * Test client for rooms inside workerd: opens a WebSocket through the Worker's own fetch handler
  * (exactly the path a browser takes) and lets a test await frames in order, with timeouts.
  */
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import { sign } from "hono/jwt";
 
 // Frames are checked field by field in tests; `any` keeps those assertions short.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -34,16 +35,57 @@ export async function join(
   return { client, welcome };
 }
 
+/**
+ * Joins as a backend would let its user in: `user` (and `name`) in `params` become a join token
+ * for that user, signed with the test JOIN_SECRET, since the server takes ids only from tokens.
+ * Without `user`, the socket joins as a guest.
+ */
 export async function open(
   room: string,
   params: Record<string, string> = {},
   headers: Record<string, string> = {},
 ) {
-  const res = await request(room, params, { Upgrade: "websocket", ...headers });
+  const res = await request(room, await vouched(params, "room"), {
+    Upgrade: "websocket",
+    ...headers,
+  });
   if (res.status !== 101 || res.webSocket === null) {
     throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
   }
   return new Client(res.webSocket);
+}
+
+/** A backend's join token for one user (`room` or `desk`: `*` unless given). */
+export function userToken(
+  user: string,
+  claims: { name?: string; room?: string; desk?: string; role?: string; exp?: number } = {},
+): Promise<string> {
+  const place = claims.desk !== undefined ? { desk: claims.desk } : { room: claims.room ?? "*" };
+  const { room: _r, desk: _d, ...rest } = claims;
+  return sign(
+    { sub: user, name: user, exp: Math.floor(Date.now() / 1000) + 3600, ...place, ...rest },
+    joinSecret(),
+    "HS256",
+  );
+}
+
+export function joinSecret(): string {
+  // src/env.d.ts declares the secrets on the global Env, not on Cloudflare.Env that `env` is typed with.
+  const secret = (env as Env).JOIN_SECRET;
+  if (!secret) throw new Error("vitest.config.ts must bind JOIN_SECRET");
+  return secret;
+}
+
+/** Replaces `user`/`name` by a token for that user (see `open`). */
+export async function vouched(
+  params: Record<string, string>,
+  kind: "room" | "desk",
+): Promise<Record<string, string>> {
+  const { user, name, ...rest } = params;
+  // With a token of its own, the test means to send what it gave: user is then sent as it is.
+  if (user === undefined || params.token !== undefined) return params;
+  const token = await userToken(user, { ...(name === undefined ? {} : { name }), [kind]: "*" });
+  return { ...rest, token };
 }
 
 interface Waiter {

@@ -14,10 +14,12 @@ import {
 import {
   DEFAULT_LIMITS,
   ROOM_NAME,
-  USER_ID,
+  MEMBER_ID,
   answerableCloseCode,
   cleanDisplayName,
   isRoomName,
+  isGuestId,
+  isMemberId,
   isUserId,
   readLimits,
 } from "../src/protocol";
@@ -65,7 +67,18 @@ describe("user ids", () => {
     expect(isUserId("u")).toBe(true);
     expect(isUserId("u".repeat(64))).toBe(true);
     expect(isUserId("ann@example.com:tab-1_a.b")).toBe(true);
-    expect(USER_ID.test("auth0|123")).toBe(false);
+    expect(MEMBER_ID.test("auth0|123")).toBe(false);
+  });
+
+  it("reserves the guest- prefix for ids the server makes", () => {
+    expect(isUserId("guest-0123456789")).toBe(false);
+    expect(isUserId("guest")).toBe(true);
+    expect(isMemberId("guest-0123456789")).toBe(true);
+    expect(isGuestId("guest-0123456789")).toBe(true);
+    expect(isGuestId("guest-012345678")).toBe(false); // at least 10 characters after the prefix
+    expect(isGuestId("guest-0123456789:x")).toBe(false);
+    expect(isGuestId(`guest-${"a".repeat(58)}`)).toBe(true); // 64 in all
+    expect(isGuestId(`guest-${"a".repeat(59)}`)).toBe(false);
   });
 
   it("refuses the empty id and 65 characters", () => {
@@ -140,6 +153,17 @@ describe("cleanDisplayName", () => {
     ]) {
       expect(cleanDisplayName(bad), JSON.stringify(bad)).toBeNull();
     }
+  });
+
+  it("refuses bidirectional overrides and isolates, which can make a name read as another", () => {
+    for (const cp of [0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069]) {
+      const c = String.fromCodePoint(cp);
+      expect(cleanDisplayName(`Ann${c}`), cp.toString(16)).toBeNull();
+      expect(cleanDisplayName(`${c}nnA`), cp.toString(16)).toBeNull();
+    }
+    // Neighbours of the ranges stay allowed.
+    expect(cleanDisplayName("A\u2029B".replace("\u2029", "\u2065"))).not.toBeNull();
+    expect(cleanDisplayName("A\u202fB")).toBe("A\u202fB");
   });
 
   it("refuses a name that is empty after trimming", () => {

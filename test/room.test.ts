@@ -95,6 +95,7 @@ describe("room: ordering and echo", () => {
       room,
       self: { id: "ann", name: "Ann" },
       members: [{ id: "ann", name: "Ann" }],
+      count: 1,
       seq: 0,
       replay: { from: 0, count: 0, complete: true },
     });

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
-import { verifyJoinToken } from "../src/auth";
+import { GUEST_TOKEN_TTL_SEC, mintGuestToken, verifyJoinToken } from "../src/auth";
 import { type Client, join, open, request, uniqueRoom } from "./helpers";
 
 const joinSecret = (): string => {
@@ -32,20 +32,20 @@ describe("verifyJoinToken", () => {
   it("accepts a valid token for its room and returns its claims", async () => {
     const exp = inAnHour();
     const t = await token({ sub: "u1", name: "Ann", room, role: "member", exp });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual({
       ok: true,
-      claims: { sub: "u1", name: "Ann", room, role: "member", exp },
+      claims: { sub: "u1", name: "Ann", place: room, role: "member", exp },
     });
   });
 
   it("refuses an expired token as unauthorized", async () => {
     const t = await token({ sub: "u1", name: "Ann", room, exp: nowSec() - 10 });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual(EXPIRED);
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual(EXPIRED);
   });
 
   it("refuses a token without exp: tokens must expire", async () => {
     const t = await token({ sub: "u1", name: "Ann", room });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual({
       ok: false,
       code: "unauthorized",
       message: "the join token has no exp: tokens must expire",
@@ -54,7 +54,7 @@ describe("verifyJoinToken", () => {
 
   it("refuses a non-numeric exp", async () => {
     const t = await token({ sub: "u1", name: "Ann", room, exp: String(inAnHour()) });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toMatchObject({
       ok: false,
       code: "unauthorized",
     });
@@ -62,18 +62,23 @@ describe("verifyJoinToken", () => {
 
   it("refuses a token signed with another secret", async () => {
     const t = await token({ sub: "u1", name: "Ann", room, exp: inAnHour() }, OTHER_SECRET);
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual(NOT_VALID);
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual(NOT_VALID);
   });
 
   it("refuses a token signed with another algorithm (HS512) or none", async () => {
     const claims = { sub: "u1", name: "Ann", room, exp: inAnHour() };
     expect(
-      await verifyJoinToken(await token(claims, joinSecret(), "HS512"), joinSecret(), room),
+      await verifyJoinToken(await token(claims, joinSecret(), "HS512"), joinSecret(), {
+        kind: "room",
+        name: room,
+      }),
     ).toEqual(NOT_VALID);
     const b64url = (o: unknown) =>
       btoa(JSON.stringify(o)).replaceAll("=", "").replaceAll("+", "-").replaceAll("/", "_");
     const unsigned = `${b64url({ alg: "none", typ: "JWT" })}.${b64url(claims)}.`;
-    expect(await verifyJoinToken(unsigned, joinSecret(), room)).toEqual(NOT_VALID);
+    expect(await verifyJoinToken(unsigned, joinSecret(), { kind: "room", name: room })).toEqual(
+      NOT_VALID,
+    );
   });
 
   it("refuses a token whose payload was changed after signing", async () => {
@@ -83,13 +88,17 @@ describe("verifyJoinToken", () => {
       .replaceAll("=", "")
       .replaceAll("+", "-")
       .replaceAll("/", "_");
-    expect(await verifyJoinToken(`${h}.${forged}.${s}`, joinSecret(), room)).toEqual(NOT_VALID);
+    expect(
+      await verifyJoinToken(`${h}.${forged}.${s}`, joinSecret(), { kind: "room", name: room }),
+    ).toEqual(NOT_VALID);
   });
 
   it.each(["", "abc", "a.b.c", "a.b", "....", "eyJhbGciOiJIUzI1NiJ9.e30"])(
     "refuses the malformed token %j",
     async (t) => {
-      expect(await verifyJoinToken(t, joinSecret(), room)).toEqual(NOT_VALID);
+      expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual(
+        NOT_VALID,
+      );
     },
   );
 
@@ -100,13 +109,13 @@ describe("verifyJoinToken", () => {
       code: "unauthorized",
       message: "join tokens are not enabled on this server (no JOIN_SECRET)",
     };
-    expect(await verifyJoinToken(t, undefined, room)).toEqual(off);
-    expect(await verifyJoinToken(t, "", room)).toEqual(off);
+    expect(await verifyJoinToken(t, undefined, { kind: "room", name: room })).toEqual(off);
+    expect(await verifyJoinToken(t, "", { kind: "room", name: room })).toEqual(off);
   });
 
   it("refuses a valid token for another room as forbidden", async () => {
     const t = await token({ sub: "u1", name: "Ann", room: "private-other", exp: inAnHour() });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual({
       ok: false,
       code: "forbidden",
       message: 'this join token is for room "private-other", not "private-ops"',
@@ -116,7 +125,7 @@ describe("verifyJoinToken", () => {
   it("is exact about the room: no prefix or case match", async () => {
     for (const tokenRoom of ["private-op", "private-ops2", "PRIVATE-OPS", "private-*"]) {
       const t = await token({ sub: "u1", room: tokenRoom, exp: inAnHour() });
-      expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+      expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toMatchObject({
         ok: false,
         code: "forbidden",
       });
@@ -127,19 +136,19 @@ describe("verifyJoinToken", () => {
     const exp = inAnHour();
     const t = await token({ sub: "u1", name: "Ann", room: "*", exp });
     for (const r of [room, "lobby", "private-x"]) {
-      expect(await verifyJoinToken(t, joinSecret(), r)).toEqual({
+      expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: r })).toEqual({
         ok: true,
-        claims: { sub: "u1", name: "Ann", room: "*", role: "member", exp },
+        claims: { sub: "u1", name: "Ann", place: "*", role: "member", exp },
       });
     }
   });
 
   it("refuses a token that names no room", async () => {
     const t = await token({ sub: "u1", name: "Ann", exp: inAnHour() });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual({
       ok: false,
       code: "unauthorized",
-      message: "the join token names no room",
+      message: 'a join token names exactly one kind of place: "room" or "desk"',
     });
   });
 
@@ -156,7 +165,7 @@ describe("verifyJoinToken", () => {
       room,
       exp: inAnHour(),
     });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual({
       ok: false,
       code: "unauthorized",
       message: "the join token's sub is not a valid user id",
@@ -166,13 +175,13 @@ describe("verifyJoinToken", () => {
   it("accepts the agent and member roles and defaults to member", async () => {
     for (const role of ["agent", "member"] as const) {
       const t = await token({ sub: "u1", name: "Ann", room, role, exp: inAnHour() });
-      expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+      expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toMatchObject({
         ok: true,
         claims: { role },
       });
     }
     const t = await token({ sub: "u1", name: "Ann", room, exp: inAnHour() });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toMatchObject({
       ok: true,
       claims: { role: "member" },
     });
@@ -180,7 +189,7 @@ describe("verifyJoinToken", () => {
 
   it.each(["admin", "Agent", "", 1])("refuses the role %j", async (role) => {
     const t = await token({ sub: "u1", name: "Ann", room, role, exp: inAnHour() });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual({
       ok: false,
       code: "unauthorized",
       message: "the join token's role is not member or agent",
@@ -189,12 +198,12 @@ describe("verifyJoinToken", () => {
 
   it("uses sub as the display name when name is absent, and trims a given name", async () => {
     const t1 = await token({ sub: "u1", room, exp: inAnHour() });
-    expect(await verifyJoinToken(t1, joinSecret(), room)).toMatchObject({
+    expect(await verifyJoinToken(t1, joinSecret(), { kind: "room", name: room })).toMatchObject({
       ok: true,
       claims: { sub: "u1", name: "u1" },
     });
     const t2 = await token({ sub: "u1", name: "  Ann  ", room, exp: inAnHour() });
-    expect(await verifyJoinToken(t2, joinSecret(), room)).toMatchObject({
+    expect(await verifyJoinToken(t2, joinSecret(), { kind: "room", name: room })).toMatchObject({
       ok: true,
       claims: { name: "Ann" },
     });
@@ -208,7 +217,7 @@ describe("verifyJoinToken", () => {
     ["a number", 7],
   ])("refuses a name that is %s", async (_what, name) => {
     const t = await token({ sub: "u1", name, room, exp: inAnHour() });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual({
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual({
       ok: false,
       code: "unauthorized",
       message: "the join token's name is not a valid display name",
@@ -217,7 +226,72 @@ describe("verifyJoinToken", () => {
 
   it("refuses a token that is not yet valid (nbf in the future)", async () => {
     const t = await token({ sub: "u1", room, exp: inAnHour(), nbf: nowSec() + 600 });
-    expect(await verifyJoinToken(t, joinSecret(), room)).toEqual(NOT_VALID);
+    expect(await verifyJoinToken(t, joinSecret(), { kind: "room", name: room })).toEqual(NOT_VALID);
+  });
+});
+
+describe("verifyJoinToken: kinds of place and guests", () => {
+  const desk = { kind: "desk", name: "help" } as const;
+  const room = { kind: "room", name: "help" } as const;
+
+  it("opens desks with a desk claim and rooms with a room claim, never the other", async () => {
+    const deskToken = await token({ sub: "u1", desk: "help", exp: inAnHour() });
+    const roomToken = await token({ sub: "u1", room: "help", exp: inAnHour() });
+    expect(await verifyJoinToken(deskToken, joinSecret(), desk)).toMatchObject({
+      ok: true,
+      claims: { place: "help" },
+    });
+    expect(await verifyJoinToken(deskToken, joinSecret(), room)).toEqual({
+      ok: false,
+      code: "forbidden",
+      message: "this join token opens desks, not rooms",
+    });
+    expect(await verifyJoinToken(roomToken, joinSecret(), desk)).toEqual({
+      ok: false,
+      code: "forbidden",
+      message: "this join token opens rooms, not desks",
+    });
+  });
+
+  it("refuses a backend token that names both kinds of place", async () => {
+    const t = await token({ sub: "u1", room: "*", desk: "*", exp: inAnHour() });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+      ok: false,
+      code: "unauthorized",
+    });
+  });
+
+  it("refuses a backend token for a guest- id, saying the prefix is reserved", async () => {
+    const t = await token({ sub: "guest-0123456789ab", room: "*", exp: inAnHour() });
+    const check = await verifyJoinToken(t, joinSecret(), room);
+    expect(check).toMatchObject({ ok: false, code: "unauthorized" });
+    expect(!check.ok && check.message).toMatch(/guest-/);
+  });
+
+  it("reads a guest token made by mintGuestToken for any place of either kind", async () => {
+    const t = await mintGuestToken("guest-0123456789ab", "Ann", joinSecret(), nowSec());
+    for (const place of [room, desk, { kind: "room", name: "private-x" } as const]) {
+      expect(await verifyJoinToken(t, joinSecret(), place)).toMatchObject({
+        ok: true,
+        claims: { sub: "guest-0123456789ab", name: "Ann", role: "guest", place: "*" },
+      });
+    }
+  });
+
+  it("refuses a guest-role token whose sub is not a guest id", async () => {
+    const t = await token({ sub: "admin", role: "guest", room: "*", desk: "*", exp: inAnHour() });
+    expect(await verifyJoinToken(t, joinSecret(), room)).toMatchObject({
+      ok: false,
+      code: "unauthorized",
+    });
+  });
+
+  it("gives guest tokens 30 days", async () => {
+    const now = nowSec();
+    const t = await mintGuestToken("guest-0123456789ab", "Ann", joinSecret(), now);
+    const check = await verifyJoinToken(t, joinSecret(), room);
+    expect(check.ok && check.claims.exp).toBe(now + GUEST_TOKEN_TTL_SEC);
+    expect(GUEST_TOKEN_TTL_SEC).toBe(30 * 24 * 3600);
   });
 });
 
@@ -260,7 +334,7 @@ describe("joining with a token through the Worker", () => {
     const room = uniqueRoom("private");
     await expectRefused(
       room,
-      { user: "u1", name: "Ann" },
+      { name: "Ann" },
       "unauthorized",
       4401,
       "private rooms admit only members with a join token",
@@ -316,23 +390,24 @@ describe("joining with a token through the Worker", () => {
     const t = await token({ sub: "u1", name: "Ann", room, exp: nowSec() - 5 });
     await expectRefused(
       room,
-      { token: t, user: "u1", name: "Ann" },
+      { token: t, name: "Ann" },
       "unauthorized",
       4401,
       "the join token has expired",
     );
   });
 
-  it("admits a valid token as its own identity, ignoring the user and name parameters", async () => {
+  it("admits a valid token as its own identity, ignoring the name parameter", async () => {
     const room = uniqueRoom("private");
     const t = await token({ sub: "ann", name: "Ann", room, exp: inAnHour() });
-    const { client, welcome } = await join(room, { token: t, user: "mallory", name: "Mal" });
+    const { client, welcome } = await join(room, { token: t, name: "Mal" });
     track(client);
     expect(welcome).toEqual({
       type: "welcome",
       room,
       self: { id: "ann", name: "Ann" },
       members: [{ id: "ann", name: "Ann" }],
+      count: 1,
       seq: 0,
       replay: { from: 0, count: 0, complete: true },
     });
@@ -340,7 +415,6 @@ describe("joining with a token through the Worker", () => {
     const t2 = await token({ sub: "bo", room, exp: inAnHour() });
     const { client: bo, welcome: boWelcome } = await join(room, {
       token: t2,
-      user: "bad user!",
       name: "\u0007",
     });
     track(bo);
@@ -368,7 +442,7 @@ describe("joining with a token through the Worker", () => {
     track(ann);
     await expectRefused(
       room,
-      { user: "eve" },
+      {},
       "unauthorized",
       4401,
       "private rooms admit only members with a join token",
@@ -413,17 +487,14 @@ describe("joining with a token through the Worker", () => {
   it("admits a valid token in a public room, with the token's identity", async () => {
     const room = uniqueRoom("lobby");
     const t = await token({ sub: "ann", name: "Ann", room, exp: inAnHour() });
-    const { client, welcome } = await join(room, { token: t, user: "someone-else" });
+    const { client, welcome } = await join(room, { token: t });
     track(client);
     expect(welcome.self).toEqual({ id: "ann", name: "Ann" });
-    const { client: guest, welcome: guestWelcome } = await join(room, {
-      user: "guest1",
-      name: "Guest",
-    });
+    const { client: guest, welcome: guestWelcome } = await join(room, { name: "Guest" });
     track(guest);
     expect(guestWelcome.members).toEqual([
       { id: "ann", name: "Ann" },
-      { id: "guest1", name: "Guest" },
+      { id: guestWelcome.self.id, name: "Guest" },
     ]);
   });
 
