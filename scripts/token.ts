@@ -8,13 +8,11 @@
  */
 import { sign } from "hono/jwt";
 import { parseArgs } from "node:util";
-import { cleanDisplayName, isRoomName, isUserId } from "../src/protocol.ts";
+import { GUEST_PREFIX, cleanDisplayName, isRoomName, isUserId } from "../src/protocol.ts";
 import { secret } from "./secrets.ts";
 
 const USAGE =
   "usage: npm run token -- --user <id> (--room <room|*> | --desk <desk|*>) [--name <name>] [--role member|agent] [--ttl <seconds>]";
-/** Ids with this prefix are made by the server for guests; a backend token may not claim one. */
-const GUEST_PREFIX = "guest-";
 
 /** The claims to sign, or the sentence that says what is wrong with the arguments. */
 function claimsFrom(values: Record<string, string | boolean | undefined>): object | string {
