@@ -1,23 +1,22 @@
 /**
  * The chat page (public/) in headless Chromium against a real `wrangler dev`: what people do
- * with it — chat both ways, see who is there, message one person, survive a server restart —
- * and what must never happen: markup from a message running, a message shown twice or lost.
+ * with it — chat both ways, see who is there, message one person, survive a server restart,
+ * stay the same guest across tabs and reloads — and what must never happen: markup from a
+ * message running, a message shown twice or lost.
  */
 import { sign } from "hono/jwt";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/webhook.ts";
-import { browserSuite, openPage, saveScreenshot, type ChatPage } from "./browser";
+import { browserSuite, openPage, openTab, saveScreenshot, type ChatPage } from "./browser";
 import { startServer } from "./server";
 import { WsClient } from "./wsclient";
 
-const JOIN_SECRET = generateSecret().slice("whsec_".length);
 const WAIT = { timeout: 15_000 };
 /** A dial already under way when the server came back may still fail: then the backoff (at
  * most 15 s) decides, so reconnect waits allow a little more than that. */
 const RECONNECT_WAIT = { timeout: 20_000 };
 
-const suite = browserSuite({ JOIN_SECRET });
+const suite = browserSuite({});
 
 const newRoom = () => `web-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -61,6 +60,14 @@ const countOf = (page: Page, text: string, conv = "room") =>
   items(page, conv)
     .locator(".text")
     .evaluateAll((nodes, t) => nodes.filter((n) => n.textContent === t).length, text);
+
+/** The id the room gave this page's member (the list shows yourself as plain text). */
+const selfId = (page: Page) =>
+  page.locator("#member-list li:has(.member.self)").getAttribute("data-user");
+
+/** The address of the chat page for a room and a name, as a link would carry them. */
+const chatUrl = (query: Record<string, string>) =>
+  `${suite.server.url}/?${new URLSearchParams(query)}`;
 
 const memberNames = (page: Page) =>
   page
@@ -149,6 +156,100 @@ describe("the chat page in Chromium", () => {
     expect(await items(cy.page).count()).toBe(1);
   });
 
+  it("is one member in two tabs of one browser: the same guest, counted once", async () => {
+    const room = newRoom();
+    const ann = await enter(room, "Ann");
+    const annId = await selfId(ann.page);
+    expect(annId).toMatch(/^guest-/);
+    expect(new URL(ann.sockets[0]!).searchParams.has("token")).toBe(false); // a new guest
+
+    // A second tab finds the guest token the first one stored, and joins with it.
+    const second = await openTab(ann, chatUrl({ room, name: "Ann" }));
+    suite.pages.push(second);
+    await online(second.page);
+    expect(await selfId(second.page)).toBe(annId);
+    expect(new URL(second.sockets[0]!).searchParams.has("token")).toBe(true);
+    expect(await second.page.textContent("#member-count")).toBe("1");
+
+    // Someone else sees one Ann, and so do both of Ann's tabs.
+    const bo = await enter(room, "Bo");
+    await expect.poll(() => memberNames(bo.page), WAIT).toEqual(["Bo", "Ann"]);
+    for (const tab of [ann, second]) {
+      await expect.poll(() => memberNames(tab.page), WAIT).toEqual(["Ann", "Bo"]);
+      expect(await tab.page.textContent("#member-count")).toBe("2");
+    }
+    // What one tab sends is the member's own message in the other tab too.
+    await say(second.page, "typed in the second tab");
+    await shows(ann.page, "typed in the second tab");
+    await shows(bo.page, "typed in the second tab");
+    expect(await items(ann.page).last().getAttribute("class")).toMatch(/\bmine\b/);
+    expect(await items(bo.page).last().locator(".sender").textContent()).toBe("Ann");
+  });
+
+  it("keeps the guest id and its direct messages across a reload", async () => {
+    const room = newRoom();
+    const ann = await enter(room, "Ann");
+    const bo = await enter(room, "Bo");
+    const annId = (await selfId(ann.page))!;
+    const boId = (await selfId(bo.page))!;
+    await bo.page.click('#member-list button.member:text-is("Ann")');
+    await say(bo.page, "psst, before your reload");
+    const dm = `dm:${boId}`;
+    await ann.page.locator(`.tab[data-conv="${dm}"]`).waitFor(WAIT);
+    await ann.page.click(`.tab[data-conv="${dm}"]`);
+    await shows(ann.page, "psst, before your reload", dm);
+
+    await ann.page.reload();
+    await online(ann.page);
+    expect(await selfId(ann.page)).toBe(annId);
+    expect(new URL(ann.sockets.at(-1)!).searchParams.has("token")).toBe(true);
+    // Only the addressee is replayed a direct message: this one comes back because it is Ann.
+    await ann.page.locator(`.tab[data-conv="${dm}"]`).waitFor(WAIT);
+    await ann.page.click(`.tab[data-conv="${dm}"]`);
+    await shows(ann.page, "psst, before your reload", dm);
+    expect(await countOf(ann.page, "psst, before your reload", dm)).toBe(1);
+
+    // Bo's direct conversation still reaches her, and hers reaches Bo: one Ann, the same id.
+    await say(ann.page, "still me after the reload");
+    await shows(bo.page, "still me after the reload", `dm:${annId}`);
+    await say(bo.page, "welcome back");
+    await shows(ann.page, "welcome back", dm);
+    await expect.poll(() => memberNames(bo.page), WAIT).toEqual(["Bo", "Ann"]);
+  });
+
+  it("drops a stored guest token the server no longer accepts, and joins as a new guest", async () => {
+    const room = newRoom();
+    // What a browser holds after the server's JOIN_SECRET was replaced: a token it cannot verify.
+    const stale = await sign(
+      {
+        sub: "guest-stalestalestale",
+        name: "Ann",
+        role: "guest",
+        room: "*",
+        desk: "*",
+        exp: Math.floor(Date.now() / 1000) + 600,
+      },
+      "the-secret-before-the-rotation",
+      "HS256",
+    );
+    const ann = await open({}); // the join form: nothing connects yet
+    await ann.page.evaluate((t) => localStorage.setItem("edge-rooms:guest:Ann", t), stale);
+    await ann.page.goto(chatUrl({ room, name: "Ann" }));
+    await online(ann.page);
+    const id = await selfId(ann.page);
+    expect(id).toMatch(/^guest-/);
+    expect(id).not.toBe("guest-stalestalestale");
+    const joins = ann.sockets.map((u) => new URL(u).searchParams);
+    expect(joins.map((q) => [q.get("token"), q.get("name")])).toEqual([
+      [stale, null],
+      [null, "Ann"],
+    ]);
+    const stored = await ann.page.evaluate(() => localStorage.getItem("edge-rooms:guest:Ann"));
+    expect(stored).toMatch(/^ey/);
+    expect(stored).not.toBe(stale);
+    expect(await ann.page.isHidden("#alert")).toBe(true);
+  });
+
   it("shows markup in messages and names as text and runs none of it", async () => {
     const room = newRoom();
     const attack = "<img src=x onerror=alert(1)>";
@@ -178,7 +279,7 @@ describe("the chat page in Chromium", () => {
     await shows(ann.page, "before the restart (Bo)");
     await shows(bo.page, "before the restart (Ann)");
 
-    const { port, persistDir } = suite.server;
+    const { port, persistDir, joinSecret } = suite.server;
     await suite.server.stop();
     await ann.page.locator('#status[data-state="reconnecting"]').waitFor(WAIT);
     await bo.page.locator('#status[data-state="reconnecting"]').waitFor(WAIT);
@@ -187,7 +288,8 @@ describe("the chat page in Chromium", () => {
     await say(ann.page, "typed while offline");
     await ann.page.locator(".msg.pending .text", { hasText: "typed while offline" }).waitFor(WAIT);
 
-    suite.server = await startServer({ port, persistDir, vars: { JOIN_SECRET } });
+    // The same secret, as a deploy keeps it: the pages' guest tokens stay good.
+    suite.server = await startServer({ port, persistDir, vars: { JOIN_SECRET: joinSecret } });
     // The page's own "Retry now" control, instead of waiting out the backoff. Clicked through
     // the DOM: Bo's own timer may have reconnected (and hidden it) a moment ago, which is fine.
     await bo.page.evaluate(() => document.getElementById("retry-now")!.click());
@@ -225,9 +327,7 @@ describe("the chat page in Chromium", () => {
     const room = newRoom();
     // 75 messages from three writers (each under the per-connection burst), acknowledged.
     for (let w = 0; w < 3; w++) {
-      const c = await WsClient.connect(
-        `${suite.server.wsUrl}/room/${room}?user=w${w}&name=Writer${w}`,
-      );
+      const c = await WsClient.connect(`${suite.server.wsUrl}/room/${room}?name=Writer${w}`);
       await c.expect("welcome");
       for (let i = 1; i <= 25; i++)
         c.send({ type: "message", data: { text: `note ${w * 25 + i}` }, id: `n${i}` });
@@ -252,7 +352,11 @@ describe("the chat page in Chromium", () => {
   it("says why a private room refused the join, without retrying, and admits a valid token", async () => {
     const room = `private-${newRoom()}`;
     const token = (forRoom: string, exp = Math.floor(Date.now() / 1000) + 600) =>
-      sign({ sub: "ann-42", name: "Ann Lee", room: forRoom, exp }, JOIN_SECRET, "HS256");
+      sign(
+        { sub: "ann-42", name: "Ann Lee", room: forRoom, exp },
+        suite.server.joinSecret,
+        "HS256",
+      );
 
     const noToken = await open({ room, name: "Ann" });
     await noToken.page.locator('#status[data-state="closed"]').waitFor(WAIT);

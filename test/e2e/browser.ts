@@ -1,8 +1,9 @@
 /**
  * Headless Chromium for the browser tests, through playwright-core. The browser comes from
  * `@sparticuz/chromium` (unpacked by `npm install`, no system package); CHROME_PATH points at
- * another one. Each chat page gets its own browser context — its own storage, so its own user —
- * and records what a test must be able to assert on: dialogs, page errors, console errors.
+ * another one. Each chat page gets its own browser context — its own storage, so its own guest —
+ * unless a test opens another tab of the same one, and records what a test must be able to
+ * assert on: dialogs, page errors, console errors.
  */
 import chromium from "@sparticuz/chromium";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
@@ -72,7 +73,24 @@ export async function openPage(
   viewport = { width: 1100, height: 720 },
 ): Promise<ChatPage> {
   const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
+  return watch(context, await context.newPage(), url, () => context.close());
+}
+
+/**
+ * Another tab of the same browser profile as `of`: same storage, so the same stored guest.
+ * Closing it closes only the tab.
+ */
+export async function openTab(of: ChatPage, url: string): Promise<ChatPage> {
+  const page = await of.context.newPage();
+  return watch(of.context, page, url, () => page.close());
+}
+
+async function watch(
+  context: BrowserContext,
+  page: Page,
+  url: string,
+  close: () => Promise<void>,
+): Promise<ChatPage> {
   const chat: ChatPage = {
     page,
     context,
@@ -80,7 +98,7 @@ export async function openPage(
     errors: [],
     requests: [],
     sockets: [],
-    close: () => context.close(),
+    close,
   };
   page.on("dialog", (d) => {
     chat.dialogs.push(d.message());
