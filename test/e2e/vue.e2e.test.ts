@@ -107,16 +107,27 @@ describe("the Vue example on another origin", () => {
 
   it("chats with a second client and shows a pushed event, from an allowed origin", async () => {
     const room = newRoom();
-    const ann = await openChat(site.origin, { room, name: "Ann", user: "ann" });
+    const ann = await openChat(site.origin, { room, name: "Ann" });
     await mounted(ann);
     await ann.page.locator('#status[data-state="open"]').waitFor(WAIT);
     expect(ann.sockets.map((u) => new URL(u).origin)).toEqual([rooms.wsUrl]);
+    // A guest: the room made the id, and the page keeps the guest token it handed out.
+    const annId = await ann.page.locator("#members li").first().getAttribute("data-user");
+    expect(annId).toMatch(/^guest-/);
+    expect(await ann.page.evaluate(() => localStorage.getItem("vue-chat:guest:Ann"))).toMatch(
+      /^ey/,
+    );
 
-    // Bo is another kind of client: a Node backend process, no Origin header.
-    const bo = await WsClient.connect(`${rooms.wsUrl}/room/${room}?user=bo&name=Bo`);
-    expect(await bo.expect("welcome")).toMatchObject({
-      members: [{ id: "ann", name: "Ann" }, { id: "bo" }],
-    });
+    // Bo is another kind of client: a Node process, no Origin header; a guest too.
+    const bo = await WsClient.connect(`${rooms.wsUrl}/room/${room}?name=Bo`);
+    const { members } = await bo.expect("welcome");
+    expect(members).toHaveLength(2);
+    expect(members).toEqual(
+      expect.arrayContaining([
+        { id: annId, name: "Ann" },
+        { id: expect.stringMatching(/^guest-/), name: "Bo" },
+      ]),
+    );
     await expect
       .poll(() => ann.page.locator("#members li").allTextContents(), WAIT)
       .toEqual(["Ann", "Bo"]);
@@ -125,7 +136,7 @@ describe("the Vue example on another origin", () => {
     await ann.page.press("#text", "Enter");
     expect(await bo.waitFor((f) => f.type === "message", "Ann's message")).toMatchObject({
       seq: 1,
-      from: { id: "ann", name: "Ann" },
+      from: { id: annId, name: "Ann" },
       data: { text: "Hello from Vue" },
     });
 
@@ -167,7 +178,7 @@ describe("the Vue example on another origin", () => {
   it("is refused from an origin that is not in ALLOWED_ORIGINS, and says why", async () => {
     const room = newRoom();
     // The server's side, without a browser: same upgrade, two origins.
-    const url = `${rooms.wsUrl}/room/${room}?user=probe`;
+    const url = `${rooms.wsUrl}/room/${room}?name=probe`;
     await expect(WsClient.connect(url, { Origin: stranger.origin })).rejects.toThrow(/HTTP 403/);
     const allowed = await WsClient.connect(url, { Origin: site.origin });
     await allowed.expect("welcome");
