@@ -2,27 +2,30 @@
  * The help desk's pages (public/agent.html, public/support.html) in headless Chromium against a
  * real `wrangler dev`: one agent console serving two customer widgets both ways — queue, then
  * assignment, unread counts, replies landing in the right conversation only, closing — plus
- * transfer between two consoles and the console's answer to a missing or refused token.
+ * transfer between two consoles, a customer who reloads the widget and keeps its agent, and the
+ * console's answer to a missing or refused token. Customers are guests: the desk makes their
+ * ids, so a test reads them from the console.
  */
 import { sign } from "hono/jwt";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/webhook.ts";
 import { browserSuite, openPage, saveScreenshot } from "./browser";
 
-const JOIN_SECRET = generateSecret().slice("whsec_".length);
 const WAIT = { timeout: 15_000 };
 const PHONE = { width: 390, height: 844 };
 
-const suite = browserSuite({ JOIN_SECRET });
+const suite = browserSuite({});
 
 const newDesk = () => `help-${crypto.randomUUID().slice(0, 8)}`;
 
-/** A join token as the backend would mint it (scripts/token.ts). */
-const token = (sub: string, name: string, desk: string, role = "agent") =>
+/**
+ * A join token as the backend would mint it (npm run token): a desk token by default, a room
+ * token with `place: "room"`, signed with the server's JOIN_SECRET.
+ */
+const token = (sub: string, name: string, desk: string, role = "agent", place = "desk") =>
   sign(
-    { sub, name, room: desk, role, exp: Math.floor(Date.now() / 1000) + 600 },
-    JOIN_SECRET,
+    { sub, name, [place]: desk, role, exp: Math.floor(Date.now() / 1000) + 600 },
+    suite.server.joinSecret,
     "HS256",
   );
 
@@ -33,9 +36,9 @@ async function open(path: string, query: Record<string, string>, viewport?: type
   return page;
 }
 
-/** A customer's widget, with a known user id so the console's entries can be addressed. */
-const widget = (desk: string, name: string, user: string, viewport?: typeof PHONE) =>
-  open("support.html", { desk, name, user }, viewport);
+/** A customer's widget: a guest of the desk, in a browser profile of its own. */
+const widget = (desk: string, name: string, viewport?: typeof PHONE) =>
+  open("support.html", { desk, name }, viewport);
 
 /** An agent's console, signed in with an agent token, once the desk has welcomed it. */
 async function console_(desk: string, id: string, name: string) {
@@ -63,6 +66,16 @@ const shows = (page: Page, conv: string, text: string, state: "visible" | "attac
 const deskState = (page: Page, state: string) =>
   page.locator(`#desk-state[data-state="${state}"]`).waitFor(WAIT);
 const tab = (page: Page, customer: string) => page.locator(`.tab[data-customer="${customer}"]`);
+/** The id the desk gave a customer, read from the console's conversation with that name. */
+async function customerId(page: Page, name: string): Promise<string> {
+  const entry = page.locator("#conv-list .tab").filter({
+    has: page.locator(`.tab-title:text-is("${name}")`),
+  });
+  await entry.waitFor(WAIT);
+  const id = await entry.getAttribute("data-customer");
+  expect(id).toMatch(/^guest-/);
+  return id!;
+}
 const unread = (page: Page, customer: string) =>
   tab(page, customer)
     .locator(".badge.unread")
@@ -72,10 +85,10 @@ describe("the help desk pages in Chromium", () => {
   it("lets one agent console and two customer widgets talk both ways", async () => {
     const desk = newDesk();
     // Two customers arrive before any agent: they queue, in order, and may already write.
-    const ann = await widget(desk, "Ann", "ann-1", PHONE);
+    const ann = await widget(desk, "Ann", PHONE);
     await deskState(ann.page, "queued");
     expect(await ann.page.textContent("#queue-position")).toBe("1");
-    const bo = await widget(desk, "Bo", "bo-2");
+    const bo = await widget(desk, "Bo");
     await deskState(bo.page, "queued");
     expect(await bo.page.textContent("#queue-position")).toBe("2");
     await say(ann.page, "Hi, my order #1042 has not arrived");
@@ -91,69 +104,71 @@ describe("the help desk pages in Chromium", () => {
     await expect
       .poll(() => li.page.locator("#conv-list .tab-title").allTextContents(), WAIT)
       .toEqual(["Ann", "Bo"]);
-    for (const id of ["ann-1", "bo-2"])
+    const annId = await customerId(li.page, "Ann");
+    const boId = await customerId(li.page, "Bo");
+    for (const id of [annId, boId])
       expect(await tab(li.page, id).locator(".presence").getAttribute("data-online")).toBe("true");
     // The first conversation is open, with what Ann wrote while queued (handed over with it).
-    expect(await tab(li.page, "ann-1").getAttribute("aria-selected")).toBe("true");
-    await shows(li.page, "ann-1", "Hi, my order #1042 has not arrived");
+    expect(await tab(li.page, annId).getAttribute("aria-selected")).toBe("true");
+    await shows(li.page, annId, "Hi, my order #1042 has not arrived");
     expect(await li.page.textContent("#conv-title")).toBe("Ann");
 
     // Bo writes while Ann's conversation is selected: Bo's entry counts unread messages.
     await say(bo.page, "Can I change my delivery address?");
-    await tab(li.page, "bo-2").locator('.badge.unread:text-is("1")').waitFor(WAIT);
+    await tab(li.page, boId).locator('.badge.unread:text-is("1")').waitFor(WAIT);
     await say(bo.page, "It is for order #2077");
-    await tab(li.page, "bo-2").locator('.badge.unread:text-is("2")').waitFor(WAIT);
-    expect(await unread(li.page, "ann-1")).toBe("");
-    expect(await tab(li.page, "bo-2").locator(".preview").textContent()).toBe(
+    await tab(li.page, boId).locator('.badge.unread:text-is("2")').waitFor(WAIT);
+    expect(await unread(li.page, annId)).toBe("");
+    expect(await tab(li.page, boId).locator(".preview").textContent()).toBe(
       "It is for order #2077",
     );
 
     // The agent answers Ann, then opens Bo's conversation (its count clears) and answers Bo.
     await say(li.page, "Sorry about that, Ann! Checking #1042 now.");
     await shows(ann.page, "support", "Sorry about that, Ann! Checking #1042 now.");
-    await li.page.click('.tab[data-customer="bo-2"]');
-    expect(await unread(li.page, "bo-2")).toBe("");
-    expect(await texts(li.page, "bo-2")).toEqual([
+    await li.page.click(`.tab[data-customer="${boId}"]`);
+    expect(await unread(li.page, boId)).toBe("");
+    expect(await texts(li.page, boId)).toEqual([
       "Can I change my delivery address?",
       "It is for order #2077",
     ]);
     await say(li.page, "Sure, Bo: what is the new address?");
     await shows(bo.page, "support", "Sure, Bo: what is the new address?");
     await say(ann.page, "Thank you!");
-    await tab(li.page, "ann-1").locator('.badge.unread:text-is("1")').waitFor(WAIT);
+    await tab(li.page, annId).locator('.badge.unread:text-is("1")').waitFor(WAIT);
 
     // Each conversation holds its own messages only, on both sides.
-    expect(await texts(li.page, "ann-1")).toEqual([
+    expect(await texts(li.page, annId)).toEqual([
       "Hi, my order #1042 has not arrived",
       "Sorry about that, Ann! Checking #1042 now.",
       "Thank you!",
     ]);
-    expect(await texts(li.page, "bo-2")).toEqual([
+    expect(await texts(li.page, boId)).toEqual([
       "Can I change my delivery address?",
       "It is for order #2077",
       "Sure, Bo: what is the new address?",
     ]);
-    expect(await texts(ann.page, "support")).toEqual(await texts(li.page, "ann-1"));
-    expect(await texts(bo.page, "support")).toEqual(await texts(li.page, "bo-2"));
+    expect(await texts(ann.page, "support")).toEqual(await texts(li.page, annId));
+    expect(await texts(bo.page, "support")).toEqual(await texts(li.page, boId));
     const senders = await items(bo.page, "support").locator(".sender").allTextContents();
     expect(senders).toEqual(["Bo", "Bo", "Li"]);
 
     // Closing Ann's conversation: her widget says so, and the console stops the reply box.
-    await li.page.click('.tab[data-customer="ann-1"]');
+    await li.page.click(`.tab[data-customer="${annId}"]`);
     await li.page.click("#close-conv");
     await deskState(ann.page, "closed");
     expect(await ann.page.textContent("#desk-state")).toMatch(/Li closed this conversation/);
-    await expect.poll(() => tab(li.page, "ann-1").getAttribute("data-state"), WAIT).toBe("closed");
+    await expect.poll(() => tab(li.page, annId).getAttribute("data-state"), WAIT).toBe("closed");
     expect(await li.page.isDisabled("#text")).toBe(true);
     expect(await li.page.isDisabled("#close-conv")).toBe(true);
     // Writing again starts a new conversation with an agent (the only one: Li, again), which
     // counts as unread while the agent is in Bo's conversation.
-    await li.page.click('.tab[data-customer="bo-2"]');
+    await li.page.click(`.tab[data-customer="${boId}"]`);
     await say(ann.page, "One more question, sorry");
     await deskState(ann.page, "assigned");
-    await shows(li.page, "ann-1", "One more question, sorry", "attached");
-    await expect.poll(() => tab(li.page, "ann-1").getAttribute("data-state"), WAIT).toBe("open");
-    await tab(li.page, "ann-1").locator('.badge.unread:text-is("1")').waitFor(WAIT);
+    await shows(li.page, annId, "One more question, sorry", "attached");
+    await expect.poll(() => tab(li.page, annId).getAttribute("data-state"), WAIT).toBe("open");
+    await tab(li.page, annId).locator('.badge.unread:text-is("1")').waitFor(WAIT);
 
     // The widget fits a phone: nothing wider than the screen, the composer on it.
     expect(await ann.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
@@ -169,7 +184,7 @@ describe("the help desk pages in Chromium", () => {
     // A customer who leaves shows as offline in the console.
     await bo.close();
     await expect
-      .poll(() => tab(li.page, "bo-2").locator(".presence").getAttribute("data-online"), WAIT)
+      .poll(() => tab(li.page, boId).locator(".presence").getAttribute("data-online"), WAIT)
       .toBe("false");
     expect(await li.page.textContent("#conv-presence")).toBe("offline");
   });
@@ -177,27 +192,60 @@ describe("the help desk pages in Chromium", () => {
   it("transfers a conversation to another online agent, with what was said", async () => {
     const desk = newDesk();
     const li = await console_(desk, "kefu1", "Li");
-    const cy = await widget(desk, "Cy", "cy-3");
+    const cy = await widget(desk, "Cy");
     await deskState(cy.page, "assigned");
     const wang = await console_(desk, "kefu2", "Wang"); // after Cy: Cy stays with Li
     expect(await cy.page.textContent("#agent-name")).toBe("Li");
     await say(cy.page, "I need an invoice for last month");
-    await shows(li.page, "cy-3", "I need an invoice for last month");
+    const cyId = await customerId(li.page, "Cy");
+    await shows(li.page, cyId, "I need an invoice for last month");
 
     await expect
       .poll(() => li.page.locator("#transfer-to option").allTextContents(), WAIT)
       .toEqual(["Wang"]);
     await li.page.click("#transfer");
     await cy.page.locator('#agent-name:text-is("Wang")').waitFor(WAIT);
-    await shows(wang.page, "cy-3", "I need an invoice for last month");
-    await expect.poll(() => tab(li.page, "cy-3").getAttribute("data-state"), WAIT).toBe("gone");
+    await shows(wang.page, cyId, "I need an invoice for last month");
+    await expect.poll(() => tab(li.page, cyId).getAttribute("data-state"), WAIT).toBe("gone");
     expect(await li.page.isDisabled("#text")).toBe(true);
 
     await say(wang.page, "Hi Cy, Wang here: sending it now.");
     await shows(cy.page, "support", "Hi Cy, Wang here: sending it now.");
     await say(cy.page, "Great, thanks");
-    await shows(wang.page, "cy-3", "Great, thanks");
-    expect(await texts(li.page, "cy-3")).toEqual(["I need an invoice for last month"]);
+    await shows(wang.page, cyId, "Great, thanks");
+    expect(await texts(li.page, cyId)).toEqual(["I need an invoice for last month"]);
+  });
+
+  it("keeps the customer's agent and conversation across a reload of the widget", async () => {
+    const desk = newDesk();
+    const li = await console_(desk, "kefu1", "Li");
+    const ann = await widget(desk, "Ann");
+    await say(ann.page, "Hello, is anyone there?");
+    await deskState(ann.page, "assigned");
+    expect(await ann.page.textContent("#agent-name")).toBe("Li");
+    const annId = await customerId(li.page, "Ann");
+    await shows(li.page, annId, "Hello, is anyone there?");
+    // A second agent with no conversation yet: a new customer would be given Wang (the least
+    // busy), so only the same customer id keeps Li.
+    const wang = await console_(desk, "kefu2", "Wang");
+
+    await ann.page.reload();
+    await deskState(ann.page, "assigned");
+    expect(await ann.page.textContent("#agent-name")).toBe("Li");
+    expect(new URL(ann.sockets.at(-1)!).searchParams.has("token")).toBe(true);
+    await shows(ann.page, "support", "Hello, is anyone there?"); // her conversation, replayed
+    await say(ann.page, "Still me, after a reload");
+    await shows(li.page, annId, "Still me, after a reload");
+    await say(li.page, "Yes, Ann: how can I help?");
+    await shows(ann.page, "support", "Yes, Ann: how can I help?");
+    expect(await texts(li.page, annId)).toEqual([
+      "Hello, is anyone there?",
+      "Still me, after a reload",
+      "Yes, Ann: how can I help?",
+    ]);
+    // One conversation with Ann, never a second customer of that name; none reached Wang.
+    expect(await li.page.locator("#conv-list .tab").count()).toBe(1);
+    expect(await wang.page.locator("#conv-list .tab").count()).toBe(0);
   });
 
   it("says how to get an agent token, and why one was refused", async () => {
@@ -205,7 +253,7 @@ describe("the help desk pages in Chromium", () => {
     const none = await open("agent.html", { desk });
     await none.page.locator("#signin").waitFor(WAIT);
     expect(await none.page.textContent("#token-command")).toBe(
-      `npm run token -- --user kefu1 --name Li --room ${desk} --role agent`,
+      `npm run token -- --user kefu1 --name Li --desk ${desk} --role agent`,
     );
     expect(none.sockets).toEqual([]);
 
@@ -216,10 +264,18 @@ describe("the help desk pages in Chromium", () => {
     await member.page.locator("#signin-error").waitFor(WAIT);
     expect(await member.page.textContent("#signin-error")).toMatch(/not make you an agent.*role/);
 
+    // A room token of the same name never opens the desk, even with the agent role.
+    const roomToken = await open("agent.html", {
+      desk,
+      token: await token("kefu1", "Li", desk, "agent", "room"),
+    });
+    await roomToken.page.locator("#signin-error").waitFor(WAIT);
+    expect(await roomToken.page.textContent("#signin-error")).toMatch(/not make you an agent/);
+
     const garbage = await open("agent.html", { desk, token: "not.a.token" });
     await garbage.page.locator("#signin-error").waitFor(WAIT);
     expect(await garbage.page.textContent("#signin-error")).toMatch(/did not accept this token/);
-    for (const refused of [member, garbage]) {
+    for (const refused of [member, roomToken, garbage]) {
       expect(await refused.page.isHidden("#console")).toBe(true);
       expect(refused.sockets).toHaveLength(1); // a refusal is final: no retry
     }
