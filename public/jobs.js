@@ -274,7 +274,14 @@ function startJobs({ user, token }) {
   });
   client.on("closed", (c) => {
     if (c.error === undefined) return;
-    showAlert(explain(c.error, c.reason, room, true));
+    // The page always joins with the user's token: a refusal is about that token.
+    showAlert(
+      c.error === "forbidden"
+        ? `This token does not open your room “${room}”: ${c.reason}`
+        : c.error === "unauthorized"
+          ? `The room did not accept this token: ${c.reason}`
+          : explain(c.error, c.reason, room, true),
+    );
     submit.disabled = true;
     olderButton.hidden = true;
   });

@@ -10,18 +10,24 @@ import { describe, expect, it } from "vitest";
 import { generateSecret, signWebhook } from "../../src/webhook.ts";
 import { browserSuite, openPage, saveScreenshot } from "./browser";
 
-const JOIN_SECRET = generateSecret().slice("whsec_".length);
 const PUSH_SECRET = generateSecret();
 const WAIT = { timeout: 15_000 };
 /** The queue consumer waits up to max_batch_timeout (1 s) for a batch, then runs the job. */
 const JOB_WAIT = { timeout: 20_000 };
 
-const suite = browserSuite({ JOIN_SECRET, PUSH_SECRET });
+const suite = browserSuite({ PUSH_SECRET });
 
 const newUser = () => `u${crypto.randomUUID().slice(0, 8)}`;
-/** A join token as the user's backend would mint it (npm run token). */
+/**
+ * A room token as the user's backend would mint it (npm run token), for the user's personal
+ * room unless told otherwise, signed with the server's JOIN_SECRET.
+ */
 const tokenFor = (user: string, room = `user-${user}`) =>
-  sign({ sub: user, room, exp: Math.floor(Date.now() / 1000) + 600 }, JOIN_SECRET, "HS256");
+  sign(
+    { sub: user, room, exp: Math.floor(Date.now() / 1000) + 600 },
+    suite.server.joinSecret,
+    "HS256",
+  );
 
 /**
  * Opens the page by the address people are given. The page itself lives at /jobs/ (/jobs is
@@ -233,17 +239,34 @@ describe("the jobs page in Chromium", () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("older-status");
   });
 
-  it("says so when the token is for another user or another user's room", async () => {
+  it("says so when the token is for another user, another room or a desk, or the id is a guest's", async () => {
     const user = newUser();
     // A token for someone else never gets as far as the room.
     const other = await openJobs(user, await tokenFor("mallory"));
     await other.page.locator("#setup-error", { hasText: "for the user “mallory”" }).waitFor(WAIT);
     expect(other.sockets).toEqual([]);
+    // Guest ids are the server's to hand out: no backend token has one, no jobs page either.
+    const guest = await openJobs("guest-abcdefghijkl", await tokenFor(user));
+    await guest.page
+      .locator("#setup-error", { hasText: "does not start with “guest-”" })
+      .waitFor(WAIT);
+    expect(guest.sockets).toEqual([]);
 
     // The user's own token, but for another room: the room refuses it, and the page says why.
     const wrongRoom = await openJobs(user, await tokenFor(user, "user-mallory"));
     await wrongRoom.page.locator('#status[data-state="closed"]').waitFor(WAIT);
-    expect(await wrongRoom.page.textContent("#alert-text")).toMatch(/for a different room/);
+    expect(await wrongRoom.page.textContent("#alert-text")).toMatch(/does not open your room/);
     expect(await wrongRoom.page.isDisabled("#submit-job")).toBe(true);
+
+    // A desk token of the user never opens a room, the personal one included.
+    const deskToken = await sign(
+      { sub: user, desk: "*", exp: Math.floor(Date.now() / 1000) + 600 },
+      suite.server.joinSecret,
+      "HS256",
+    );
+    const desk = await openJobs(user, deskToken);
+    await desk.page.locator('#status[data-state="closed"]').waitFor(WAIT);
+    expect(await desk.page.textContent("#alert-text")).toMatch(/does not open your room/);
+    expect(desk.sockets).toHaveLength(1); // refused for good: no retry
   });
 });
