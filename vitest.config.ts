@@ -14,6 +14,7 @@ export default defineConfig({
           HISTORY_LIMIT: "60",
           MAX_FRAME_BYTES: "4096",
           MAX_PUSH_BYTES: "16384",
+          MAX_REPLAY_BYTES: "16384",
           // Short, so the grace alarm fires within a test; reconnects "within grace" are immediate.
           AGENT_GRACE_SEC: "1",
           PUSH_SECRET: generateSecret(),

@@ -54,6 +54,8 @@ export class History {
   /** When expired keys were last swept; read from storage on first use, so a wake-up keeps it. */
   #lastSweep: number | undefined;
   #visible: VisibilityRule;
+  /** Bytes one replay or page may carry (MAX_REPLAY_BYTES). */
+  #maxReplayBytes: number;
   /** Appended, numbered, not yet written: see flush(). */
   #pending: { seq: number; sender: string | null; recipient: string | null; body: string }[] = [];
 
@@ -64,10 +66,11 @@ export class History {
   constructor(
     sql: SqlStorage,
     historyLimit: number,
-    options: { visible?: VisibilityRule; byRecipient?: boolean } = {},
+    options: { visible?: VisibilityRule; byRecipient?: boolean; maxReplayBytes?: number } = {},
   ) {
     this.#sql = sql;
     this.#limit = historyLimit;
+    this.#maxReplayBytes = options.maxReplayBytes ?? Infinity;
     this.#visible = options.visible ?? roomVisibility;
     // IF NOT EXISTS: the constructor runs on every wake-up, the tables exist from the first.
     sql.exec(`CREATE TABLE IF NOT EXISTS frames (
@@ -137,36 +140,41 @@ export class History {
 
   /**
    * Frames a user may see, for a join. With `since`, every visible frame after it; without,
-   * the newest `newest` visible frames.
+   * the newest `newest` visible frames. Either way no more than the byte budget: then the
+   * newest frames that fit, and `complete` is false so the client pages back for the rest.
    */
   replay(reader: Reader, since: number | undefined, newest: number): Replay {
     this.flush();
     if (since === undefined) {
-      const rows = this.#sql
-        .exec<{ seq: number; body: string }>(
+      const { bodies, firstSeq, cut } = this.#newestWithin(
+        this.#sql.exec<Row>(
           `SELECT seq, body FROM frames WHERE ${this.#visible(1, reader.role)} ORDER BY seq DESC LIMIT ?2`,
           reader.id,
           newest,
-        )
-        .toArray()
-        .reverse();
-      const from = rows.length > 0 ? rows[0]!.seq - 1 : this.#lastSeq;
-      return { from, frames: rows.map((r) => r.body), complete: true };
+        ),
+        newest,
+      );
+      const from = firstSeq === null ? this.#lastSeq : firstSeq - 1;
+      return { from, frames: bodies, complete: !cut };
     }
-    const frames = this.#sql
-      .exec<{ body: string }>(
-        `SELECT body FROM frames WHERE seq > ?1 AND ${this.#visible(2, reader.role)} ORDER BY seq`,
+    const { bodies, firstSeq, cut } = this.#newestWithin(
+      this.#sql.exec<Row>(
+        `SELECT seq, body FROM frames WHERE seq > ?1 AND ${this.#visible(2, reader.role)} ORDER BY seq DESC`,
         since,
         reader.id,
-      )
-      .toArray()
-      .map((r) => r.body);
+      ),
+      Infinity,
+    );
+    if (cut) return { from: firstSeq! - 1, frames: bodies, complete: false };
     // A client ahead of the room (its storage was reset) cannot be made whole either.
     const complete = since + 1 >= this.firstRetained && since <= this.#lastSeq;
-    return { from: since, frames, complete };
+    return { from: since, frames: bodies, complete };
   }
 
-  /** One page of older frames a user may see, oldest first, and whether older ones remain. */
+  /**
+   * One page of older frames a user may see, oldest first: at most `limit` frames and the byte
+   * budget; `complete` is false while older visible frames remain.
+   */
   page(
     reader: Reader,
     before: number | undefined,
@@ -174,41 +182,60 @@ export class History {
   ): { frames: string[]; complete: boolean } {
     this.flush();
     const bound = before ?? this.#lastSeq + 1;
-    const rows = this.#sql
-      .exec<{ seq: number; body: string }>(
+    const { bodies, cut, more } = this.#newestWithin(
+      this.#sql.exec<Row>(
         `SELECT seq, body FROM frames WHERE seq < ?1 AND ${this.#visible(2, reader.role)} ORDER BY seq DESC LIMIT ?3`,
         bound,
         reader.id,
         limit + 1, // one extra row tells whether anything older is left
-      )
-      .toArray();
-    const complete = rows.length <= limit;
-    return {
-      frames: rows
-        .slice(0, limit)
-        .reverse()
-        .map((r) => r.body),
-      complete,
-    };
+      ),
+      limit,
+    );
+    return { frames: bodies, complete: !cut && !more };
   }
 
-  /** The newest `limit` frames addressed to `recipient` (a desk conversation), oldest first. */
+  /**
+   * The newest `limit` frames addressed to `recipient` (a desk conversation), oldest first,
+   * within the byte budget.
+   */
   addressedTo(recipient: string, limit: number): { frames: string[]; complete: boolean } {
     this.flush();
-    const rows = this.#sql
-      .exec<{ body: string }>(
-        "SELECT body FROM frames WHERE recipient = ? ORDER BY seq DESC LIMIT ?",
+    const { bodies, cut, more } = this.#newestWithin(
+      this.#sql.exec<Row>(
+        "SELECT seq, body FROM frames WHERE recipient = ? ORDER BY seq DESC LIMIT ?",
         recipient,
         limit + 1,
-      )
-      .toArray();
-    return {
-      frames: rows
-        .slice(0, limit)
-        .reverse()
-        .map((r) => r.body),
-      complete: rows.length <= limit,
-    };
+      ),
+      limit,
+    );
+    return { frames: bodies, complete: !cut && !more };
+  }
+
+  /**
+   * Takes rows newest first while they fit: at most `limit` of them and MAX_REPLAY_BYTES of
+   * text (counted as sent: the bodies and a separator each). The cursor is read lazily, so a
+   * stop leaves the older rows unread. The newest row is always taken, even alone over the
+   * budget (one frame is bounded by MAX_PUSH_BYTES), so paging back always moves on. `cut`:
+   * stopped by the budget; `more`: rows were left beyond `limit`.
+   */
+  #newestWithin(
+    rows: Iterable<Row>,
+    limit: number,
+  ): { bodies: string[]; firstSeq: number | null; cut: boolean; more: boolean } {
+    const bodies: string[] = [];
+    let firstSeq: number | null = null;
+    let bytes = 0;
+    for (const row of rows) {
+      if (bodies.length >= limit)
+        return { bodies: bodies.reverse(), firstSeq, cut: false, more: true };
+      bytes += utf8Length(row.body) + 1;
+      if (bytes > this.#maxReplayBytes && bodies.length > 0) {
+        return { bodies: bodies.reverse(), firstSeq, cut: true, more: true };
+      }
+      bodies.push(row.body);
+      firstSeq = row.seq;
+    }
+    return { bodies: bodies.reverse(), firstSeq, cut: false, more: false };
   }
 
   /** The remembered result for an idempotency key, if it was seen within DEDUPE_TTL_MS. */
@@ -248,6 +275,18 @@ export class History {
       now,
     );
   }
+}
+
+type Row = { seq: number; body: string };
+
+/** UTF-8 length of a string without encoding it (a surrogate pair is 2 units and 4 bytes). */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) n += c >= 0x800 && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return n;
 }
 
 /** A row of the dedupe table that records the last sweep (no client or push key looks like it). */

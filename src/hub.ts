@@ -19,6 +19,7 @@ import { Outbox } from "./outbox";
 import {
   CLOSE_POLICY,
   CLOSE_TOO_LARGE,
+  CLOSE_TOO_MANY_CONNECTIONS,
   DEFAULT_REPLAY,
   answerableCloseCode,
   errorFrame,
@@ -100,7 +101,10 @@ export abstract class Hub extends DurableObject<Env> {
   ) {
     super(ctx, env);
     this.limits = readLimits(env);
-    this.history = new History(ctx.storage.sql, this.limits.historyLimit, options);
+    this.history = new History(ctx.storage.sql, this.limits.historyLimit, {
+      ...options,
+      maxReplayBytes: this.limits.maxReplayBytes,
+    });
     this.members = new Members(
       ctx.getWebSockets(),
       () => new TokenBucket(this.limits.ratePerSec, this.limits.rateBurst, Date.now()),
@@ -147,6 +151,7 @@ export abstract class Hub extends DurableObject<Env> {
     server.serializeAttachment(a);
     const first = this.members.add(server, a);
     this.outbox.admit(server, join.batch);
+    this.#capSockets(a);
     // Everything for the join is sent in this one synchronous turn, so no live frame can come
     // between the welcome, the replay and what follows.
     this.onJoin(server, this.members.sockets.get(server)!, join, first);
@@ -179,6 +184,21 @@ export abstract class Hub extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.#leave(ws);
+  }
+
+  /**
+   * One user may hold at most MAX_SOCKETS_PER_USER sockets here: one more closes the oldest, so
+   * a page that keeps reopening sockets cannot fill the object, and the newest tab still works.
+   */
+  #capSockets(a: Attachment): void {
+    const max = this.limits.maxSocketsPerUser;
+    const sockets = [...this.members.socketsOf(a.id, a.role)];
+    for (const oldest of sockets.slice(0, Math.max(0, sockets.length - max))) {
+      const conn = this.members.sockets.get(oldest)!;
+      const text = `at most ${max} connections per user here: this one, your oldest, is closed`;
+      this.reply(oldest, conn, errorFrame("too_many_connections", text));
+      this.close(oldest, CLOSE_TOO_MANY_CONNECTIONS, "too many connections");
+    }
   }
 
   #receive(ws: WebSocket, conn: Connection, message: string | ArrayBuffer): void {
@@ -370,4 +390,8 @@ export abstract class Hub extends DurableObject<Env> {
   }
 }
 
-const clientKey = (user: string, id: string) => `client:${user}:${id}`;
+/**
+ * The idempotency key of a client frame. The user id's length comes first, so no choice of ids
+ * can make two users' keys equal: user "a" with id "b:c" and user "a:b" with id "c" differ.
+ */
+const clientKey = (user: string, id: string) => `client:${user.length}:${user}:${id}`;

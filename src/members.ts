@@ -28,7 +28,11 @@ export interface Attachment {
 }
 
 export interface Connection extends Attachment {
-  /** Memory only, by design: a bucket lost to eviction refills long before an idle object is evicted. */
+  /**
+   * The user's rate bucket, one for all of its sockets here, so ten tabs get no more than one.
+   * Memory only, by design: a bucket lost to eviction refills long before an idle object is
+   * evicted.
+   */
   bucket: TokenBucket;
 }
 
@@ -91,7 +95,9 @@ export interface Departure extends Member {
 interface MemberEntry {
   id: string;
   name: string;
+  /** In arrival order (a Set keeps it): the first is the oldest, closed first at the cap. */
   sockets: Set<WebSocket>;
+  bucket: TokenBucket;
 }
 
 /** Role and id in one map key; ids never contain a space, so no two pairs share a key. */
@@ -114,15 +120,16 @@ export class Members {
 
   /** Adds a socket; true when it is the user's first, i.e. the user just joined. */
   add(ws: WebSocket, a: Attachment): boolean {
-    const conn: Connection = { ...a, bucket: this.#newBucket() };
-    this.sockets.set(ws, conn);
     const key = memberKey(a.id, a.role);
     const entry = this.#members.get(key);
     if (entry !== undefined) {
+      this.sockets.set(ws, { ...a, bucket: entry.bucket });
       entry.sockets.add(ws);
       return false;
     }
-    this.#members.set(key, { id: a.id, name: a.name, sockets: new Set([ws]) });
+    const bucket = this.#newBucket();
+    this.sockets.set(ws, { ...a, bucket });
+    this.#members.set(key, { id: a.id, name: a.name, sockets: new Set([ws]), bucket });
     return true;
   }
 

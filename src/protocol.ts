@@ -62,8 +62,12 @@ export interface Limits {
   ratePerSec: number;
   rateBurst: number;
   historyLimit: number;
-  /** How long a desk agent may be gone before its customers go to others (PROTOCOL 6). */
+  /** How long a desk agent may be gone before its customers go to others. */
   agentGraceSec: number;
+  /** Sockets one user may hold in one room or desk; one more closes the oldest (4429). */
+  maxSocketsPerUser: number;
+  /** Bytes of stored frames one replay or `history` answer may carry. */
+  maxReplayBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -73,6 +77,8 @@ export const DEFAULT_LIMITS: Limits = {
   rateBurst: 40,
   historyLimit: 1000,
   agentGraceSec: 30,
+  maxSocketsPerUser: 10,
+  maxReplayBytes: 1048576,
 };
 
 /** Frames replayed on join when the client gives no `since`. */
@@ -85,7 +91,9 @@ type LimitVars = Partial<
     | "RATE_PER_SEC"
     | "RATE_BURST"
     | "HISTORY_LIMIT"
-    | "AGENT_GRACE_SEC",
+    | "AGENT_GRACE_SEC"
+    | "MAX_SOCKETS_PER_USER"
+    | "MAX_REPLAY_BYTES",
     unknown
   >
 >;
@@ -111,6 +119,13 @@ export function readLimits(env: LimitVars): Limits {
     rateBurst: positive(env.RATE_BURST, "RATE_BURST", d.rateBurst, true),
     historyLimit: positive(env.HISTORY_LIMIT, "HISTORY_LIMIT", d.historyLimit, true),
     agentGraceSec: positive(env.AGENT_GRACE_SEC, "AGENT_GRACE_SEC", d.agentGraceSec, false),
+    maxSocketsPerUser: positive(
+      env.MAX_SOCKETS_PER_USER,
+      "MAX_SOCKETS_PER_USER",
+      d.maxSocketsPerUser,
+      true,
+    ),
+    maxReplayBytes: positive(env.MAX_REPLAY_BYTES, "MAX_REPLAY_BYTES", d.maxReplayBytes, true),
   };
 }
 
@@ -121,6 +136,8 @@ export const CLOSE_POLICY = 1008; // sustained rate-limit abuse
 export const CLOSE_TOO_LARGE = 1009;
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
+/** A user's oldest socket, closed for an eleventh: the client must not reconnect it. */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 
 /**
  * Codes a peer may report but nobody may send (RFC 6455 7.4.1; 1004 is reserved too, and
@@ -275,6 +292,7 @@ export type ErrorCode =
   | "rate_limited"
   | "unauthorized"
   | "forbidden"
+  | "too_many_connections"
   | "internal";
 
 export const errorFrame = (code: ErrorCode, message: string, id?: string): ErrorFrame =>

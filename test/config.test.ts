@@ -9,14 +9,16 @@ import { describe, expect, it } from "vitest";
 import wranglerToml from "../wrangler.toml?raw";
 import { DEFAULT_LIMITS } from "../src/protocol";
 
-/** PROTOCOL section 1, "All limits are variables in wrangler.toml [vars] with these defaults". */
+/** The protocol's defaults: every limit is a wrangler.toml [vars] entry with this value. */
 const PROTOCOL_DEFAULTS = {
   MAX_FRAME_BYTES: "65536",
   MAX_PUSH_BYTES: "1048576",
   RATE_PER_SEC: "20",
   RATE_BURST: "40",
   HISTORY_LIMIT: "1000",
-  AGENT_GRACE_SEC: "30", // PROTOCOL section 6
+  AGENT_GRACE_SEC: "30",
+  MAX_SOCKETS_PER_USER: "10",
+  MAX_REPLAY_BYTES: "1048576",
 };
 
 /**
@@ -56,6 +58,8 @@ describe("configuration", () => {
       rateBurst: Number(vars.RATE_BURST),
       historyLimit: Number(vars.HISTORY_LIMIT),
       agentGraceSec: Number(vars.AGENT_GRACE_SEC),
+      maxSocketsPerUser: Number(vars.MAX_SOCKETS_PER_USER),
+      maxReplayBytes: Number(vars.MAX_REPLAY_BYTES),
     });
   });
 
