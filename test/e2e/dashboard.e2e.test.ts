@@ -2,9 +2,11 @@
  * The live dashboard (public/dashboard.html) in headless Chromium against a real `wrangler dev`,
  * fed by the demo feeders (scripts/demo.ts) as a user runs them: each numeric field drawn as one
  * series per source with the right points and last value, a late page filled from history past
- * the replayed 50, alarms counted per sensor, stock quotes with live-only ticks, and the cap and
- * batching that keep it smooth. What the charts hold is read back from ECharts itself.
+ * the replayed 50, alarms counted per sensor, stock quotes with live-only ticks, the cap and
+ * batching that keep it smooth, and who it joins as: a guest, or a link's token in a private
+ * room. What the charts hold is read back from ECharts itself.
  */
+import { sign } from "hono/jwt";
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
@@ -44,6 +46,13 @@ async function openDashboard(room: string, viewport?: { width: number; height: n
   );
   suite.pages.push(dash);
   await dash.page.locator('#status[data-state="open"]').waitFor(WAIT);
+  // A public room's dashboard is a guest: it names itself, and never claims an id.
+  const join = new URL(dash.sockets[0]!).searchParams;
+  expect([join.get("name"), join.has("user"), join.has("token")]).toEqual([
+    "dashboard",
+    false,
+    false,
+  ]);
   return dash;
 }
 
@@ -73,7 +82,8 @@ async function push(events: unknown[]) {
 
 /** A socket in the room that records every event until the END marker. */
 async function observe(room: string) {
-  const ws = await WsClient.connect(`${suite.server.wsUrl}/room/${room}?user=observer`);
+  // A guest: public rooms let anyone watch, with an id the room makes.
+  const ws = await WsClient.connect(`${suite.server.wsUrl}/room/${room}?name=observer`);
   await ws.expect("welcome");
   return {
     async until(): Promise<Frame[]> {
@@ -167,6 +177,31 @@ describe("the live dashboard in Chromium", () => {
     // A round's readings arrive together and are drawn together: far fewer redraws than events.
     const snap = (await snapshot(dash.page))!;
     expect(snap.renders).toBeLessThan(snap.frames / 2);
+  });
+
+  it("watches a private room with a token in its link, and says why it cannot without one", async () => {
+    const room = `private-${newRoom()}`;
+    const refused = await openPage(
+      suite.browser,
+      `${suite.server.url}/dashboard.html?room=${room}`,
+    );
+    suite.pages.push(refused);
+    await refused.page.locator('#status[data-state="closed"]').waitFor(WAIT);
+    expect(await refused.page.textContent("#alert-text")).toMatch(/private room.*join token/);
+
+    const token = await sign(
+      { sub: "ops-board", name: "Ops board", room, exp: Math.floor(Date.now() / 1000) + 600 },
+      suite.server.joinSecret,
+      "HS256",
+    );
+    const query = new URLSearchParams({ room, token });
+    const dash = await openPage(suite.browser, `${suite.server.url}/dashboard.html?${query}`);
+    suite.pages.push(dash);
+    await dash.page.locator('#status[data-state="open"]').waitFor(WAIT);
+    await push([{ room, event: "reading", data: { sensor: "vault", temperature: 4.5 } }]);
+    await expect
+      .poll(async () => (await snapshot(dash.page))?.fields, WAIT)
+      .toEqual({ temperature: { vault: { points: 1, last: 4.5 } } });
   });
 
   it("fills a page opened late from the room's history, past the 50 replayed frames", async () => {
