@@ -304,6 +304,8 @@ export function explain(code, message, room, invited = false) {
     case "invalid_room":
     case "invalid_name":
       return `The room refused this join: ${message}`;
+    case "too_many_connections":
+      return "This room is open in too many of your tabs or windows, so this one was disconnected. Reload it to use it here.";
     case "invalid_user":
       // Only a page older than the server sends a user id: ids come from tokens now.
       return `This page is out of date: reload it. (${message})`;

@@ -58,6 +58,8 @@ export function explainDesk(code, message) {
     case "invalid_name":
     case "invalid_role":
       return `The desk refused this join: ${message}`;
+    case "too_many_connections":
+      return "This desk is open in too many of your tabs or windows, so this one was disconnected. Reload it to use it here.";
     case "invalid_user":
       // Only a page older than the server sends a user id: ids come from tokens now.
       return `This page is out of date: reload it. (${message})`;

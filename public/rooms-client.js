@@ -46,6 +46,7 @@ import {
   CLOSE_FORBIDDEN,
   CLOSE_NORMAL,
   CLOSE_TOO_LARGE,
+  CLOSE_TOO_MANY_CONNECTIONS,
   CLOSE_UNAUTHORIZED,
   MAX_FRAME_BYTES,
   parseServerFrame,
@@ -501,6 +502,15 @@ export class RoomClient {
             frame.message,
             { code: frame.code, message: frame.message },
           );
+          return;
+        }
+        if (frame.code === "too_many_connections") {
+          // Our oldest socket, closed (4429) for a newer one of the same user: coming back
+          // would close the next oldest, and so on between the tabs. This one ends here.
+          this.#lost(ws, true, CLOSE_TOO_MANY_CONNECTIONS, frame.message, {
+            code: frame.code,
+            message: frame.message,
+          });
           return;
         }
         const out = frame.id === undefined ? undefined : this.#outbox.settle(frame.id);

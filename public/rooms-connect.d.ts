@@ -54,7 +54,9 @@ export declare function joinUrl(
 export declare function probeRefusal(wsUrl: string): Promise<Refusal | null>;
 /**
  * What a WebSocket close says about the join (docs/protocol.md, "Close codes"): 4401
- * (unauthorized) and 4403 (forbidden) refuse who we are; any other code is no verdict.
+ * (unauthorized) and 4403 (forbidden) refuse who we are; 4429 closed this socket because the
+ * same user opened more (other tabs, say), and coming back would only close the next oldest of
+ * them, round and round. Any other code is no verdict.
  * @param {number | undefined} code
  * @param {string} reason the close reason, if the room gave one
  * @returns {Refusal | null}

@@ -7,7 +7,12 @@
  * it knows and acts on the answers.
  */
 
-import { CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, isObject } from "./rooms-protocol.js";
+import {
+  CLOSE_FORBIDDEN,
+  CLOSE_TOO_MANY_CONNECTIONS,
+  CLOSE_UNAUTHORIZED,
+  isObject,
+} from "./rooms-protocol.js";
 
 /** @typedef {import("./rooms-client-types.js").RoomClientOptions} RoomClientOptions */
 /**
@@ -83,12 +88,17 @@ export async function probeRefusal(wsUrl) {
 
 /**
  * What a WebSocket close says about the join (docs/protocol.md, "Close codes"): 4401
- * (unauthorized) and 4403 (forbidden) refuse who we are; any other code is no verdict.
+ * (unauthorized) and 4403 (forbidden) refuse who we are; 4429 closed this socket because the
+ * same user opened more (other tabs, say), and coming back would only close the next oldest of
+ * them, round and round. Any other code is no verdict.
  * @param {number | undefined} code
  * @param {string} reason the close reason, if the room gave one
  * @returns {Refusal | null}
  */
 export function closeRefusal(code, reason) {
+  if (code === CLOSE_TOO_MANY_CONNECTIONS) {
+    return { code: "too_many_connections", message: reason || "too many connections" };
+  }
   if (code !== CLOSE_UNAUTHORIZED && code !== CLOSE_FORBIDDEN) return null;
   return {
     code: code === CLOSE_UNAUTHORIZED ? "unauthorized" : "forbidden",

@@ -89,6 +89,8 @@ export const CLOSE_POLICY = 1008;
 export const CLOSE_TOO_LARGE = 1009;
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
+/** A user's socket beyond the room's per-user cap: the room closes that user's oldest one. */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 
 /** The room's default `MAX_FRAME_BYTES`: a larger client frame closes the socket (1009). */
 export const MAX_FRAME_BYTES = 65_536;

@@ -545,6 +545,32 @@ describe("RoomClient state machine", () => {
     expect(room.conns).toHaveLength(1);
   });
 
+  it("does not come back when the room closed it (4429) for a newer socket of the same user", async () => {
+    // Coming back would close the user's next oldest socket, which would come back too: tabs
+    // of one guest would take turns forever.
+    const c = client({ baseDelayMs: 1, maxDelayMs: 2 });
+    const closed = nextEvent(c, "closed");
+    c.connect();
+    const conn = await room.connection(1);
+    send(conn, welcome(0));
+    await nextEvent(c, "state", (s) => s.state === "open");
+    const text = "at most 10 connections per user here: this one, your oldest, is closed";
+    send(conn, { type: "error", code: "too_many_connections", message: text });
+    conn.ws.close(4429, "too many connections");
+    expect(await closed).toEqual({ code: 4429, error: "too_many_connections", reason: text });
+
+    const bare = client({ baseDelayMs: 1, maxDelayMs: 2 });
+    const bareClosed = nextEvent(bare, "closed");
+    bare.connect();
+    const second = await room.connection(2);
+    send(second, welcome(0));
+    await nextEvent(bare, "state", (s) => s.state === "open");
+    second.ws.close(4429, "too many connections");
+    expect(await bareClosed).toMatchObject({ code: 4429, error: "too_many_connections" });
+    await new Promise((r) => setTimeout(r, 100)); // bounded wait to prove no retry
+    expect(room.conns).toHaveLength(2);
+  });
+
   it("pings on an interval and reconnects when nothing answers", async () => {
     const c = client({ pingIntervalMs: 30, pongTimeoutMs: 60 });
     c.connect();
