@@ -56,6 +56,8 @@ export class History {
   #visible: VisibilityRule;
   /** Bytes one replay or page may carry (MAX_REPLAY_BYTES). */
   #maxReplayBytes: number;
+  /** Whether flush trims the room as a whole (see the constructor's `trim`). */
+  #trimRoom: boolean;
   /** Appended, numbered, not yet written: see flush(). */
   #pending: { seq: number; sender: string | null; recipient: string | null; body: string }[] = [];
 
@@ -66,11 +68,22 @@ export class History {
   constructor(
     sql: SqlStorage,
     historyLimit: number,
-    options: { visible?: VisibilityRule; byRecipient?: boolean; maxReplayBytes?: number } = {},
+    options: {
+      visible?: VisibilityRule;
+      byRecipient?: boolean;
+      maxReplayBytes?: number;
+      /**
+       * `room` (the default) keeps the room's newest HISTORY_LIMIT frames; `recipient` leaves
+       * trimming to the owner, which calls `trimRecipient` per conversation (the desk), so no
+       * conversation can push another's frames out.
+       */
+      trim?: "room" | "recipient";
+    } = {},
   ) {
     this.#sql = sql;
     this.#limit = historyLimit;
     this.#maxReplayBytes = options.maxReplayBytes ?? Infinity;
+    this.#trimRoom = options.trim !== "recipient";
     this.#visible = options.visible ?? roomVisibility;
     // IF NOT EXISTS: the constructor runs on every wake-up, the tables exist from the first.
     sql.exec(`CREATE TABLE IF NOT EXISTS frames (
@@ -100,9 +113,12 @@ export class History {
     return this.#lastSeq;
   }
 
-  /** The oldest seq still retained (logically: older ones are gone or about to be). */
+  /**
+   * The oldest seq still retained (logically: older ones are gone or about to be). Under
+   * per-conversation trimming no room-wide bound exists, so nothing counts as trimmed here.
+   */
   get firstRetained(): number {
-    return Math.max(1, this.#lastSeq - this.#limit + 1);
+    return this.#trimRoom ? Math.max(1, this.#lastSeq - this.#limit + 1) : 1;
   }
 
   /**
@@ -135,7 +151,22 @@ export class History {
       );
     }
     const cutoff = this.#lastSeq - this.#limit;
-    if (cutoff > 0) this.#sql.exec("DELETE FROM frames WHERE seq <= ?", cutoff);
+    if (this.#trimRoom && cutoff > 0) this.#sql.exec("DELETE FROM frames WHERE seq <= ?", cutoff);
+  }
+
+  /**
+   * Deletes all but the newest `keep` frames addressed to `recipient` (one desk conversation);
+   * returns how many were deleted. The owner calls it when its own count says the
+   * conversation is over the limit, so no frame pays for a count query.
+   */
+  trimRecipient(recipient: string, keep: number): number {
+    this.flush();
+    return this.#sql.exec(
+      `DELETE FROM frames WHERE recipient = ?1 AND seq < (
+         SELECT seq FROM frames WHERE recipient = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)`,
+      recipient,
+      keep - 1,
+    ).rowsWritten;
   }
 
   /**
