@@ -37,10 +37,11 @@
  *
  * This module is the connection: its states, sockets, timers and reconnects. Beside it,
  * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
- * rooms-seq.js decides which received frames are new and where to resume, rooms-connect.js
- * builds the join URL and the backoff delays and tells a refused join (by its close code, or by
- * asking over HTTP) from a failed one, and
- * rooms-client-types.js holds the types of the events and options, which this module re-exports.
+ * rooms-seq.js decides which received frames are new and where to resume, rooms-identity.js
+ * keeps the token we join with (a guest's newest guest token), rooms-connect.js builds the join
+ * URL and the backoff delays and tells a refused join (by its close code, or by asking over
+ * HTTP) from a failed one, and rooms-client-types.js holds the types of the events and options,
+ * which this module re-exports.
  */
 import { RoomClientError } from "./rooms-outbox.js";
 import { backoffDelay } from "./rooms-connect.js";

@@ -36,10 +36,11 @@
  *
  * This module is the connection: its states, sockets, timers and reconnects. Beside it,
  * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
- * rooms-seq.js decides which received frames are new and where to resume, rooms-connect.js
- * builds the join URL and the backoff delays and tells a refused join (by its close code, or by
- * asking over HTTP) from a failed one, and
- * rooms-client-types.js holds the types of the events and options, which this module re-exports.
+ * rooms-seq.js decides which received frames are new and where to resume, rooms-identity.js
+ * keeps the token we join with (a guest's newest guest token), rooms-connect.js builds the join
+ * URL and the backoff delays and tells a refused join (by its close code, or by asking over
+ * HTTP) from a failed one, and rooms-client-types.js holds the types of the events and options,
+ * which this module re-exports.
  */
 
 import {
@@ -53,6 +54,7 @@ import {
 } from "./rooms-protocol.js";
 import { Outbox, RoomClientError } from "./rooms-outbox.js";
 import { SeqTracker } from "./rooms-seq.js";
+import { Identity } from "./rooms-identity.js";
 import {
   backoffDelay,
   closeQuietly,
@@ -101,18 +103,17 @@ export const DEFAULTS = Object.freeze({
 
 /** What we close a socket with when we give up on it ourselves (4000-4999: application use). */
 const CLOSE_GIVE_UP = 4000;
-/** Error codes that mean "you may not be here": retrying cannot help (but see #forgetGuest). */
+/** Error codes that mean "you may not be here": retrying cannot help (but see Identity.refused). */
 const FATAL_CODES = new Set(["unauthorized", "forbidden"]);
 
 export class RoomClient {
   /** @type {Required<Omit<RoomClientOptions, "name" | "token" | "guestToken" | "onGuestToken" | "since" | "role">> & RoomClientOptions} */
   #opts;
   /**
-   * The guest token the next connection joins with: the page's stored one at first, then the
-   * newest a `welcome` handed out. Unused (null) with a backend's `token`.
-   * @type {string | null}
+   * Who we join as: a backend's token, or the guest token, kept up to date from each welcome.
+   * @type {Identity}
    */
-  #guestToken;
+  #identity;
   /**
    * `closed` before `connect()` too; `#closing` tells the final kind apart.
    * @type {ConnectionState}
@@ -178,7 +179,7 @@ export class RoomClient {
     };
     this.#outbox = new Outbox(this.#opts.maxFrameBytes);
     this.#seq = new SeqTracker(options.since);
-    this.#guestToken = options.token === undefined ? (options.guestToken ?? null) : null;
+    this.#identity = new Identity(options);
   }
 
   /** @returns {ConnectionState} */
@@ -198,7 +199,7 @@ export class RoomClient {
    * backend's `token`, and for a new guest until its first `welcome`.
    */
   get guestToken() {
-    return this.#guestToken;
+    return this.#identity.guestToken;
   }
   /** @returns {Member[]} */
   get members() {
@@ -405,8 +406,7 @@ export class RoomClient {
 
   /** Where the next connection goes, as whom: a backend's token, else our guest token, else a new guest. */
   #joinUrl() {
-    const token = this.#opts.token ?? this.#guestToken ?? undefined;
-    return joinUrl({ ...this.#opts, token }, this.#seq.last);
+    return joinUrl({ ...this.#opts, token: this.#identity.joinToken }, this.#seq.last);
   }
 
   /** Any traffic proves the link is alive; the keep-alive only needs silence to be short. */
@@ -442,13 +442,7 @@ export class RoomClient {
     switch (frame.type) {
       case "welcome": {
         this.#self = frame.self;
-        // Every guest welcome carries a fresh token (its 30 days start again): the next
-        // connection must use it, or a reconnect would be a new guest whose re-sent frames are
-        // someone else's. A backend's token stays what it is.
-        if (frame.self.token !== undefined && this.#opts.token === undefined) {
-          this.#guestToken = frame.self.token;
-          this.#tellGuestToken(frame.self.token);
-        }
+        this.#identity.welcomed(frame.self);
         this.#members = new Map(frame.members.map((m) => [m.id, m]));
         const gap = this.#seq.welcome(frame);
         if (gap !== null) this.#emit("gap", gap);
@@ -553,33 +547,6 @@ export class RoomClient {
     if (ws !== null) ws.onmessage = ws.onclose = ws.onerror = null;
   }
 
-  /** @param {string | null} token */
-  #tellGuestToken(token) {
-    try {
-      this.#opts.onGuestToken?.(token);
-    } catch (err) {
-      // A page's storage bug must not stop the join: the client still holds the token.
-      console.error("rooms-client: onGuestToken threw", err);
-    }
-  }
-
-  /**
-   * A guest token the room no longer accepts (`unauthorized`: expired, or signed with a secret
-   * the server has since replaced) cannot become good again. Rather than stay out for good, the
-   * client forgets it and comes back as a new guest (the page is told, to drop its copy). Any
-   * other refusal is final: `forbidden` means this place refuses guests, and a backend's token
-   * is the backend's to renew.
-   * @param {import("./rooms-connect.js").Refusal} refusal
-   * @returns {boolean} whether the client goes on as a new guest
-   */
-  #forgetGuest(refusal) {
-    if (refusal.code !== "unauthorized" || this.#opts.token !== undefined) return false;
-    if (this.#guestToken === null) return false; // a new guest refused: nothing left to drop
-    this.#guestToken = null;
-    this.#tellGuestToken(null);
-    return true;
-  }
-
   /**
    * The current socket is gone (closed by the server, by the network, or given up on by us).
    * Decides between closing for good and reconnecting.
@@ -607,7 +574,7 @@ export class RoomClient {
         });
       }
     }
-    const asNewGuest = refusal !== null && this.#forgetGuest(refusal);
+    const asNewGuest = refusal !== null && this.#identity.refused(refusal);
     if (refusal !== null && !asNewGuest) this.#fatal = refusal;
     if (this.#fatal !== null) {
       this.#toClosed({

@@ -210,6 +210,7 @@ const TYPED_MODULES = [
   "rooms-outbox",
   "rooms-seq",
   "rooms-connect",
+  "rooms-identity",
   "jobs-model",
 ];
 const DTS_HEADER =
