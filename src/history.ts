@@ -60,6 +60,10 @@ export class History {
   #trimRoom: boolean;
   /** Appended, numbered, not yet written: see flush(). */
   #pending: { seq: number; sender: string | null; recipient: string | null; body: string }[] = [];
+  /** Idempotency keys remembered, not yet written: they go with the frames, in flush(). */
+  #pendingKeys = new Map<string, { result: string; ts: number }>();
+  #atomically: (write: () => void) => void;
+  #onWriteError: (err: unknown) => void;
 
   /**
    * `byRecipient` indexes frames by recipient, for objects that read conversations by it (the
@@ -78,12 +82,18 @@ export class History {
        * conversation can push another's frames out.
        */
       trim?: "room" | "recipient";
+      /** Runs a write as one transaction (the storage's transactionSync). */
+      atomically?: (write: () => void) => void;
+      /** Called when a flush fails, before the error is thrown on (see flush()). */
+      onWriteError?: (err: unknown) => void;
     } = {},
   ) {
     this.#sql = sql;
     this.#limit = historyLimit;
     this.#maxReplayBytes = options.maxReplayBytes ?? Infinity;
     this.#trimRoom = options.trim !== "recipient";
+    this.#atomically = options.atomically ?? ((write) => write());
+    this.#onWriteError = options.onWriteError ?? (() => {});
     this.#visible = options.visible ?? roomVisibility;
     // IF NOT EXISTS: the constructor runs on every wake-up, the tables exist from the first.
     sql.exec(`CREATE TABLE IF NOT EXISTS frames (
@@ -134,24 +144,47 @@ export class History {
   }
 
   /**
-   * Writes the frames appended since the last flush, in as few statements as SQLite's parameter
-   * limit allows, then trims once. The owner calls this at the end of a turn, before anything
-   * about those frames is sent (so they are still stored before sent, and the output gate is
-   * closed once per turn instead of once per frame); every read flushes first.
+   * Writes what was appended and remembered since the last flush — frames, then the
+   * idempotency keys that point at them — in one transaction, in as few statements as SQLite's
+   * parameter limit allows, then trims once. The owner calls this at the end of a turn, before
+   * anything about those frames is sent (so they are still stored before sent, and the output
+   * gate is closed once per turn instead of once per frame); every read flushes first.
+   *
+   * A frame and its key become durable together or not at all: a key written without its frame
+   * (a crash between two turns) would make a re-send be acked with a seq that later goes to
+   * another frame. If the write fails, memory no longer matches storage (seqs were handed out,
+   * frames are queued to be sent): `onWriteError` is called so the owner can restart from
+   * storage, and the error is thrown on.
    */
   flush(): void {
-    if (this.#pending.length === 0) return;
+    if (this.#pending.length === 0 && this.#pendingKeys.size === 0) return;
     const rows = this.#pending;
+    const keys = this.#pendingKeys;
     this.#pending = [];
-    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-      const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-      this.#sql.exec(
-        `INSERT INTO frames (seq, sender, recipient, body) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}`,
-        ...chunk.flatMap((r) => [r.seq, r.sender, r.recipient, r.body]),
-      );
+    this.#pendingKeys = new Map();
+    try {
+      this.#atomically(() => {
+        for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+          const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+          this.#sql.exec(
+            `INSERT INTO frames (seq, sender, recipient, body) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}`,
+            ...chunk.flatMap((r) => [r.seq, r.sender, r.recipient, r.body]),
+          );
+        }
+        let now = 0;
+        for (const [key, { result, ts }] of keys) {
+          this.#upsert(key, result, ts);
+          now = Math.max(now, ts);
+        }
+        if (keys.size > 0) this.#sweep(now);
+        const cutoff = this.#lastSeq - this.#limit;
+        if (this.#trimRoom && rows.length > 0 && cutoff > 0)
+          this.#sql.exec("DELETE FROM frames WHERE seq <= ?", cutoff);
+      });
+    } catch (err) {
+      this.#onWriteError(err);
+      throw err;
     }
-    const cutoff = this.#lastSeq - this.#limit;
-    if (this.#trimRoom && cutoff > 0) this.#sql.exec("DELETE FROM frames WHERE seq <= ?", cutoff);
   }
 
   /**
@@ -269,8 +302,13 @@ export class History {
     return { bodies: bodies.reverse(), firstSeq, cut: false, more: false };
   }
 
-  /** The remembered result for an idempotency key, if it was seen within DEDUPE_TTL_MS. */
+  /**
+   * The remembered result for an idempotency key, if it was seen within DEDUPE_TTL_MS: one
+   * remembered this turn (not yet written) counts too, so a re-send in the same turn is caught.
+   */
   recall(key: string, now: number): string | undefined {
+    const pending = this.#pendingKeys.get(key);
+    if (pending !== undefined) return pending.result;
     const row = this.#sql
       .exec<{ result: string }>(
         "SELECT result FROM dedupe WHERE key = ? AND ts > ?",
@@ -281,8 +319,13 @@ export class History {
     return row?.result;
   }
 
+  /** Remembers an idempotency key's result; it is written by the next flush, with the frames. */
   remember(key: string, result: string, now: number): void {
-    this.#upsert(key, result, now);
+    this.#pendingKeys.set(key, { result, ts: now });
+  }
+
+  /** Deletes expired keys, at most every DEDUPE_SWEEP_EVERY_MS (its clock is kept in storage). */
+  #sweep(now: number): void {
     if (this.#lastSweep === undefined) {
       const row = this.#sql
         .exec<{ ts: number }>("SELECT ts FROM dedupe WHERE key = ?", LAST_SWEEP_KEY)

@@ -104,6 +104,14 @@ export abstract class Hub extends DurableObject<Env> {
     this.history = new History(ctx.storage.sql, this.limits.historyLimit, {
       ...options,
       maxReplayBytes: this.limits.maxReplayBytes,
+      atomically: (write) => ctx.storage.transactionSync(write),
+      // The failed turn's seqs were handed out and its frames queued to be sent, yet nothing of
+      // it was stored: restart from storage, as after any crash. Clients reconnect with `since`
+      // and re-send what was not acknowledged; nothing unstored is ever sent.
+      onWriteError: (err) => {
+        console.error(`${this.constructor.name} ${ctx.id}: writing a turn failed`, err);
+        ctx.abort("writing a turn failed; restarting from storage");
+      },
     });
     this.members = new Members(
       ctx.getWebSockets(),

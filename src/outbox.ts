@@ -76,7 +76,15 @@ export class Outbox {
   #schedule(): void {
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setTimeout(() => this.flush(), 0);
+      setTimeout(() => {
+        try {
+          this.flush();
+        } catch (err) {
+          // Only the owner's write can throw here, and the owner has already handled it (it
+          // restarts the object); a timer has nobody else to tell.
+          console.error("outbox: the turn's write failed; nothing of it was sent", err);
+        }
+      }, 0);
     }
   }
 

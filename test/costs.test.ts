@@ -17,6 +17,11 @@ import { signWebhook } from "../src/webhook";
 import { Client, open, uniqueRoom, vouched } from "./helpers";
 
 const HOUR_MS = 60 * 60 * 1000;
+/** Remembers a key and writes it, as the end of the turn does (keys go with the turn's frames). */
+const remembered = (h: History, key: string, result: string, now: number) => {
+  h.remember(key, result, now);
+  h.flush();
+};
 /** A reader of a room's history, as a member socket is. */
 const ANN = { id: "ann", role: "member" } as const;
 
@@ -123,15 +128,15 @@ describe("rows per action in src/history.ts", () => {
     await withHistory({ limit: 10 }, (h, meter) => {
       const now = Date.now();
       // Once per object: the key and the time of the last sweep, kept as a row of `dedupe`.
-      expect(meter.count(() => h.remember("client:ann:first", "1", now))).toEqual({
+      expect(meter.count(() => remembered(h, "client:ann:first", "1", now))).toEqual({
         written: 1 + 1,
         read: 0,
       });
-      expect(meter.count(() => h.remember("client:ann:m-1", "2", now))).toEqual({
+      expect(meter.count(() => remembered(h, "client:ann:m-1", "2", now))).toEqual({
         written: 1,
         read: 0,
       });
-      expect(meter.count(() => h.remember("push:msg_1", "[]", now))).toEqual({
+      expect(meter.count(() => remembered(h, "push:msg_1", "[]", now))).toEqual({
         written: 1,
         read: 0,
       });
@@ -141,7 +146,7 @@ describe("rows per action in src/history.ts", () => {
   it("recalling a remembered key reads 1 row; a key never seen reads none", async () => {
     await withHistory({ limit: 10 }, (h, meter) => {
       const now = Date.now();
-      h.remember("client:ann:m-1", "1", now);
+      remembered(h, "client:ann:m-1", "1", now);
       expect(meter.count(() => h.recall("client:ann:m-1", now))).toEqual({ written: 0, read: 1 });
       expect(meter.count(() => h.recall("client:ann:m-2", now))).toEqual({ written: 0, read: 0 });
     });
@@ -150,14 +155,15 @@ describe("rows per action in src/history.ts", () => {
   it("the sweep writes 1 row per expired key and 1 for the mark, and reads every row of the table", async () => {
     await withHistory({ limit: 10 }, (h, meter) => {
       const day0 = Date.now();
-      for (let i = 0; i < 7; i++) h.remember(`client:ann:old-${i}`, String(i), day0);
+      for (let i = 0; i < 7; i++) remembered(h, `client:ann:old-${i}`, String(i), day0);
       // 12 hours on, the first of these sweeps (nothing has expired) and moves the mark.
-      for (let i = 0; i < 5; i++) h.remember(`client:ann:new-${i}`, String(i), day0 + 12 * HOUR_MS);
+      for (let i = 0; i < 5; i++)
+        remembered(h, `client:ann:new-${i}`, String(i), day0 + 12 * HOUR_MS);
       // A day after the old keys: this key (1 row), the 7 expired keys deleted (7 rows) and the
       // mark rewritten (1 row); a scan of all 14 rows, the 7 old keys, the 5 newer, this one and
       // the mark.
       const later = day0 + DEDUPE_TTL_MS + HOUR_MS;
-      expect(meter.count(() => h.remember("client:ann:late", "x", later))).toEqual({
+      expect(meter.count(() => remembered(h, "client:ann:late", "x", later))).toEqual({
         written: 1 + 7 + 1,
         read: 7 + 5 + 1 + 1,
       });
@@ -169,18 +175,18 @@ describe("rows per action in src/history.ts", () => {
   it("the sweep runs at most once an hour while the object stays awake", async () => {
     await withHistory({ limit: 10 }, (h, meter) => {
       const t0 = Date.now();
-      for (let i = 0; i < 20; i++) h.remember(`push:msg_${i}`, "[]", t0);
-      expect(meter.count(() => h.remember("push:a", "[]", t0 + 59 * 60 * 1000))).toEqual({
+      for (let i = 0; i < 20; i++) remembered(h, `push:msg_${i}`, "[]", t0);
+      expect(meter.count(() => remembered(h, "push:a", "[]", t0 + 59 * 60 * 1000))).toEqual({
         written: 1,
         read: 0,
       });
       // Over an hour since the mark was set at t0: a scan of the 22 keys and the mark, none
       // expired yet, and the mark rewritten.
-      expect(meter.count(() => h.remember("push:b", "[]", t0 + 61 * 60 * 1000))).toEqual({
+      expect(meter.count(() => remembered(h, "push:b", "[]", t0 + 61 * 60 * 1000))).toEqual({
         written: 1 + 1,
         read: 22 + 1,
       });
-      expect(meter.count(() => h.remember("push:c", "[]", t0 + 62 * 60 * 1000))).toEqual({
+      expect(meter.count(() => remembered(h, "push:c", "[]", t0 + 62 * 60 * 1000))).toEqual({
         written: 1,
         read: 0,
       });
@@ -190,14 +196,18 @@ describe("rows per action in src/history.ts", () => {
   it("an object that wakes up reads the mark and does not sweep until an hour after the last sweep", async () => {
     await withHistory({ limit: 10 }, (h, meter, sql) => {
       const t0 = Date.now();
-      for (let i = 0; i < 20; i++) h.remember(`client:ann:${i}`, String(i), t0);
+      for (let i = 0; i < 20; i++) remembered(h, `client:ann:${i}`, String(i), t0);
       // What the constructor does after hibernation: the time of the last sweep is not in memory.
       const woken = new History(sql, 10);
-      expect(meter.count(() => woken.remember("client:ann:x", "x", t0 + 30 * 60 * 1000))).toEqual({
+      expect(
+        meter.count(() => remembered(woken, "client:ann:x", "x", t0 + 30 * 60 * 1000)),
+      ).toEqual({
         written: 1,
         read: 1, // the mark: swept at t0, half an hour ago
       });
-      expect(meter.count(() => woken.remember("client:ann:y", "y", t0 + 31 * 60 * 1000))).toEqual({
+      expect(
+        meter.count(() => remembered(woken, "client:ann:y", "y", t0 + 31 * 60 * 1000)),
+      ).toEqual({
         written: 1,
         read: 0,
       });
@@ -205,7 +215,7 @@ describe("rows per action in src/history.ts", () => {
       // mark; nothing has expired, so the key and the rewritten mark are all it writes.
       const wokenLater = new History(sql, 10);
       expect(
-        meter.count(() => wokenLater.remember("client:ann:z", "z", t0 + 61 * 60 * 1000)),
+        meter.count(() => remembered(wokenLater, "client:ann:z", "z", t0 + 61 * 60 * 1000)),
       ).toEqual({ written: 1 + 1, read: 1 + 23 + 1 });
     });
   });
@@ -213,12 +223,12 @@ describe("rows per action in src/history.ts", () => {
   it("an object that wakes up a day after the last sweep sweeps its stale mark too: 2 rows for the mark", async () => {
     await withHistory({ limit: 10 }, (h, meter, sql) => {
       const t0 = Date.now();
-      for (let i = 0; i < 5; i++) h.remember(`push:msg_${i}`, "[]", t0);
+      for (let i = 0; i < 5; i++) remembered(h, `push:msg_${i}`, "[]", t0);
       const woken = new History(sql, 10);
       // The mark, then a scan of the 5 keys, the mark and this key; the 5 expired keys and the
       // mark (as old as they are) deleted, then the mark stored again.
       expect(
-        meter.count(() => woken.remember("push:late", "[]", t0 + DEDUPE_TTL_MS + HOUR_MS)),
+        meter.count(() => remembered(woken, "push:late", "[]", t0 + DEDUPE_TTL_MS + HOUR_MS)),
       ).toEqual({
         written: 1 + 5 + 2,
         read: 1 + 5 + 1 + 1,
