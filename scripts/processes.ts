@@ -20,10 +20,15 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * SIGTERM to the child's process group (it must be spawned with `detached: true`), SIGKILL
- * after `graceMs` if it has not exited; resolves once the child has exited.
+ * `first` (SIGTERM unless told otherwise; SIGKILL for a simulated crash) to the child's process
+ * group (it must be spawned with `detached: true`), SIGKILL after `graceMs` if it has not
+ * exited; resolves once the child has exited.
  */
-export async function stopProcessGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
+export async function stopProcessGroup(
+  child: ChildProcess,
+  graceMs = 5000,
+  first: NodeJS.Signals = "SIGTERM",
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const signal = (sig: NodeJS.Signals) => {
@@ -33,7 +38,7 @@ export async function stopProcessGroup(child: ChildProcess, graceMs = 5000): Pro
       // the group is already gone
     }
   };
-  signal("SIGTERM");
+  signal(first);
   const timer = setTimeout(() => signal("SIGKILL"), graceMs);
   await exited;
   clearTimeout(timer);

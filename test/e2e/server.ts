@@ -28,6 +28,8 @@ export interface DevServer {
   /** Everything wrangler printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
+  /** Ends wrangler dev and workerd at once with SIGKILL: a crash, nothing shuts down cleanly. */
+  kill(): Promise<void>;
 }
 
 export interface ServerOptions {
@@ -90,6 +92,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<DevServer> 
     joinSecret,
     output: () => out,
     stop: () => stopProcessGroup(child),
+    kill: () => stopProcessGroup(child, 0, "SIGKILL"),
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
