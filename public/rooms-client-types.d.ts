@@ -89,8 +89,21 @@ export type RoomClientEvents = {
    * `self.token` is set for guests: the newest guest token
    */
   welcome: WelcomeFrame;
+  /**
+   * a stored group message, or our own echoed. Stored frames
+   * (`message`, `direct`, `event`) come once each, in `seq` order: after a reconnect first those
+   * the replay left out for the room's byte budget (fetched with `history` before anything newer
+   * is handed on), then the replay, then live ones, so a page that appends them has no hole
+   */
   message: MessageFrame;
+  /**
+   * a stored direct message, to or from us; in order as `message`
+   */
   direct: DirectFrame;
+  /**
+   * a pushed event; stored ones in order as `message`, live-only ones
+   * (no `seq`) as they come
+   */
   event: EventFrame;
   presence: PresenceFrame;
   /**
@@ -99,6 +112,11 @@ export type RoomClientEvents = {
   members: Member[];
   ack: AckFrame;
   error: ClientError;
+  /**
+   * the answer to `requestHistory`; `complete: false` means older
+   * frames exist, even when the page is shorter than asked (the byte budget cut it). The
+   * client's own requests for what a replay left out are not reported here
+   */
   history: HistoryFrame;
   gap: Gap;
   /**

@@ -42,6 +42,8 @@
  * @property {string} reason a sentence for humans
  */
 /**
+ * Frames we will never get. Not reported for frames a replay only left out for the room's byte
+ * budget: the client fetches those itself and hands them on as usual.
  * @typedef {object} Gap
  * @property {"trimmed" | "reset"} reason trimmed: frames after our last `seq` were dropped from
  *   the room's history; reset: the room is behind us (its storage was reset)
@@ -52,14 +54,20 @@
  * @typedef {object} RoomClientEvents
  * @property {StateChange} state
  * @property {WelcomeFrame} welcome `self.token` is set for guests: the newest guest token
- * @property {MessageFrame} message
- * @property {DirectFrame} direct
- * @property {EventFrame} event
+ * @property {MessageFrame} message a stored group message, or our own echoed. Stored frames
+ *   (`message`, `direct`, `event`) come once each, in `seq` order: after a reconnect first those
+ *   the replay left out for the room's byte budget (fetched with `history` before anything newer
+ *   is handed on), then the replay, then live ones, so a page that appends them has no hole
+ * @property {DirectFrame} direct a stored direct message, to or from us; in order as `message`
+ * @property {EventFrame} event a pushed event; stored ones in order as `message`, live-only ones
+ *   (no `seq`) as they come
  * @property {PresenceFrame} presence
  * @property {Member[]} members the member list after a welcome or a presence change
  * @property {AckFrame} ack
  * @property {ClientError} error
- * @property {HistoryFrame} history
+ * @property {HistoryFrame} history the answer to `requestHistory`; `complete: false` means older
+ *   frames exist, even when the page is shorter than asked (the byte budget cut it). The
+ *   client's own requests for what a replay left out are not reported here
  * @property {Gap} gap
  * @property {Closed} closed the connection ended for good
  * @property {QueuedFrame} queued desk customers: no agent yet; sent again as the position changes

@@ -35,9 +35,18 @@
  * `conversationClosed` events; an agent answers with `sendTo(customer, data)`, and hands over or
  * ends a conversation with `transfer` and `closeConversation`.
  *
+ * Every stored frame reaches the `message`, `direct` and `event` listeners once, in the room's
+ * order, with no hole after a reconnect: the room replays only the newest frames that fit its
+ * byte budget (`MAX_REPLAY_BYTES`), so when frames after `since` were left out, the client first
+ * fetches them with `history` requests of its own, holding back the replay and live frames
+ * meanwhile, then hands them all on, oldest first, as if they had been replayed (centrifuge-js
+ * delivers recovered publications the same way). Those requests' answers are not `history`
+ * events. Only frames the room no longer has at all are a `gap` event.
+ *
  * This module is the connection: its states, sockets, timers and reconnects. Beside it,
  * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
- * rooms-seq.js decides which received frames are new and where to resume, rooms-identity.js
+ * rooms-seq.js decides which received frames are new and where to resume, rooms-backfill.js
+ * pages back for what a replay left out, rooms-identity.js
  * keeps the token we join with (a guest's newest guest token), rooms-connect.js builds the join
  * URL and the backoff delays and tells a refused join (by its close code, or by asking over
  * HTTP) from a failed one, and rooms-client-types.js holds the types of the events and options,

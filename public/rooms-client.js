@@ -34,9 +34,18 @@
  * `conversationClosed` events; an agent answers with `sendTo(customer, data)`, and hands over or
  * ends a conversation with `transfer` and `closeConversation`.
  *
+ * Every stored frame reaches the `message`, `direct` and `event` listeners once, in the room's
+ * order, with no hole after a reconnect: the room replays only the newest frames that fit its
+ * byte budget (`MAX_REPLAY_BYTES`), so when frames after `since` were left out, the client first
+ * fetches them with `history` requests of its own, holding back the replay and live frames
+ * meanwhile, then hands them all on, oldest first, as if they had been replayed (centrifuge-js
+ * delivers recovered publications the same way). Those requests' answers are not `history`
+ * events. Only frames the room no longer has at all are a `gap` event.
+ *
  * This module is the connection: its states, sockets, timers and reconnects. Beside it,
  * rooms-protocol.js reads frames, rooms-outbox.js keeps what we sent until it is acknowledged,
- * rooms-seq.js decides which received frames are new and where to resume, rooms-identity.js
+ * rooms-seq.js decides which received frames are new and where to resume, rooms-backfill.js
+ * pages back for what a replay left out, rooms-identity.js
  * keeps the token we join with (a guest's newest guest token), rooms-connect.js builds the join
  * URL and the backoff delays and tells a refused join (by its close code, or by asking over
  * HTTP) from a failed one, and rooms-client-types.js holds the types of the events and options,
@@ -54,6 +63,7 @@ import {
 } from "./rooms-protocol.js";
 import { Outbox, RoomClientError } from "./rooms-outbox.js";
 import { SeqTracker } from "./rooms-seq.js";
+import { Backfill } from "./rooms-backfill.js";
 import { Identity } from "./rooms-identity.js";
 import {
   backoffDelay,
@@ -105,6 +115,11 @@ export const DEFAULTS = Object.freeze({
 const CLOSE_GIVE_UP = 4000;
 /** Error codes that mean "you may not be here": retrying cannot help (but see Identity.refused). */
 const FATAL_CODES = new Set(["unauthorized", "forbidden"]);
+/**
+ * How long a backfill request refused as `rate_limited` waits to be asked again: the room's
+ * bucket refills many frames a second (RATE_PER_SEC, default 20), so one is back by then.
+ */
+const BACKFILL_RETRY_MS = 1_000;
 
 export class RoomClient {
   /** @type {Required<Omit<RoomClientOptions, "name" | "token" | "guestToken" | "onGuestToken" | "since" | "role">> & RoomClientOptions} */
@@ -131,6 +146,12 @@ export class RoomClient {
    */
   #seq;
   /**
+   * Paging back for what the current replay left out for the byte budget; null when nothing is
+   * missing. While it runs, stored frames wait in it.
+   * @type {Backfill | null}
+   */
+  #backfill = null;
+  /**
    * Set when the room refused us for good (error frame before a 4401/4403 close).
    * @type {{ code: string, message: string } | null}
    */
@@ -148,6 +169,7 @@ export class RoomClient {
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #connectTimer;
   /** @type {ReturnType<typeof setInterval> | undefined} */ #pingTimer;
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #pongTimer;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */ #backfillTimer;
 
   /**
    * Who joins is one of three, and never an id the client names (the room takes ids from tokens):
@@ -444,22 +466,24 @@ export class RoomClient {
         this.#self = frame.self;
         this.#identity.welcomed(frame.self);
         this.#members = new Map(frame.members.map((m) => [m.id, m]));
-        const gap = this.#seq.welcome(frame);
+        const { gap, leftOut } = this.#seq.welcome(frame);
         if (gap !== null) this.#emit("gap", gap);
-        this.#seq.expectReplay(frame);
+        // Frames left out for the budget come before the replay, which waits until they are in.
+        if (leftOut === null) this.#seq.expectReplay(frame);
+        else this.#backfill = new Backfill(frame, leftOut.since);
         this.#opened(ws);
         this.#emit("welcome", frame);
         this.#emit("members", this.members);
+        // Asked before the outbox goes out, so a long outbox cannot use up the rate for it.
+        this.#askBackfill(ws);
         this.#outbox.flush(ws, () => ws === this.#ws);
         return;
       }
       case "message":
       case "direct":
       case "event":
-        // Listeners get each seq once (a replay may overlap, a frame come twice); a live-only
-        // event, which has no seq, always.
-        if (this.#seq.accept(frame)) this.#deliver(frame);
-        this.#seq.handled(frame);
+        if (this.#backfill !== null) this.#backfill.hold(frame);
+        else this.#take(frame);
         return;
       case "presence":
         if (frame.action === "join") this.#members.set(frame.member.id, frame.member);
@@ -472,7 +496,8 @@ export class RoomClient {
         this.#emit("ack", frame);
         return;
       case "history":
-        this.#emit("history", frame);
+        if (this.#backfill?.owns(frame.id)) this.#backfilled(ws, frame);
+        else this.#emit("history", frame);
         return;
       case "queued":
         this.#emit("queued", frame);
@@ -507,6 +532,10 @@ export class RoomClient {
           });
           return;
         }
+        if (this.#backfill?.owns(frame.id)) {
+          this.#backfillRefused(ws, frame.code);
+          return;
+        }
         const out = frame.id === undefined ? undefined : this.#outbox.settle(frame.id);
         this.#emit("error", {
           code: frame.code,
@@ -516,6 +545,71 @@ export class RoomClient {
         });
         return;
       }
+    }
+  }
+
+  /**
+   * Listeners get each seq once (a replay may overlap, a frame come twice); a live-only event,
+   * which has no seq, always. A replayed frame is counted off the replay.
+   * @param {StoredFrame} frame
+   */
+  #take(frame) {
+    if (this.#seq.accept(frame)) this.#deliver(frame);
+    this.#seq.handled(frame);
+  }
+
+  /** Asks for the next page of what the replay left out, if that is under way. @param {WebSocket} ws */
+  #askBackfill(ws) {
+    this.#backfillTimer = undefined;
+    if (this.#backfill === null || ws !== this.#ws) return;
+    try {
+      ws.send(JSON.stringify(this.#backfill.request(this.#outbox.newId())));
+    } catch {
+      // The socket is dying: its close event reconnects, and that welcome starts over.
+    }
+  }
+
+  /** @param {WebSocket} ws @param {HistoryFrame} page an answer to our backfill request */
+  #backfilled(ws, page) {
+    if (this.#backfill?.answer(page) === false) this.#askBackfill(ws);
+    else this.#finishBackfill(ws);
+  }
+
+  /**
+   * The room refused a backfill request: too fast is asked again a little later; anything else
+   * will not get better, so what was fetched goes on, with a gap.
+   * @param {WebSocket} ws
+   * @param {string} code
+   */
+  #backfillRefused(ws, code) {
+    if (code === "rate_limited") {
+      this.#backfillTimer = setTimeout(() => this.#askBackfill(ws), BACKFILL_RETRY_MS);
+      return;
+    }
+    this.#backfill?.giveUp();
+    this.#finishBackfill(ws);
+  }
+
+  /**
+   * Everything the replay left out is in: hands it on oldest first, then the replay and the
+   * live frames that waited, through the usual dedupe. The replay is counted from here, so the
+   * resume point only moves past the left-out frames once listeners have them.
+   * @param {WebSocket} ws
+   */
+  #finishBackfill(ws) {
+    const backfill = this.#backfill;
+    if (backfill === null) return;
+    this.#backfill = null;
+    const { gap, missing, held } = backfill.release();
+    if (gap !== null) this.#emit("gap", gap);
+    for (const frame of missing) {
+      if (ws !== this.#ws) return; // a listener closed the client
+      if (this.#seq.accept(frame)) this.#deliver(frame);
+    }
+    this.#seq.expectReplay(backfill.welcome);
+    for (const frame of held) {
+      if (ws !== this.#ws) return;
+      this.#take(frame);
     }
   }
 
@@ -542,8 +636,11 @@ export class RoomClient {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#pongTimer);
     clearTimeout(this.#retryTimer);
-    this.#pongTimer = this.#retryTimer = undefined;
+    clearTimeout(this.#backfillTimer);
+    this.#pongTimer = this.#retryTimer = this.#backfillTimer = undefined;
     this.#seq.stopReplay();
+    // Nothing of it was handed on, and `since` has not moved: the next welcome starts over.
+    this.#backfill = null;
     if (ws !== null) ws.onmessage = ws.onclose = ws.onerror = null;
   }
 

@@ -159,6 +159,13 @@ export declare const CLOSE_FORBIDDEN = 4403;
 export declare const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 /** The room's default `MAX_FRAME_BYTES`: a larger client frame closes the socket (1009). */
 export declare const MAX_FRAME_BYTES = 65536;
+/**
+ * How many frames a join without `since` is replayed at most: the room's newest ones
+ * (docs/protocol.md, "Welcome and replay"). The byte budget may make it fewer.
+ */
+export declare const REPLAY_ON_JOIN = 50;
+/** The largest `limit` a `history` request may ask for; a larger one is refused. */
+export declare const MAX_HISTORY_PAGE = 100;
 /** A frame's size as the room counts it. @param {string} text */
 export declare const utf8Bytes: (text: string) => number;
 /** @param {unknown} v @returns {v is Record<string, unknown>} */

@@ -95,6 +95,14 @@ export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 /** The room's default `MAX_FRAME_BYTES`: a larger client frame closes the socket (1009). */
 export const MAX_FRAME_BYTES = 65_536;
 
+/**
+ * How many frames a join without `since` is replayed at most: the room's newest ones
+ * (docs/protocol.md, "Welcome and replay"). The byte budget may make it fewer.
+ */
+export const REPLAY_ON_JOIN = 50;
+/** The largest `limit` a `history` request may ask for; a larger one is refused. */
+export const MAX_HISTORY_PAGE = 100;
+
 const encoder = new TextEncoder();
 /** A frame's size as the room counts it. @param {string} text */
 export const utf8Bytes = (text) => encoder.encode(text).byteLength;
@@ -145,7 +153,9 @@ function readFrame(raw) {
         f.members.every(isMember) &&
         isSeq(f.seq) &&
         isObject(f.replay) &&
+        isSeq(f.replay.from) &&
         isSeq(f.replay.count) &&
+        typeof f.replay.complete === "boolean" &&
         (f.customers === undefined ||
           (Array.isArray(f.customers) && f.customers.every(isDeskCustomer)))
         ? /** @type {WelcomeFrame} */ (f)

@@ -4,8 +4,9 @@
  * The client's side of the room's order (docs/protocol.md, "One order", "Welcome and replay"):
  * the newest `seq` handed to listeners, which is both where the next connection resumes (`since`)
  * and the line at or below which a frame is a duplicate. It also follows the replay a `welcome`
- * announces, and says when the room's history no longer reaches back to us (a gap). No sockets,
- * no timers and no listeners here: rooms-client.js asks, then emits and sends.
+ * announces, and says when the room's history no longer reaches back to us (a gap) or when the
+ * replay left frames out that are still to be had (rooms-backfill.js pages back for those). No
+ * sockets, no timers and no listeners here: rooms-client.js asks, then emits and sends.
  */
 export type WelcomeFrame = import("./rooms-protocol.js").WelcomeFrame;
 export type StoredFrame = import("./rooms-protocol.js").StoredFrame;
@@ -17,12 +18,21 @@ export declare class SeqTracker {
   /** The newest `seq` handed to listeners: the resume point and the dedupe line. */
   get last(): number | undefined;
   /**
-   * Compares a welcome with where we are. A room behind us had its storage reset: we follow it,
-   * or every new frame would look like one we had already seen.
+   * Compares a welcome with where we are, and says what its replay will not bring:
+   * - `gap`: frames we cannot get. The room trimmed them; or it is behind us (its storage was
+   *   reset) and we follow it, or every new frame would look like one we had already seen.
+   * - `leftOut`: frames after our `since` that the room left out of the replay for its byte
+   *   budget (`replay.from` is past `since`). They are still in its history: page back for them.
+   * A join without `since` asked for the newest frames only: fewer of them is no gap.
    * @param {WelcomeFrame} frame
-   * @returns {Gap | null} the gap to report, if frames may be missing
+   * @returns {{ gap: Gap | null, leftOut: { since: number } | null }}
    */
-  welcome(frame: WelcomeFrame): Gap | null;
+  welcome(frame: WelcomeFrame): {
+    gap: Gap | null;
+    leftOut: {
+      since: number;
+    } | null;
+  };
   /**
    * Expects the replay the welcome announced; with none, we are at the welcome's `seq` already.
    * @param {WelcomeFrame} frame

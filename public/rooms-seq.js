@@ -3,8 +3,9 @@
  * The client's side of the room's order (docs/protocol.md, "One order", "Welcome and replay"):
  * the newest `seq` handed to listeners, which is both where the next connection resumes (`since`)
  * and the line at or below which a frame is a duplicate. It also follows the replay a `welcome`
- * announces, and says when the room's history no longer reaches back to us (a gap). No sockets,
- * no timers and no listeners here: rooms-client.js asks, then emits and sends.
+ * announces, and says when the room's history no longer reaches back to us (a gap) or when the
+ * replay left frames out that are still to be had (rooms-backfill.js pages back for those). No
+ * sockets, no timers and no listeners here: rooms-client.js asks, then emits and sends.
  */
 
 /** @typedef {import("./rooms-protocol.js").WelcomeFrame} WelcomeFrame */
@@ -29,19 +30,24 @@ export class SeqTracker {
   }
 
   /**
-   * Compares a welcome with where we are. A room behind us had its storage reset: we follow it,
-   * or every new frame would look like one we had already seen.
+   * Compares a welcome with where we are, and says what its replay will not bring:
+   * - `gap`: frames we cannot get. The room trimmed them; or it is behind us (its storage was
+   *   reset) and we follow it, or every new frame would look like one we had already seen.
+   * - `leftOut`: frames after our `since` that the room left out of the replay for its byte
+   *   budget (`replay.from` is past `since`). They are still in its history: page back for them.
+   * A join without `since` asked for the newest frames only: fewer of them is no gap.
    * @param {WelcomeFrame} frame
-   * @returns {Gap | null} the gap to report, if frames may be missing
+   * @returns {{ gap: Gap | null, leftOut: { since: number } | null }}
    */
   welcome(frame) {
     const since = this.#last;
     if (since !== undefined && frame.seq < since) {
       this.#last = frame.seq;
-      return { reason: "reset", since, seq: frame.seq };
+      return { gap: { reason: "reset", since, seq: frame.seq }, leftOut: null };
     }
-    if (!frame.replay.complete) return { reason: "trimmed", since: since ?? 0, seq: frame.seq };
-    return null;
+    if (since === undefined || frame.replay.complete) return { gap: null, leftOut: null };
+    if (frame.replay.from > since) return { gap: null, leftOut: { since } };
+    return { gap: { reason: "trimmed", since, seq: frame.seq }, leftOut: null };
   }
 
   /**
