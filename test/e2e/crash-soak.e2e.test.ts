@@ -34,7 +34,7 @@ class Member {
   id: string | undefined;
   /** The newest seq seen: where the next join resumes. */
   lastSeq: number | undefined;
-  /** The seq of the first welcome: from here on the member must see every seq once. */
+  /** Where the first welcome's replay starts: from here on the member must see every seq once. */
   firstSeq: number | undefined;
   readonly seen: number[] = [];
   readonly problems: string[] = [];
@@ -79,8 +79,9 @@ class Member {
         this.id ??= f.self.id;
         if (f.self.token !== undefined) this.token = f.self.token;
         if (f.self.id !== this.id) this.problems.push(`became ${f.self.id}, was ${this.id}`);
-        if (this.firstSeq === undefined) this.firstSeq = f.seq;
-        this.lastSeq ??= f.seq;
+        // The first join replays the newest frames: the member's view starts just before them.
+        if (this.firstSeq === undefined) this.firstSeq = f.replay.from;
+        this.lastSeq ??= f.replay.from;
         if (f.replay.complete !== true)
           this.problems.push(`incomplete replay ${JSON.stringify(f)}`);
         this.#open = true;
