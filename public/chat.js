@@ -17,12 +17,11 @@ import {
   messageItem,
   pendingItem,
 } from "./chat-view.js";
+import { HistoryPaging } from "./history-paging.js";
 
 /** @typedef {import("./rooms-client.js").Member} Member */
 /** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
 
-/** The room replays this many frames to a client that gives no `since` (docs/protocol.md). */
-const REPLAY_ON_JOIN = 50;
 const HISTORY_PAGE = 50;
 const ROOM_KEY = "room";
 
@@ -86,7 +85,8 @@ export function startChat(who) {
   const conversations = new Map();
   let active = ROOM_KEY;
   let firstWelcome = true;
-  let historyLoading = false;
+  /** "Load older messages": where it goes on from, and whether the room's start is reached. */
+  const paging = new HistoryPaging(HISTORY_PAGE);
 
   // ---- alerts ----
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -174,6 +174,7 @@ export function startChat(who) {
     }
     if (shown.has(frame.seq)) return;
     shown.add(frame.seq);
+    paging.saw(frame.seq);
     const conv = conversationOf(frame);
     if (frame.type !== "event" && frame.id !== undefined) conv.settle(frame.id);
     conv.insert(messageItem(frame, self?.id), frame.seq);
@@ -247,27 +248,29 @@ export function startChat(who) {
   });
 
   olderButton.addEventListener("click", () => {
-    if (historyLoading) return;
-    historyLoading = true;
-    olderButton.disabled = true;
-    olderButton.textContent = "Loading…";
-    const oldest = shown.size > 0 ? Math.min(...shown) : undefined;
-    client.requestHistory({
-      ...(oldest === undefined ? {} : { before: oldest }),
-      limit: HISTORY_PAGE,
-    });
+    const page = paging.next();
+    if (page === null) return;
+    showPaging();
+    client.requestHistory(page);
   });
 
-  /** @param {boolean} complete */
-  function setHistoryDone(complete) {
-    olderButton.hidden = complete;
-    startNote.hidden = !complete;
+  /** The control as paging stands: gone at the room's start, busy while a page is on its way. */
+  function showPaging() {
+    olderButton.hidden = paging.complete;
+    startNote.hidden = !paging.complete;
+    olderButton.disabled = paging.loading;
+    olderButton.textContent = paging.loading ? "Loading…" : "Load older messages";
   }
 
   // ---- the client's events ----
   bindStatus(client);
   client.on("state", (s) => {
     if (s.state === "open" && alertBox.dataset.kind === "offline") alertBox.hidden = true;
+    // A page asked for on a connection that is gone may never be answered: allow asking again.
+    if (s.state === "reconnecting" && paging.loading) {
+      paging.interrupted();
+      showPaging();
+    }
     if (s.state === "reconnecting" && s.previous === "open") {
       showAlert(
         "Connection lost. Reconnecting; messages you send meanwhile are kept and sent when it is back.",
@@ -283,8 +286,8 @@ export function startChat(who) {
     byId("me-name").textContent = w.self.name;
     if (firstWelcome) {
       firstWelcome = false;
-      // Fewer than a full replay (or a replay from seq 0) means there is nothing older to see.
-      setHistoryDone(w.replay.count < REPLAY_ON_JOIN || w.replay.from === 0);
+      paging.welcomed(w.replay);
+      showPaging();
     }
   });
   client.on("members", (list) => {
@@ -316,13 +319,11 @@ export function startChat(who) {
     }
   });
   client.on("history", (h) => {
+    const older = paging.answered(h);
     roomConv.keepScroll(() => {
-      for (const frame of h.messages) showStored(frame, false);
+      for (const frame of older) showStored(frame, false);
     });
-    historyLoading = false;
-    olderButton.disabled = false;
-    olderButton.textContent = "Load older messages";
-    setHistoryDone(h.complete);
+    showPaging();
   });
   client.on("gap", (g) => {
     roomConv.notice(

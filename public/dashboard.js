@@ -12,6 +12,8 @@
 import { RoomClient } from "./rooms-client.js";
 import { bindStatus, explain } from "./chat-view.js";
 import { DashboardModel } from "./dashboard-model.js";
+import { HistoryPaging } from "./history-paging.js";
+import { MAX_HISTORY_PAGE } from "./rooms-protocol.js";
 import { CountPanel, FieldPanel, PALETTE } from "./dashboard-charts.js";
 
 /** @typedef {import("./rooms-client.js").EventFrame} EventFrame */
@@ -20,8 +22,6 @@ import { CountPanel, FieldPanel, PALETTE } from "./dashboard-charts.js";
 const ROOM_NAME = /^[A-Za-z0-9_.-]{1,99}$/;
 const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 const DEFAULT_COUNT_EVENT = "alarm";
-/** The most one `history` request returns (docs/protocol.md). */
-const HISTORY_PAGE = 100;
 /** Frames fetched on join at most: HISTORY_LIMIT's default, all a room keeps. */
 const HISTORY_FILL = 1000;
 
@@ -96,7 +96,11 @@ function startDashboard({ room, countEvent, token }) {
   }
 
   // ---- the rate in the top bar: live events only, not replay or history ----
-  let replayLeft = 0;
+  /**
+   * The room's newest seq when it last welcomed us: frames up to it are replayed (or fetched
+   * after a reconnect), not live.
+   */
+  let welcomedAt = 0;
   let liveBefore = 0;
   setInterval(() => {
     const perSecond = stats.live - liveBefore;
@@ -113,49 +117,43 @@ function startDashboard({ room, countEvent, token }) {
   });
 
   // ---- filling the charts from history on join ----
-  /** The oldest seq the page holds (or the first replayed): history pages go back from it. */
-  let oldestSeq = Infinity;
+  /** Pages back from the oldest frame held, until the room's start or HISTORY_FILL frames. */
+  const paging = new HistoryPaging(MAX_HISTORY_PAGE);
   let fetched = 0;
-  let filling = false;
   function fillOlder() {
-    filling = oldestSeq > 1 && oldestSeq !== Infinity && fetched < HISTORY_FILL;
-    if (filling) client.requestHistory({ before: oldestSeq, limit: HISTORY_PAGE });
+    const page = fetched < HISTORY_FILL ? paging.next() : null;
+    if (page !== null) client.requestHistory(page);
   }
 
   // ---- the client's events ----
   bindStatus(client, "Live");
 
   let firstWelcome = true;
+  client.on("state", (s) => {
+    if (s.state === "reconnecting") paging.interrupted(); // the request may be lost with it
+  });
   client.on("welcome", (w) => {
-    replayLeft = w.replay.count;
+    welcomedAt = w.seq;
     if (firstWelcome) {
       firstWelcome = false;
       // Replayed frames follow with seqs after replay.from: older ones are fetched below it.
-      if (w.replay.count > 0) {
-        oldestSeq = w.replay.from + 1;
-        fillOlder();
-      }
-    } else if (filling) {
-      fillOlder(); // the connection carrying the last request was lost: ask again
+      paging.welcomed(w.replay);
     }
+    fillOlder(); // after a reconnect: ask again for a page that was lost with the connection
   });
   /** @param {StoredFrame} frame */
   const arrived = (frame) => {
-    if (frame.seq !== undefined && replayLeft > 0) replayLeft--;
-    else stats.live++;
+    if (frame.seq === undefined || frame.seq > welcomedAt) stats.live++;
+    paging.saw(frame.seq);
     take(frame);
   };
   client.on("event", arrived);
   client.on("message", arrived);
   client.on("history", (h) => {
     // Only frames older than everything held so far: a repeated answer adds nothing twice.
-    const bound = oldestSeq;
-    for (const frame of h.messages) if ((frame.seq ?? Infinity) < bound) take(frame);
-    const first = h.messages[0]?.seq;
-    if (first !== undefined) oldestSeq = Math.min(oldestSeq, first);
+    for (const frame of paging.answered(h)) take(frame);
     fetched += h.messages.length;
-    if (h.complete || first === undefined) filling = false;
-    else fillOlder();
+    fillOlder();
   });
   client.on("gap", () => {
     showAlert(

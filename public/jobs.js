@@ -15,7 +15,8 @@
  */
 import { PERSONAL_ROOM_PREFIX, RoomClient, isObject } from "./rooms-client.js";
 import { bindStatus, el, explain } from "./chat-view.js";
-import { HistoryPaging, JobBook, parseJobEvent } from "./jobs-model.js";
+import { JobBook, parseJobEvent } from "./jobs-model.js";
+import { HistoryPaging } from "./history-paging.js";
 import { check, showSetup } from "./jobs-setup.js";
 
 /** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
@@ -32,8 +33,6 @@ import { check, showSetup } from "./jobs-setup.js";
 
 const KIND = "file.inspect";
 const DEFAULT_PATH = "/index.html";
-/** The room replays this many frames to a client that gives no `since` (docs/protocol.md). */
-const REPLAY_ON_JOIN = 50;
 const HISTORY_PAGE = 50;
 const STAGE_TEXT = { queued: "queued", done: "done", failed: "failed" };
 
@@ -97,7 +96,7 @@ function startJobs({ user, token }) {
   /** @type {Map<string, JobView>} */
   const views = new Map();
   const targets = rememberedTargets(user);
-  const paging = new HistoryPaging(REPLAY_ON_JOIN, HISTORY_PAGE);
+  const paging = new HistoryPaging(HISTORY_PAGE);
   let firstWelcome = true;
 
   /** @param {string} text */
@@ -252,8 +251,7 @@ function startJobs({ user, token }) {
   client.on("direct", take);
   client.on("history", (h) => {
     let added = 0;
-    for (const frame of h.messages) if (take(frame)) added++;
-    paging.answered(h);
+    for (const frame of paging.answered(h)) if (take(frame)) added++;
     const hadFocus = document.activeElement === olderButton;
     showPaging();
     const loaded = added === 0 ? [] : [`Loaded ${added} older ${added === 1 ? "job" : "jobs"}.`];

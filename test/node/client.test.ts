@@ -66,7 +66,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const PUBLIC = join(ROOT, "public");
 /**
  * Modules with their declarations next to them: the client's, published for TypeScript users,
- * and the jobs page's model, for its Node tests (test/node/jobs-model.test.ts).
+ * and the pages' history paging and the jobs page's model, for their Node tests.
  */
 const TYPED_MODULES = [
   "rooms-client",
@@ -77,6 +77,7 @@ const TYPED_MODULES = [
   "rooms-connect",
   "rooms-identity",
   "rooms-backfill",
+  "history-paging",
   "jobs-model",
 ];
 const DTS_HEADER =
@@ -110,6 +111,7 @@ async function generatedTypes(): Promise<Map<string, string>> {
       "support.js",
       "jobs.js",
       "jobs-setup.js",
+      "dashboard.js",
     ].map((f) => join(src, f));
     await promisify(execFile)(
       process.execPath,

@@ -1,10 +1,9 @@
 /**
  * The jobs page's model (public/jobs-model.js) in Node: job events merged whatever order they
- * arrive in — live, replayed, from an older history page, or the 202 answer of POST /jobs — and
- * the cursor the page pages back through the room's history with.
+ * arrive in — live, replayed, from an older history page, or the 202 answer of POST /jobs.
  */
 import { describe, expect, it } from "vitest";
-import { HistoryPaging, JobBook, parseJobEvent, type JobUpdate } from "../../public/jobs-model.js";
+import { JobBook, parseJobEvent, type JobUpdate } from "../../public/jobs-model.js";
 import type { EventFrame } from "../../public/rooms-protocol.js";
 
 const event = (seq: number, name: string, data: unknown): EventFrame => ({
@@ -173,43 +172,5 @@ describe("JobBook", () => {
       for (const u of shuffled(events, seed)) book.apply(u);
       expect(view(book), `shuffle ${seed}`).toEqual(expected);
     }
-  });
-});
-
-describe("HistoryPaging", () => {
-  it("has nothing to fetch after a short replay, or one from the room's first frame", () => {
-    for (const replay of [
-      { from: 0, count: 50 },
-      { from: 3, count: 12 },
-    ]) {
-      const paging = new HistoryPaging(50, 50);
-      paging.welcomed(replay);
-      expect(paging.complete).toBe(true);
-      expect(paging.next()).toBeNull();
-    }
-  });
-
-  it("asks for the page before the oldest frame seen, one at a time, until the room says complete", () => {
-    const paging = new HistoryPaging(50, 50);
-    paging.welcomed({ from: 70, count: 50 });
-    for (let seq = 71; seq <= 120; seq++) paging.saw(seq);
-    paging.saw(undefined); // a live-only event: not in the room's order
-    expect(paging.next()).toEqual({ before: 71, limit: 50 });
-    expect(paging.next()).toBeNull(); // one page on its way at a time
-    paging.answered({ messages: [{ seq: 30 }, { seq: 70 }], complete: false });
-    expect(paging.next()).toEqual({ before: 30, limit: 50 });
-    paging.interrupted(); // the connection dropped: the request may be lost
-    expect(paging.next()).toEqual({ before: 30, limit: 50 });
-    paging.answered({ messages: [], complete: true });
-    // A late answer to the repeated request does not reopen it.
-    paging.answered({ messages: [{ seq: 1 }], complete: false });
-    expect(paging.complete).toBe(true);
-    expect(paging.next()).toBeNull();
-  });
-
-  it("starts from the replay's first seq when no frame has been seen yet", () => {
-    const paging = new HistoryPaging(50, 20);
-    paging.welcomed({ from: 200, count: 50 });
-    expect(paging.next()).toEqual({ before: 201, limit: 20 });
   });
 });
