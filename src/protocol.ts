@@ -68,6 +68,10 @@ export interface Limits {
   maxSocketsPerUser: number;
   /** Bytes of stored frames one replay or `history` answer may carry. */
   maxReplayBytes: number;
+  /** Seconds without a frame after which a desk conversation closes by itself. */
+  deskIdleSec: number;
+  /** Open conversations one desk may hold; a customer who would open one more gets `desk_full`. */
+  deskMaxOpen: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -79,6 +83,8 @@ export const DEFAULT_LIMITS: Limits = {
   agentGraceSec: 30,
   maxSocketsPerUser: 10,
   maxReplayBytes: 1048576,
+  deskIdleSec: 86400,
+  deskMaxOpen: 10000,
 };
 
 /** Frames replayed on join when the client gives no `since`. */
@@ -93,7 +99,9 @@ type LimitVars = Partial<
     | "HISTORY_LIMIT"
     | "AGENT_GRACE_SEC"
     | "MAX_SOCKETS_PER_USER"
-    | "MAX_REPLAY_BYTES",
+    | "MAX_REPLAY_BYTES"
+    | "DESK_IDLE_SEC"
+    | "DESK_MAX_OPEN",
     unknown
   >
 >;
@@ -126,6 +134,8 @@ export function readLimits(env: LimitVars): Limits {
       true,
     ),
     maxReplayBytes: positive(env.MAX_REPLAY_BYTES, "MAX_REPLAY_BYTES", d.maxReplayBytes, true),
+    deskIdleSec: positive(env.DESK_IDLE_SEC, "DESK_IDLE_SEC", d.deskIdleSec, false),
+    deskMaxOpen: positive(env.DESK_MAX_OPEN, "DESK_MAX_OPEN", d.deskMaxOpen, true),
   };
 }
 
@@ -180,6 +190,8 @@ export interface WelcomeFrame {
   replay: ReplayInfo;
   /** Desk agents only: the open conversations assigned to this agent. */
   customers?: DeskCustomer[];
+  /** Desk customers only: agents online now, so a customer knows before writing if anyone is in. */
+  agents_online?: number;
 }
 export interface MessageFrame {
   type: "message";
@@ -263,7 +275,8 @@ export interface AssignedFrame {
 export interface ClosedFrame {
   type: "closed";
   customer: Member;
-  agent: Member;
+  /** Null for a conversation that closed while queued (DESK_IDLE_SEC): it never had an agent. */
+  agent: Member | null;
 }
 export interface DeskParty extends Member {
   online: boolean;
@@ -293,6 +306,7 @@ export type ErrorCode =
   | "unauthorized"
   | "forbidden"
   | "too_many_connections"
+  | "desk_full"
   | "internal";
 
 export const errorFrame = (code: ErrorCode, message: string, id?: string): ErrorFrame =>

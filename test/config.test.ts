@@ -19,6 +19,8 @@ const PROTOCOL_DEFAULTS = {
   AGENT_GRACE_SEC: "30",
   MAX_SOCKETS_PER_USER: "10",
   MAX_REPLAY_BYTES: "1048576",
+  DESK_IDLE_SEC: "86400",
+  DESK_MAX_OPEN: "10000",
 };
 
 /**
@@ -60,6 +62,8 @@ describe("configuration", () => {
       agentGraceSec: Number(vars.AGENT_GRACE_SEC),
       maxSocketsPerUser: Number(vars.MAX_SOCKETS_PER_USER),
       maxReplayBytes: Number(vars.MAX_REPLAY_BYTES),
+      deskIdleSec: Number(vars.DESK_IDLE_SEC),
+      deskMaxOpen: Number(vars.DESK_MAX_OPEN),
     });
   });
 

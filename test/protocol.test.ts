@@ -184,6 +184,8 @@ describe("readLimits", () => {
       agentGraceSec: 30,
       maxSocketsPerUser: 10,
       maxReplayBytes: 1048576,
+      deskIdleSec: 86400,
+      deskMaxOpen: 10000,
     };
     expect(DEFAULT_LIMITS).toEqual(expected);
     expect(readLimits({})).toEqual(expected);
@@ -204,6 +206,8 @@ describe("readLimits", () => {
         AGENT_GRACE_SEC: "0.5",
         MAX_SOCKETS_PER_USER: "3",
         MAX_REPLAY_BYTES: "5000",
+        DESK_IDLE_SEC: "0.5",
+        DESK_MAX_OPEN: "7",
       }),
     ).toEqual({
       maxFrameBytes: 4096,
@@ -214,6 +218,8 @@ describe("readLimits", () => {
       agentGraceSec: 0.5,
       maxSocketsPerUser: 3,
       maxReplayBytes: 5000,
+      deskIdleSec: 0.5,
+      deskMaxOpen: 7,
     });
   });
 
@@ -233,6 +239,8 @@ describe("readLimits", () => {
       "HISTORY_LIMIT",
       "MAX_SOCKETS_PER_USER",
       "MAX_REPLAY_BYTES",
+      "DESK_IDLE_SEC",
+      "DESK_MAX_OPEN",
     ] as const;
     for (const name of names) {
       for (const bad of ["abc", "0", "-1", "Infinity", "NaN"]) {
@@ -252,6 +260,7 @@ describe("readLimits", () => {
       "MAX_PUSH_BYTES",
       "RATE_BURST",
       "HISTORY_LIMIT",
+      "DESK_MAX_OPEN",
     ] as const) {
       expect(() => readLimits({ [name]: "0.5" }), `${name}=0.5`).toThrow(name);
     }
