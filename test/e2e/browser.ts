@@ -67,13 +67,20 @@ export interface ChatPage {
 const CONNECTION_NOISE =
   /WebSocket connection to|Failed to load resource|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_REFUSED/;
 
+/**
+ * Opens `url` in a new browser context. `prepare` runs before the page loads: a test that must
+ * come between the page and the server (`page.routeWebSocket`) sets that up there.
+ */
 export async function openPage(
   browser: Browser,
   url: string,
   viewport = { width: 1100, height: 720 },
+  prepare?: (page: Page) => Promise<void>,
 ): Promise<ChatPage> {
   const context = await browser.newContext({ viewport });
-  return watch(context, await context.newPage(), url, () => context.close());
+  const page = await context.newPage();
+  await prepare?.(page);
+  return watch(context, page, url, () => context.close());
 }
 
 /**
