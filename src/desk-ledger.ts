@@ -1,18 +1,35 @@
 /**
- * The desk's ledger in SQLite: agents (when each was last assigned a customer, since when it has
- * been gone) and conversations (customer, agent or queued, open or closed, arrival order), with
- * the assignment rule as a query over them. No sockets here: desk.ts decides who is online and
- * tells people; this file is what survives eviction.
+ * The desk's ledger in SQLite: conversations (customer, agent or queue place, open or closed,
+ * arrival order, last activity, frames kept) and the agents (desk-agents.ts), with the
+ * assignment rule as a query over both. No sockets here: the desk decides who is online and
+ * tells people. Nothing is kept in memory either, so this is all that survives eviction, and a
+ * second ledger on the same storage sees the same desk.
+ *
+ * A customer's join, its reconnect and its first message into the queue read the same rows
+ * however long the queue is (lookups by key, and one end of an index); only serving or
+ * reordering the queue reads all of it, and then everyone in it is told a new position anyway.
+ * Picking an agent reads one row per assigned conversation, to weigh the agents' loads.
  */
+import { DeskAgents } from "./desk-agents";
 
 export type Conversation = {
+  /** Arrival order (the rowid), which the queue keeps; reopening a conversation renews it. */
+  ticket: number;
   customer: string;
   name: string;
   /** Null while queued. */
   agent: string | null;
   open: number;
-  /** Arrival order: the queue is served by it. */
-  ticket: number;
+  /**
+   * The place in the queue while queued, else null. Queued places stay consecutive (a new one
+   * joins at the back, the queue is served from the front, anything else renumbers it), so a
+   * position is `place - head + 1`: the conversation's own row and the queue index's first entry.
+   */
+  place: number | null;
+  /** When the conversation's last frame was stored (ms): DESK_IDLE_SEC counts from it. */
+  last_active: number;
+  /** Frames stored for this customer and not yet trimmed, so trimming needs no count query. */
+  frames: number;
 };
 
 /**
@@ -26,99 +43,56 @@ export const deskVisibility = (p: number, role: "member" | "agent") =>
     : `recipient = ?${p}`;
 
 export class DeskLedger {
+  readonly agents: DeskAgents;
   #sql: SqlStorage;
-  /** Order of arrivals and assignments; the rows keep it, so it is rebuilt on wake. */
-  #tick: number;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
-    sql.exec(`CREATE TABLE IF NOT EXISTS desk_agents (
-      id TEXT PRIMARY KEY,
-      name TEXT NOT NULL,
-      last_assigned INTEGER NOT NULL DEFAULT 0,
-      gone_since INTEGER
-    )`);
+    this.agents = new DeskAgents(sql);
+    // last_active and frames change with every message and are in no index, so keeping them
+    // costs one row written per message.
     sql.exec(`CREATE TABLE IF NOT EXISTS desk_conversations (
-      customer TEXT PRIMARY KEY,
+      ticket INTEGER PRIMARY KEY,
+      customer TEXT NOT NULL UNIQUE,
       name TEXT NOT NULL,
       agent TEXT,
       open INTEGER NOT NULL,
-      ticket INTEGER NOT NULL
+      place INTEGER,
+      last_active INTEGER NOT NULL,
+      frames INTEGER NOT NULL DEFAULT 0
     )`);
+    // Partial indexes: closed conversations stay (their frame counts outlive them) but cost no
+    // index entry, and nothing that scans open conversations reads them.
     sql.exec(
-      "CREATE INDEX IF NOT EXISTS desk_conversations_agent ON desk_conversations (agent, open)",
+      "CREATE INDEX IF NOT EXISTS desk_open_by_agent ON desk_conversations (agent) WHERE open = 1",
     );
-    this.#tick =
-      sql
-        .exec<{ t: number | null }>(
-          `SELECT MAX(t) AS t FROM (SELECT MAX(last_assigned) AS t FROM desk_agents
-           UNION ALL SELECT MAX(ticket) FROM desk_conversations)`,
-        )
-        .one().t ?? 0;
-  }
-
-  // ---- agents ----
-
-  agentArrived(id: string, name: string): void {
-    this.#rows(
-      `INSERT INTO desk_agents (id, name) VALUES (?, ?)
-       ON CONFLICT (id) DO UPDATE SET name = excluded.name, gone_since = NULL`,
-      id,
-      name,
+    sql.exec(
+      "CREATE INDEX IF NOT EXISTS desk_queue ON desk_conversations (place) WHERE place IS NOT NULL",
     );
-  }
-
-  agentGone(id: string, now: number): void {
-    this.#rows("UPDATE desk_agents SET gone_since = ? WHERE id = ?", now, id);
-  }
-
-  /** Whether `id` ever joined this desk as an agent: such an id may never be a customer here. */
-  isAgent(id: string): boolean {
-    return this.#rows("SELECT 1 FROM desk_agents WHERE id = ?", id).length > 0;
-  }
-
-  agentName(id: string): string | undefined {
-    return this.#rows<{ name: string }>("SELECT name FROM desk_agents WHERE id = ?", id)[0]?.name;
-  }
-
-  /** Agents gone since `cutoff` or earlier; each is returned once (its gone mark is cleared). */
-  takeAgentsGoneBefore(cutoff: number): string[] {
-    const due = this.#rows<{ id: string }>(
-      "SELECT id FROM desk_agents WHERE gone_since IS NOT NULL AND gone_since <= ?",
-      cutoff,
-    ).map((r) => r.id);
-    for (const id of due) this.#rows("UPDATE desk_agents SET gone_since = NULL WHERE id = ?", id);
-    return due;
-  }
-
-  /** When the earliest agent still marked gone left, for the next alarm. */
-  earliestGone(): number | null {
-    return this.#rows<{ t: number | null }>(
-      "SELECT MIN(gone_since) AS t FROM desk_agents WHERE gone_since IS NOT NULL",
-    )[0]!.t;
+    // How many conversations are open, kept as a row: counting them would read them all.
+    sql.exec(`CREATE TABLE IF NOT EXISTS desk_counts (
+      name TEXT PRIMARY KEY,
+      n INTEGER NOT NULL
+    ) WITHOUT ROWID`);
   }
 
   /**
-   * The rule: of the `online` agents, the one with the fewest open conversations; ties go to
-   * the one least recently assigned, then by id, so the choice is deterministic.
+   * The rule (DeskAgents.pick): of the `online` agents, the one with the fewest open
+   * conversations; ties go to the one least recently assigned.
    */
   pickAgent(online: Set<string>): string | null {
-    if (online.size === 0) return null;
+    return this.pickAgents(online, 1)[0] ?? null;
+  }
+
+  /** The agents `count` conversations in a row would get by the rule. */
+  pickAgents(online: Set<string>, count: number): string[] {
+    if (online.size === 0 || count === 0) return [];
     const load = new Map(
       this.#rows<{ agent: string; n: number }>(
         "SELECT agent, COUNT(*) AS n FROM desk_conversations WHERE open = 1 AND agent IS NOT NULL GROUP BY agent",
       ).map((r) => [r.agent, r.n]),
     );
-    const last = new Map(
-      this.#rows<{ id: string; last_assigned: number }>(
-        "SELECT id, last_assigned FROM desk_agents",
-      ).map((r) => [r.id, r.last_assigned]),
-    );
-    const key = (id: string) => [load.get(id) ?? 0, last.get(id) ?? 0] as const;
-    return [...online].sort((a, b) => {
-      const [ka, kb] = [key(a), key(b)];
-      return ka[0] - kb[0] || ka[1] - kb[1] || (a < b ? -1 : a > b ? 1 : 0);
-    })[0]!;
+    return this.agents.pick(online, count, load);
   }
 
   // ---- conversations ----
@@ -132,33 +106,84 @@ export class DeskLedger {
     );
   }
 
-  /** The customer's open conversation, or a new one at the back of the queue. */
-  open(customer: string, name: string): Conversation {
-    const conv = this.conversation(customer);
-    if (conv !== null && conv.open === 1) return conv;
-    const ticket = ++this.#tick;
-    this.#rows(
-      `INSERT INTO desk_conversations (customer, name, agent, open, ticket) VALUES (?, ?, NULL, 1, ?)
-       ON CONFLICT (customer) DO UPDATE SET name = excluded.name, agent = NULL, open = 1, ticket = excluded.ticket`,
+  /** Open conversations, from one counter row. */
+  openCount(): number {
+    return this.#rows<{ n: number }>("SELECT n FROM desk_counts WHERE name = 'open'")[0]?.n ?? 0;
+  }
+
+  /**
+   * Opens a conversation (a new one, or the customer's closed one again, keeping its frame
+   * count), assigned to `agent` or, with null, at the back of the queue. The caller checks
+   * that it is not open already, and DESK_MAX_OPEN.
+   */
+  open(customer: string, name: string, agent: string | null, now: number): Conversation {
+    // MAX over the rowid and over an index: each reads one row.
+    const { ticket, place } = this.#rows<{ ticket: number; place: number }>(
+      `SELECT (SELECT IFNULL(MAX(ticket), 0) + 1 FROM desk_conversations) AS ticket,
+              (SELECT IFNULL(MAX(place), 0) + 1 FROM desk_conversations
+               WHERE place IS NOT NULL) AS place`,
+    )[0]!;
+    const queued = agent === null ? place : null;
+    const [conv] = this.#rows<Conversation>(
+      `INSERT INTO desk_conversations (ticket, customer, name, agent, open, place, last_active)
+       VALUES (?, ?, ?, ?, 1, ?, ?)
+       ON CONFLICT (customer) DO UPDATE SET ticket = excluded.ticket, name = excluded.name,
+         agent = excluded.agent, open = 1, place = excluded.place,
+         last_active = excluded.last_active
+       RETURNING *`,
+      ticket,
       customer,
       name,
-      ticket,
+      agent,
+      queued,
+      now,
     );
-    return { customer, name, agent: null, open: 1, ticket };
+    this.#count("open", +1);
+    if (agent !== null) this.agents.assigned(agent);
+    return conv!;
   }
 
+  /** Gives an open conversation to `agent`; a queued one leaves the queue. */
   assign(customer: string, agent: string): void {
-    this.#rows("UPDATE desk_conversations SET agent = ? WHERE customer = ?", agent, customer);
-    this.#rows("UPDATE desk_agents SET last_assigned = ? WHERE id = ?", ++this.#tick, agent);
+    this.#rows(
+      "UPDATE desk_conversations SET agent = ?, place = NULL WHERE customer = ?",
+      agent,
+      customer,
+    );
+    this.agents.assigned(agent);
   }
 
-  /** Back to the queue, keeping its place in arrival order. */
+  /** Back to the queue; renumberQueue() then gives it its place in arrival order. */
   unassign(customer: string): void {
     this.#rows("UPDATE desk_conversations SET agent = NULL WHERE customer = ?", customer);
   }
 
+  /**
+   * Closes an open conversation. One that was queued leaves a gap: the caller renumbers the
+   * queue.
+   */
   close(customer: string): void {
-    this.#rows("UPDATE desk_conversations SET open = 0 WHERE customer = ?", customer);
+    const closed = this.#rows(
+      "UPDATE desk_conversations SET open = 0, place = NULL WHERE customer = ? AND open = 1 RETURNING 1",
+      customer,
+    );
+    if (closed.length > 0) this.#count("open", -1);
+  }
+
+  /** A frame was stored in the conversation at `now`; returns its frames kept. */
+  touch(customer: string, now: number): number {
+    return (
+      this.#rows<{ frames: number }>(
+        "UPDATE desk_conversations SET last_active = ?, frames = frames + 1 WHERE customer = ? RETURNING frames",
+        now,
+        customer,
+      )[0]?.frames ?? 0
+    );
+  }
+
+  /** The conversation's frames were trimmed to `kept`. */
+  trimmed(customer: string, kept: number): void {
+    this.#rows("UPDATE desk_conversations SET frames = ? WHERE customer = ?", kept, customer);
   }
 
   /** Open conversations of one agent, in arrival order. */
@@ -169,16 +194,54 @@ export class DeskLedger {
     );
   }
 
-  /** Queued conversations in arrival order. */
-  queue(): Conversation[] {
-    return this.#rows<Conversation>(
-      "SELECT * FROM desk_conversations WHERE agent IS NULL AND open = 1 ORDER BY ticket",
+  /** The last activity of every open conversation, for the idle alarm. */
+  activity(): { customer: string; last_active: number }[] {
+    // INDEXED BY: the partial index holds the open conversations only; a table scan would read
+    // every conversation ever closed as well.
+    return this.#rows(
+      "SELECT customer, last_active FROM desk_conversations INDEXED BY desk_open_by_agent WHERE open = 1",
     );
   }
 
-  /** Queue positions (1 = next), to tell customers when theirs changes. */
-  positions(): Map<string, number> {
-    return new Map(this.queue().map((c, i) => [c.customer, i + 1]));
+  // ---- the queue ----
+
+  /** Where a queued conversation stands (1 = next): its place and the queue's first. */
+  position(conv: Conversation): number {
+    const head = this.#rows<{ head: number }>(
+      "SELECT MIN(place) AS head FROM desk_conversations WHERE place IS NOT NULL",
+    )[0]!.head;
+    return conv.place! - head + 1;
+  }
+
+  /** Queued conversations, first to be served first. */
+  queue(): Conversation[] {
+    return this.#rows<Conversation>(
+      "SELECT * FROM desk_conversations WHERE place IS NOT NULL ORDER BY place",
+    );
+  }
+
+  /**
+   * Numbers the queue 1, 2, … in arrival order again, after conversations left it from the
+   * middle or came back to it; returns those whose position changed, with the new one.
+   */
+  renumberQueue(): { customer: string; position: number }[] {
+    return this.#rows(
+      `UPDATE desk_conversations SET place = ranked.position
+       FROM (SELECT ticket AS t, ROW_NUMBER() OVER (ORDER BY ticket) AS position
+             FROM desk_conversations INDEXED BY desk_open_by_agent
+             WHERE open = 1 AND agent IS NULL) AS ranked
+       WHERE desk_conversations.ticket = ranked.t AND place IS NOT ranked.position
+       RETURNING customer, place AS position`,
+    );
+  }
+
+  #count(name: string, delta: number): void {
+    this.#rows(
+      `INSERT INTO desk_counts (name, n) VALUES (?1, ?2)
+       ON CONFLICT (name) DO UPDATE SET n = n + ?2`,
+      name,
+      delta,
+    );
   }
 
   #rows<T extends Record<string, SqlStorageValue>>(

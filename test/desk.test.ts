@@ -1,8 +1,11 @@
 /**
- * The help desk (PROTOCOL section 6): fair, sticky assignment of customers to agents, the queue,
- * routing both ways, transfer, closing a conversation, the grace alarm, and the desk's own
- * visibility in replay. AGENT_GRACE_SEC is 1 in tests (vitest.config.ts), so the alarm fires
- * within a test and a reconnect in the same test is "within grace".
+ * The help desk (docs/protocol.md, "The help desk"): fair, sticky assignment of customers to
+ * agents, the queue, routing both ways, transfer, closing a conversation, the grace alarm, and
+ * the desk's own visibility in replay. AGENT_GRACE_SEC is 1 in tests (vitest.config.ts), so the
+ * alarm fires within a test and a reconnect in the same test is "within grace". A conversation
+ * opens with the customer's first message, so `customer()` writes one ("hello", the
+ * conversation's first seq); what a desk keeps from those who never write is in
+ * desk-limits.test.ts.
  */
 import { evictDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
@@ -48,16 +51,32 @@ async function agent(desk: string, id: string, extra: Record<string, string> = {
   return { client, welcome };
 }
 
-/** A customer joined; returns the welcome and the frame that places it (assigned or queued). */
+const placement = (f: Frame) => f.type === "assigned" || f.type === "queued";
+
+/**
+ * A new customer that opens its conversation by writing "hello"; returns the welcome, the frame
+ * that places it (assigned or queued) and the seq of its "hello" (its echo and ack are taken).
+ */
 async function customer(desk: string, id: string, extra: Record<string, string> = {}) {
   const client = await connect(desk, { user: id, name: `Customer ${id}`, ...extra });
   const welcome = await client.expect("welcome");
-  const placed = await client.waitFor(
-    (f) => f.type === "assigned" || f.type === "queued",
-    "assigned or queued",
-  );
+  client.send({ type: "message", data: "hello", id: "hello" });
+  const placed = await client.waitFor(placement, "assigned or queued");
+  const { seq } = await client.waitFor((f) => f.type === "ack" && f.id === "hello", "hello ack");
+  await client.waitFor((f) => f.type === "message" && f.seq === seq, "hello echo");
+  return { client, welcome, placed, seq: seq as number };
+}
+
+/** A customer with an open conversation, back: its welcome and where it stands. */
+async function rejoin(desk: string, id: string, extra: Record<string, string> = {}) {
+  const client = await connect(desk, { user: id, name: `Customer ${id}`, ...extra });
+  const welcome = await client.expect("welcome");
+  const placed = await client.waitFor(placement, "assigned or queued");
   return { client, welcome, placed };
 }
+
+/** A message frame with this data (the agents also get every customer's "hello"). */
+const saying = (data: unknown) => (f: Frame) => f.type === "message" && f.data === data;
 
 const isAssigned = (customer: string) => (f: Frame) =>
   f.type === "assigned" && f.customer.id === customer;
@@ -105,10 +124,11 @@ describe("desk: assignment", () => {
       { type: "queued", position: 2 },
       { type: "queued", position: 3 },
     ]);
-    // A queued customer's message is stored in its conversation and shown to the agent later.
+    expect([c1.seq, c2.seq, c3.seq]).toEqual([1, 2, 3]);
+    // A queued customer's messages are stored in its conversation and shown to the agent later.
     c2.client.send({ type: "message", data: "anyone there?", id: "q-1" });
-    expect(await c2.client.expect("message")).toMatchObject({ to: null, customer: "c2", seq: 1 });
-    expect(await c2.client.expect("ack")).toEqual({ type: "ack", id: "q-1", seq: 1 });
+    expect(await c2.client.expect("message")).toMatchObject({ to: null, customer: "c2", seq: 4 });
+    expect(await c2.client.expect("ack")).toEqual({ type: "ack", id: "q-1", seq: 4 });
 
     const { client: a1, welcome } = await agent(desk, "a1");
     expect(welcome.customers).toEqual([]);
@@ -123,7 +143,8 @@ describe("desk: assignment", () => {
       "c2's conversation",
     );
     expect(backfill.messages).toMatchObject([
-      { seq: 1, data: "anyone there?", from: { id: "c2" } },
+      { seq: 2, data: "hello", from: { id: "c2" } },
+      { seq: 4, data: "anyone there?", from: { id: "c2" } },
     ]);
   });
 
@@ -135,7 +156,7 @@ describe("desk: assignment", () => {
     first.client.close();
     await first.client.closed;
     await agent(desk, "a2"); // now a2 has 0 conversations, a1 has 1
-    const again = await customer(desk, "c1");
+    const again = await rejoin(desk, "c1");
     expect(again.placed).toMatchObject({
       type: "assigned",
       agent: { id: "a1" },
@@ -149,19 +170,19 @@ describe("desk: assignment", () => {
     const { client: c1 } = await customer(desk, "c1");
     await a1.waitFor(isAssigned("c1"));
     c1.send({ type: "message", data: "before", id: "m-1" });
-    expect(await a1.waitFor((f) => f.type === "message")).toMatchObject({ seq: 1, data: "before" });
+    expect(await a1.waitFor(saying("before"))).toMatchObject({ seq: 2 });
 
     await evictDurableObject(stub(desk));
     a1.send({ type: "message", to: "c1", data: "after", id: "m-2" });
-    expect(await c1.waitFor((f) => f.type === "message" && f.seq === 2)).toMatchObject({
+    expect(await c1.waitFor((f) => f.type === "message" && f.seq === 3)).toMatchObject({
       from: { id: "a1" },
       to: "c1",
       customer: "c1",
       data: "after",
     });
     await evictDurableObject(stub(desk));
-    const c1b = await customer(desk, "c1", { since: "0" });
-    expect(c1b.welcome).toMatchObject({ seq: 2, replay: { from: 0, count: 2, complete: true } });
+    const c1b = await rejoin(desk, "c1", { since: "0" });
+    expect(c1b.welcome).toMatchObject({ seq: 3, replay: { from: 0, count: 3, complete: true } });
     expect(c1b.placed).toMatchObject({ type: "assigned", agent: { id: "a1" } });
   });
 });
@@ -177,20 +198,21 @@ describe("desk: routing", () => {
     await a2.waitFor(isAssigned("c2"));
 
     c1.send({ type: "message", data: "你在吗，多少钱" });
-    expect(await a1.waitFor((f) => f.type === "message")).toMatchObject({
-      seq: 1,
+    expect(await a1.waitFor(saying("你在吗，多少钱"))).toMatchObject({
+      seq: 3,
       from: { id: "c1" },
       to: "a1",
       customer: "c1",
     });
     a1.send({ type: "message", to: "c1", data: "在的" });
-    expect(await c1.waitFor((f) => f.type === "message" && f.seq === 2)).toMatchObject({
+    expect(await c1.waitFor((f) => f.type === "message" && f.seq === 4)).toMatchObject({
       data: "在的",
     });
-    // The other conversation saw neither: its next message is its own, with seq 3.
-    c2.send({ type: "message", data: "hello" });
-    expect(await a2.waitFor((f) => f.type === "message")).toMatchObject({ seq: 3, customer: "c2" });
-    expect(await c2.waitFor((f) => f.type === "message")).toMatchObject({ seq: 3 });
+    // The other conversation saw neither: after its own hello (2), its next message is seq 5.
+    c2.send({ type: "message", data: "still there?" });
+    expect(await a2.waitFor(saying("still there?"))).toMatchObject({ seq: 5, customer: "c2" });
+    expect(await c2.waitFor((f) => f.type === "message")).toMatchObject({ seq: 5 });
+    expect(a1.pending.filter((f) => f.customer === "c2" || f.customer?.id === "c2")).toEqual([]);
   });
 
   it("refuses an agent writing to a customer that is not theirs, storing nothing", async () => {
@@ -204,7 +226,7 @@ describe("desk: routing", () => {
     a2.send({ type: "message", data: "no to", id: "x-2" });
     expect(await a2.expect("error")).toMatchObject({ code: "invalid_frame", id: "x-2" });
     c1.send({ type: "message", data: "next", id: "x-3" });
-    expect(await c1.waitFor((f) => f.type === "ack")).toEqual({ type: "ack", id: "x-3", seq: 1 });
+    expect(await c1.waitFor((f) => f.type === "ack")).toEqual({ type: "ack", id: "x-3", seq: 2 });
   });
 
   it("refuses customers a to, transfers and closes", async () => {
@@ -229,7 +251,7 @@ describe("desk: transfer and close", () => {
     const { client: c1 } = await customer(desk, "c1");
     await a1.waitFor(isAssigned("c1"));
     c1.send({ type: "message", data: "help" });
-    await a1.waitFor((f) => f.type === "message");
+    await a1.waitFor(saying("help"));
     const { client: a2 } = await agent(desk, "a2");
 
     a1.send({ type: "transfer", customer: "c1", to: "a2" });
@@ -239,7 +261,10 @@ describe("desk: transfer and close", () => {
       });
     }
     expect(await a2.waitFor((f) => f.type === "history" && f.customer === "c1")).toMatchObject({
-      messages: [{ seq: 1, data: "help" }],
+      messages: [
+        { seq: 1, data: "hello" },
+        { seq: 2, data: "help" },
+      ],
     });
     a1.send({ type: "message", to: "c1", data: "still me?", id: "late" });
     expect(await a1.waitFor((f) => f.type === "error")).toMatchObject({
@@ -247,7 +272,7 @@ describe("desk: transfer and close", () => {
       id: "late",
     });
     a2.send({ type: "message", to: "c1", data: "a2 here" });
-    expect(await c1.waitFor((f) => f.type === "message" && f.seq === 2)).toMatchObject({
+    expect(await c1.waitFor((f) => f.type === "message" && f.seq === 3)).toMatchObject({
       from: { id: "a2" },
     });
     // a2's welcome on a new tab lists the conversation; a1's no longer does.
@@ -261,11 +286,12 @@ describe("desk: transfer and close", () => {
     const desk = uniqueDesk();
     const { client: a1 } = await agent(desk, "a1");
     const first = await customer(desk, "c1");
-    // A new customer's welcome already names the agent it is about to be assigned.
-    expect(first.welcome.members).toEqual([
-      { id: "c1", name: "Customer c1" },
-      { id: "a1", name: "Agent a1" },
-    ]);
+    // Before writing, a customer has no agent: its welcome says how many are online.
+    expect(first.welcome).toMatchObject({
+      members: [{ id: "c1", name: "Customer c1" }],
+      agents_online: 1,
+    });
+    expect(first.placed).toMatchObject({ agent: { id: "a1" }, customer: { online: true } });
     await a1.waitFor(isAssigned("c1"));
     const { client: a2 } = await agent(desk, "a2");
     first.client.close();
@@ -407,15 +433,16 @@ describe("desk: joining", () => {
     a1.send({ type: "message", to: "c1", data: "to c1", id: "3" });
     await a1.waitFor((f) => f.type === "ack");
 
-    const again = await customer(desk, "c1", { since: "1" });
-    expect(again.welcome).toMatchObject({ seq: 3, replay: { from: 1, count: 1, complete: true } });
-    // Replay (before "assigned") holds seq 3 only: seq 2 is c2's conversation.
+    // c1's conversation: its hello (1), "c1-a" (3), "to c1" (5); 2 and 4 are c2's.
+    const again = await rejoin(desk, "c1", { since: "3" });
+    expect(again.welcome).toMatchObject({ seq: 5, replay: { from: 3, count: 1, complete: true } });
     const { client } = again;
+    expect(await client.next()).toMatchObject({ seq: 5, data: "to c1" });
     client.send({ type: "history", limit: 10 });
     const page = await client.waitFor((f) => f.type === "history");
-    expect(page.messages.map((m: Frame) => m.seq)).toEqual([1, 3]);
+    expect(page.messages.map((m: Frame) => m.seq)).toEqual([1, 3, 5]);
     // The agent sees both conversations.
     const { welcome } = await agent(desk, "a1", { since: "0" });
-    expect(welcome.replay).toMatchObject({ count: 3 });
+    expect(welcome.replay).toMatchObject({ count: 5 });
   });
 });
