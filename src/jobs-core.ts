@@ -1,9 +1,9 @@
 /**
  * What submitting a job (jobs-submit.ts) and running it (jobs-run.ts) share: the job as it
  * travels on the queue, where it reports (its user's personal room, under push ids derived from
- * the job id), and the processors configured per kind.
+ * the job id), the processors configured per kind, and how large a job may be.
  */
-import { PERSONAL_ROOM_PREFIX } from "./protocol";
+import { PERSONAL_ROOM_PREFIX, readLimits } from "./protocol";
 import type { PublishResult, RoomEvent } from "./room";
 
 /** What travels on the queue. */
@@ -78,4 +78,55 @@ export function readProcessors(raw: string | undefined): Map<string, string> {
     out.set(kind, url);
   }
   return out;
+}
+
+// ---- size ----
+
+/**
+ * What one Cloudflare Queues message carries: 128 KB, where a KB is 1,000 bytes, and up to
+ * ~100 bytes of it are the platform's own metadata
+ * (https://developers.cloudflare.com/queues/platform/limits/). wrangler dev's local queue
+ * refuses a message over 128,000 bytes, so this holds there as well as deployed.
+ */
+export const QUEUE_MESSAGE_MAX_BYTES = 128_000 - 100;
+
+/**
+ * The default and the largest JOB_MAX_BYTES: a body of this size, queued as JSON with the job's
+ * id and time added to its fields, still fits one message, with 900 bytes to spare for them.
+ * Not 131,072: that is 128 KiB, and a message carries 128,000 bytes.
+ */
+export const DEFAULT_JOB_MAX_BYTES = 127_000;
+
+/** The largest job body, and the variable that set it (named in the 413's message). */
+export interface JobBodyLimit {
+  bytes: number;
+  name: "JOB_MAX_BYTES" | "MAX_PUSH_BYTES";
+}
+
+/**
+ * JOB_MAX_BYTES, read with the rule of every limit in src/protocol.ts: unset is the default, and
+ * anything but a positive integer is a loud error, never "unlimited". A value the queue cannot
+ * carry is as loud: every job of that size would fail. MAX_PUSH_BYTES bounds every signed body,
+ * so a lower one wins.
+ */
+export function readJobBodyLimit(
+  env: Parameters<typeof readLimits>[0] & { JOB_MAX_BYTES?: unknown },
+): JobBodyLimit {
+  const value = env.JOB_MAX_BYTES;
+  let bytes = DEFAULT_JOB_MAX_BYTES;
+  if (value !== undefined && value !== "") {
+    bytes = Number(value);
+    if (!Number.isInteger(bytes) || bytes <= 0) {
+      throw new Error(`JOB_MAX_BYTES must be a positive integer, got ${String(value)}`);
+    }
+    if (bytes > DEFAULT_JOB_MAX_BYTES) {
+      throw new Error(
+        `JOB_MAX_BYTES must be at most ${DEFAULT_JOB_MAX_BYTES} (what one queue message carries), got ${String(value)}`,
+      );
+    }
+  }
+  const { maxPushBytes } = readLimits(env);
+  return bytes <= maxPushBytes
+    ? { bytes, name: "JOB_MAX_BYTES" }
+    : { bytes: maxPushBytes, name: "MAX_PUSH_BYTES" };
 }

@@ -4,14 +4,24 @@
  * Processors are outside services, so `fetch` is replaced per test; results are observed the way
  * a user sees them: as `job.*` events in the user's room.
  */
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import {
+  createExecutionContext,
+  createMessageBatch,
+  evictDurableObject,
+  getQueueResult,
+} from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
-import type { Job } from "../src/jobs";
-import { signWebhook } from "../src/webhook";
-import { join, type Client, type Frame } from "./helpers";
+import {
+  DEFAULT_JOB_MAX_BYTES,
+  QUEUE_MESSAGE_MAX_BYTES,
+  readJobBodyLimit,
+  type Job,
+} from "../src/jobs";
+import { generateSecret, signWebhook } from "../src/webhook";
+import { join, userToken, type Client, type Frame } from "./helpers";
 
 const opened: Client[] = [];
 afterEach(() => {
@@ -97,6 +107,7 @@ describe("POST /jobs", () => {
     expect(await res.json()).toEqual({ job: "job_msg_1" });
     expect(send).toHaveBeenCalledWith(
       expect.objectContaining({ id: "job_msg_1", user, kind: "file.inspect" }),
+      { contentType: "json" }, // measured as the JSON it is, against what a message carries
     );
     expect(await nextJobEvent(room)).toMatchObject({
       event: "job.queued",
@@ -156,6 +167,212 @@ describe("POST /jobs", () => {
     expect(await badUser.json()).toMatchObject({ error: "invalid_body" });
     const notJson = await postSigned("just a string");
     expect(notJson.status).toBe(400);
+  });
+});
+
+/** Calls the Worker's fetch with an env of the test's choosing (limits, processors, secrets). */
+async function callWorker(request: Request, e: Env = testEnv): Promise<Response> {
+  return await worker.fetch(request, e, createExecutionContext());
+}
+
+const jobsRequest = (body: BodyInit, headers: Record<string, string> = {}) =>
+  new Request("https://rooms.test/jobs", { method: "POST", headers, body });
+
+/** A body of exactly `bytes` bytes: a file.inspect job for `user` padded inside its input. */
+function paddedBody(user: string, bytes: number): string {
+  const empty = JSON.stringify({
+    user,
+    kind: "file.inspect",
+    input: { path: "/index.html", pad: "" },
+  });
+  return JSON.stringify({
+    user,
+    kind: "file.inspect",
+    input: { path: "/index.html", pad: "x".repeat(bytes - empty.length) },
+  });
+}
+
+async function signed(body: string, id = `msg_${crypto.randomUUID()}`, secret = env.PUSH_SECRET!) {
+  return jobsRequest(body, await signWebhook(secret, id, body));
+}
+
+/** Pushes a marker event to the user's room: the next stored event there must be it. */
+async function pushMarker(user: string): Promise<void> {
+  const marker = JSON.stringify({ room: `user-${user}`, event: "marker" });
+  await exports.default.fetch("https://rooms.test/push", {
+    method: "POST",
+    headers: await signWebhook(env.PUSH_SECRET!, `marker-${crypto.randomUUID()}`, marker),
+    body: marker,
+  });
+}
+
+describe("readJobBodyLimit", () => {
+  it("defaults to what one queue message carries with the job's id around it", () => {
+    expect(readJobBodyLimit({})).toEqual({ bytes: DEFAULT_JOB_MAX_BYTES, name: "JOB_MAX_BYTES" });
+    expect(readJobBodyLimit({ JOB_MAX_BYTES: "" }).bytes).toBe(DEFAULT_JOB_MAX_BYTES);
+    // 128 KB as Cloudflare counts it (1,000-byte KB), less the platform's ~100 bytes of metadata.
+    expect(QUEUE_MESSAGE_MAX_BYTES).toBe(127_900);
+    expect(DEFAULT_JOB_MAX_BYTES).toBeLessThan(QUEUE_MESSAGE_MAX_BYTES);
+    expect(readJobBodyLimit({ JOB_MAX_BYTES: "2000" })).toEqual({
+      bytes: 2000,
+      name: "JOB_MAX_BYTES",
+    });
+  });
+
+  it("is loud about anything but a positive integer, like every other limit", () => {
+    for (const bad of ["abc", "0", "-5", "1.5", "1e400"]) {
+      expect(() => readJobBodyLimit({ JOB_MAX_BYTES: bad })).toThrow(
+        `JOB_MAX_BYTES must be a positive integer, got ${bad}`,
+      );
+    }
+  });
+
+  it("is loud about a size the queue cannot carry (128 KiB is not 128 KB)", () => {
+    expect(() => readJobBodyLimit({ JOB_MAX_BYTES: "131072" })).toThrow(
+      `JOB_MAX_BYTES must be at most ${DEFAULT_JOB_MAX_BYTES} (what one queue message carries), got 131072`,
+    );
+  });
+
+  it("gives way to a lower MAX_PUSH_BYTES, which bounds every signed body, and says so", () => {
+    expect(readJobBodyLimit({ JOB_MAX_BYTES: "2000", MAX_PUSH_BYTES: "1000" })).toEqual({
+      bytes: 1000,
+      name: "MAX_PUSH_BYTES",
+    });
+  });
+});
+
+describe("POST /jobs: the credential before the body", () => {
+  // A kind that is configured, and one that is not: a refused caller must not tell them apart.
+  const secretKindEnv = {
+    ...env,
+    MAX_PUSH_BYTES: "1048576",
+    JOB_PROCESSORS: JSON.stringify({ "secret.kind": "https://secret.test/run" }),
+  } as Env;
+  const bodies: Record<string, string> = {
+    "invalid JSON": "{not json",
+    "a configured kind": JSON.stringify({ user: "u1", kind: "secret.kind", input: null }),
+    "an unknown kind": JSON.stringify({ user: "u1", kind: "other.kind", input: null }),
+    "a 200 KB input": JSON.stringify({
+      user: "u1",
+      kind: "secret.kind",
+      input: "x".repeat(200_000),
+    }),
+  };
+
+  it("answers a garbage Bearer token 401 unauthorized whatever the body, without reading it", async () => {
+    const answers = new Set<string>();
+    for (const [what, body] of Object.entries(bodies)) {
+      const req = jobsRequest(body, { Authorization: "Bearer garbage" });
+      const res = await callWorker(req, secretKindEnv);
+      expect(res.status, what).toBe(401);
+      const answer = (await res.json()) as { error: string };
+      expect(answer.error, what).toBe("unauthorized");
+      answers.add(JSON.stringify(answer));
+      expect(req.bodyUsed, `${what}: the body was read`).toBe(false);
+    }
+    expect(answers.size).toBe(1); // the same words, whatever the body
+  });
+
+  it("answers a bad signature 401 bad_signature whatever the body says", async () => {
+    const answers = new Set<string>();
+    for (const [what, body] of Object.entries({
+      ...bodies,
+      "a user that cannot name a room": JSON.stringify({ user: "a@b", kind: "file.inspect" }),
+    })) {
+      const res = await callWorker(await signed(body, "msg_x", generateSecret()), secretKindEnv);
+      expect(res.status, what).toBe(401);
+      const answer = (await res.json()) as { error: string };
+      expect(answer.error, what).toBe("bad_signature");
+      answers.add(JSON.stringify(answer));
+    }
+    expect(answers.size).toBe(1);
+  });
+
+  it("tells a valid token of someone else 403 before it could learn which kinds exist", async () => {
+    const user = uniqueUser();
+    const guestLike = await userToken("someone-else"); // valid, for every room, another user
+    const deskToken = await userToken(user, { desk: "*" });
+    const otherRoom = await userToken(user, { room: "lobby" });
+    for (const token of [guestLike, deskToken, otherRoom]) {
+      const answers = new Set<string>();
+      for (const kind of ["secret.kind", "other.kind"]) {
+        const req = jobsRequest(JSON.stringify({ user, kind, input: null }), {
+          Authorization: `Bearer ${token}`,
+        });
+        const res = await callWorker(req, secretKindEnv);
+        expect(res.status, kind).toBe(403);
+        const answer = (await res.json()) as { error: string };
+        expect(answer.error).toBe("forbidden");
+        answers.add(JSON.stringify(answer));
+      }
+      expect(answers.size).toBe(1);
+    }
+  });
+});
+
+describe("POST /jobs: JOB_MAX_BYTES", () => {
+  const small = { ...testEnv, JOB_MAX_BYTES: "2000" } as Env;
+
+  it("takes a body of exactly JOB_MAX_BYTES and refuses one byte more with 413, signed or with a token", async () => {
+    const user = uniqueUser();
+    const token = await userToken(user, { room: `user-${user}` });
+    const bearer = (body: string) => jobsRequest(body, { Authorization: `Bearer ${token}` });
+    for (const make of [signed, bearer]) {
+      expect((await callWorker(await make(paddedBody(user, 2000)), small)).status).toBe(202);
+      const over = await callWorker(await make(paddedBody(user, 2001)), small);
+      expect(over.status).toBe(413);
+      expect(await over.json()).toMatchObject({
+        error: "too_large",
+        message: expect.stringContaining("JOB_MAX_BYTES"),
+      });
+    }
+  });
+
+  it("refuses what one queue message cannot carry with 413, never 500", async () => {
+    const roomy = { ...testEnv, MAX_PUSH_BYTES: "1048576" } as Env;
+    const user = uniqueUser();
+    // The issue's probe: a 200 KB input.
+    const big = JSON.stringify({ user, kind: "file.inspect", input: "x".repeat(200_000) });
+    const bigAnswer = await callWorker(await signed(big), roomy);
+    expect(bigAnswer.status).toBe(413);
+    expect(await bigAnswer.json()).toMatchObject({ error: "too_large" });
+    // Under the limit as sent, but 1e20 is queued as 100000000000000000000: five times larger.
+    const numbers = JSON.stringify({
+      user,
+      kind: "file.inspect",
+      input: new Array(20_000).fill(0).map(() => 1e20),
+    }).replaceAll("100000000000000000000", "1e20");
+    expect(numbers.length).toBeLessThan(120_000);
+    const grown = await callWorker(await signed(numbers), roomy);
+    expect(grown.status).toBe(413);
+    expect(await grown.json()).toMatchObject({ error: "too_large" });
+  });
+});
+
+describe("POST /jobs: a signed job is named by its webhook-id", () => {
+  it("queues it once: the same request again, or re-signed later under the same id, is the same job", async () => {
+    const user = uniqueUser();
+    const room = await watch(user);
+    const send = vi.spyOn(env.JOBS, "send");
+    const body = JSON.stringify({ user, kind: "file.inspect", input: { path: "/index.html" } });
+    const id = `msg_${crypto.randomUUID()}`;
+    const now = Math.floor(Date.now() / 1000);
+    const first = await signWebhook(env.PUSH_SECRET!, id, body, now - 250);
+    const post = (headers: Record<string, string>) =>
+      exports.default.fetch("https://rooms.test/jobs", { method: "POST", headers, body });
+
+    const answers = [await post(first), await post(first)]; // replayed within 300 s
+    // The room is evicted (a restart), and the backend retries with a fresh signature.
+    await evictDurableObject(env.ROOMS.getByName(`user-${user}`));
+    answers.push(await post(await signWebhook(env.PUSH_SECRET!, id, body, now)));
+    for (const res of answers) {
+      expect(res.status).toBe(202);
+      expect(await res.json()).toEqual({ job: `job_${id}` });
+    }
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(await nextJobEvent(room)).toMatchObject({ event: "job.queued", seq: 1 });
+    await pushMarker(user);
+    expect(await nextJobEvent(room)).toMatchObject({ event: "marker", seq: 2 });
   });
 });
 
