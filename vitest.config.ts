@@ -18,6 +18,7 @@ export default defineConfig({
           // Short, so the grace alarm fires within a test; reconnects "within grace" are immediate.
           AGENT_GRACE_SEC: "1",
           PUSH_SECRET: generateSecret(),
+          HOOK_SECRET: generateSecret(),
           JOIN_SECRET: generateSecret().slice("whsec_".length),
         },
       },

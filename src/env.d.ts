@@ -7,6 +7,12 @@ interface Secrets {
   PUSH_SECRET?: string;
   /** HS256 key for join tokens. Tokens (and private rooms) are refused without it. */
   JOIN_SECRET?: string;
+  /**
+   * Standard Webhooks secret, `whsec_<base64>`, signing what the Worker sends to your backend:
+   * calls to job processors. Apart from PUSH_SECRET so that nothing sent out verifies at /push.
+   * Without it, jobs of processor kinds fail (`job.failed` names it); `file.inspect` still runs.
+   */
+  HOOK_SECRET?: string;
 }
 interface Env extends Secrets {}
 declare namespace Cloudflare {

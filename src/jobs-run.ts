@@ -1,6 +1,11 @@
 /**
  * The queue consumer: runs each batch concurrently, calls the processor configured for a job's
  * kind (or the built-in `file.inspect`), and pushes `job.done` or `job.failed` to the job's user.
+ *
+ * A processor is an outside URL, so every call is signed with Standard Webhooks under
+ * HOOK_SECRET, never PUSH_SECRET: a processor can tell our calls from anyone's POST, and nothing
+ * a processor receives verifies at /push. The call's webhook-id is the job id, the same on every
+ * retry and redelivery, with the same body, so a processor can drop repeats.
  */
 import {
   BUILTIN_KIND,
@@ -12,6 +17,7 @@ import {
   type DeadJob,
   type Job,
 } from "./jobs-core";
+import { signWebhook } from "./webhook";
 
 const PROCESSOR_TIMEOUT_MS = 30_000;
 const MAX_RETRY_DELAY_SEC = 300;
@@ -93,12 +99,25 @@ export async function runProcessor(job: Job, env: Env): Promise<unknown> {
   if (job.kind === BUILTIN_KIND) return inspectFile(job, env);
   const url = readProcessors(env.JOB_PROCESSORS).get(job.kind);
   if (url === undefined) throw new PermanentJobError(`no processor for kind "${job.kind}"`);
+  // Without the secret there is no call a processor could trust; retrying will not make one.
+  if (!env.HOOK_SECRET) {
+    throw new PermanentJobError(
+      `HOOK_SECRET is not set: processor calls are signed with it, so "${job.kind}" was not sent`,
+    );
+  }
+  const body = JSON.stringify({ job: job.id, user: job.user, kind: job.kind, input: job.input });
+  let signature: Record<string, string>;
+  try {
+    signature = await signWebhook(env.HOOK_SECRET, job.id, body);
+  } catch {
+    throw new PermanentJobError("HOOK_SECRET is malformed: it must be whsec_<base64>");
+  }
   let res: Response;
   try {
     res = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ job: job.id, user: job.user, kind: job.kind, input: job.input }),
+      headers: { "content-type": "application/json", ...signature },
+      body,
       signal: AbortSignal.timeout(PROCESSOR_TIMEOUT_MS),
     });
   } catch (err) {

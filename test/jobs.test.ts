@@ -20,7 +20,7 @@ import {
   readJobBodyLimit,
   type Job,
 } from "../src/jobs";
-import { generateSecret, signWebhook } from "../src/webhook";
+import { generateSecret, signWebhook, verifyWebhook } from "../src/webhook";
 import { join, userToken, type Client, type Frame } from "./helpers";
 
 const opened: Client[] = [];
@@ -483,6 +483,66 @@ describe("queue consumer", () => {
       event: "job.failed",
       data: { reason: "processor refused the job: HTTP 422 bad image", attempts: 1 },
     });
+  });
+
+  it("signs every processor call with HOOK_SECRET, under the job's id on every retry", async () => {
+    const user = uniqueUser();
+    const room = await watch(user);
+    const calls: Request[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      calls.push(new Request(input, init));
+      return calls.length === 1 ? new Response("busy", { status: 503 }) : Response.json({ ok: 1 });
+    });
+    const j = job(user, "ocr", { url: "x" });
+    await consume([jobMessage(j, 1, "m")]);
+    await consume([jobMessage(j, 2, "m")]);
+    expect(await nextJobEvent(room)).toMatchObject({ event: "job.done", data: { job: j.id } });
+    expect(calls).toHaveLength(2);
+    const now = Math.floor(Date.now() / 1000);
+    const bodies = new Set<string>();
+    for (const call of calls) {
+      const body = await call.text();
+      bodies.add(body);
+      expect(await verifyWebhook(env.HOOK_SECRET!, call.headers, body, now)).toMatchObject({
+        ok: true,
+        id: j.id,
+      });
+      // Not something a room could have sent: PUSH_SECRET does not verify it.
+      expect((await verifyWebhook(env.PUSH_SECRET!, call.headers, body, now)).ok).toBe(false);
+    }
+    expect(bodies.size).toBe(1); // a retry is the same message: same id, same body
+    expect(JSON.parse([...bodies][0]!)).toEqual({
+      job: j.id,
+      user,
+      kind: "ocr",
+      input: { url: "x" },
+    });
+  });
+
+  it("fails a processor's job at once without HOOK_SECRET, naming it; file.inspect still runs", async () => {
+    const user = uniqueUser();
+    const room = await watch(user);
+    const fetchSpy = vi.spyOn(globalThis, "fetch").mockResolvedValue(Response.json({}));
+    const noHookEnv = { ...testEnv, HOOK_SECRET: undefined } as Env;
+    const jobs = [
+      job(user, "ocr", {}, "job_needs"),
+      job(user, "file.inspect", { path: "/index.html" }, "job_builtin"),
+    ];
+    const batch = createMessageBatch(
+      "rooms-jobs",
+      jobs.map((j) => jobMessage(j)),
+    );
+    const ctx = createExecutionContext();
+    await worker.queue(batch as MessageBatch<unknown>, noHookEnv);
+    expect((await getQueueResult(batch, ctx)).retryMessages).toEqual([]);
+    const events = [await nextJobEvent(room), await nextJobEvent(room)];
+    const byJob = Object.fromEntries(events.map((e) => [e.data.job, e]));
+    expect(byJob.job_needs).toMatchObject({
+      event: "job.failed",
+      data: { reason: expect.stringContaining("HOOK_SECRET"), attempts: 1 },
+    });
+    expect(byJob.job_builtin).toMatchObject({ event: "job.done" });
+    expect(fetchSpy).not.toHaveBeenCalled();
   });
 
   it("dead-letters a malformed message instead of retrying it forever", async () => {
