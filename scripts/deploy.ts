@@ -1,8 +1,10 @@
 /**
  * `npm run deploy`: `wrangler deploy`, but only once the deployed Worker has the secrets it
- * cannot work without. A Worker deployed without PUSH_SECRET answers every push with 503 and one
+ * cannot work without. A Worker deployed without PUSH_SECRET answers every push with 503, one
  * without JOIN_SECRET admits nobody at all (it can vouch neither for a backend's user nor for a
- * guest); both look like a broken deploy from outside, so this refuses up front and says which secret is missing and how to set it.
+ * guest), and one without HOOK_SECRET fails every job that needs a processor (it calls a
+ * processor only signed); all look like a broken deploy from outside, so this refuses up front
+ * and says which secret is missing and how to set it.
  *
  *   npm run deploy                      check the secrets, then deploy
  *   npm run deploy -- --env production  the same for an environment (passed to both commands)
@@ -19,8 +21,14 @@ import { resolve } from "node:path";
 const REQUIRED_SECRETS: Record<string, string> = {
   PUSH_SECRET: "signs POST /push and POST /jobs from your backends (a whsec_<base64> value)",
   JOIN_SECRET: "signs every join token: your backend's and the guests' (any long random string)",
+  HOOK_SECRET:
+    "signs the Worker's calls to your job processors (a whsec_<base64> value of its own, not PUSH_SECRET's)",
 };
 const LIST_TIMEOUT_MS = 60_000;
+/** "A", "A and B", "A, B and C". */
+const listed = (names: string[]) =>
+  names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+
 /** The flags that say which Worker, so `secret list` looks at the one `deploy` will replace. */
 const SCOPE_FLAGS = new Set(["--env", "-e", "--name", "--config", "-c"]);
 
@@ -191,7 +199,7 @@ async function main(args: string[]): Promise<number> {
   const missing = Object.keys(REQUIRED_SECRETS).filter((name) => !names.includes(name));
   if (missing.length > 0) {
     console.error(
-      `Not deploying: ${worker} has no ${missing.join(" and no ")}.\n` +
+      `Not deploying: ${worker} has ${listed(missing.map((name) => `no ${name}`))}.\n` +
         missing
           .map(
             (name) =>
@@ -204,7 +212,7 @@ async function main(args: string[]): Promise<number> {
     );
     return 1;
   }
-  console.log(`Secrets of ${worker}: ${Object.keys(REQUIRED_SECRETS).join(" and ")} are set.`);
+  console.log(`Secrets of ${worker}: ${listed(Object.keys(REQUIRED_SECRETS))} are set.`);
   return runInherited(["deploy", ...args]);
 }
 

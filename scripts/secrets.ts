@@ -1,7 +1,8 @@
 /**
  * Local secrets for the CLI and `npm start`: read from the environment first, then from
- * .dev.vars (the file wrangler dev reads). `ensureDevVars` creates missing ones, so push and
- * tokens work out of the box; the file is git-ignored and never committed.
+ * .dev.vars (the file wrangler dev reads). `ensureDevVars` creates missing ones, so push, tokens
+ * and signed calls to job processors work out of the box; the file is git-ignored and never
+ * committed.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -19,7 +20,9 @@ export function readDevVars(path = DEV_VARS): Record<string, string> {
   return vars;
 }
 
-export function secret(name: "PUSH_SECRET" | "JOIN_SECRET"): string {
+export type SecretName = "PUSH_SECRET" | "JOIN_SECRET" | "HOOK_SECRET";
+
+export function secret(name: SecretName): string {
   const value = process.env[name] || readDevVars()[name];
   if (!value) {
     throw new Error(
@@ -29,12 +32,17 @@ export function secret(name: "PUSH_SECRET" | "JOIN_SECRET"): string {
   return value;
 }
 
-/** Adds PUSH_SECRET and JOIN_SECRET to .dev.vars when missing; returns the names it added. */
+/**
+ * Adds PUSH_SECRET, JOIN_SECRET and HOOK_SECRET to .dev.vars when missing; returns the names it
+ * added. HOOK_SECRET is a secret of its own, never a copy of PUSH_SECRET: what the Worker signs
+ * with it goes out to your backend, and must not verify if someone sends it back to /push.
+ */
 export function ensureDevVars(path = DEV_VARS): string[] {
   const vars = readDevVars(path);
   const fresh: Record<string, string> = {};
   if (!vars.PUSH_SECRET) fresh.PUSH_SECRET = generateSecret();
   if (!vars.JOIN_SECRET) fresh.JOIN_SECRET = generateSecret().slice("whsec_".length);
+  if (!vars.HOOK_SECRET) fresh.HOOK_SECRET = generateSecret();
   const added = Object.keys(fresh);
   if (added.length === 0) return added;
   const before = existsSync(path)

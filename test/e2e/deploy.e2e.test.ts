@@ -1,8 +1,9 @@
 /**
  * scripts/deploy.ts (`npm run deploy`) without Cloudflare: a stand-in `wrangler` first on PATH
  * answers `secret list` with whatever a case needs and records what it was asked, so each rule
- * is provoked exactly — deploy when both secrets are set, refuse naming the missing one, explain
+ * is provoked exactly — deploy when every secret is set, refuse naming the missing ones, explain
  * a listing that failed. One case runs the real wrangler logged out, to pin its real message.
+ * And `npm start`'s side of the same secrets: what it writes into a new or an older .dev.vars.
  */
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -10,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ensureDevVars, readDevVars } from "../../scripts/secrets.ts";
+import { secretKey } from "../../src/webhook.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SCRIPT = join(ROOT, "scripts/deploy.ts");
@@ -70,6 +73,7 @@ async function deploy(
   return { code: result.code, stdout: result.stdout, stderr: result.stderr, calls };
 }
 
+const ALL = ["PUSH_SECRET", "JOIN_SECRET", "HOOK_SECRET"];
 const secrets = (...names: string[]) =>
   JSON.stringify(
     names.map((name) => ({ name, type: "secret_text" })),
@@ -78,16 +82,18 @@ const secrets = (...names: string[]) =>
   );
 
 describe("npm run deploy", () => {
-  it("deploys when PUSH_SECRET and JOIN_SECRET are both set", async () => {
-    const out = await deploy([], { secrets: secrets("JOIN_SECRET", "PUSH_SECRET", "OTHER") });
+  it("deploys when PUSH_SECRET, JOIN_SECRET and HOOK_SECRET are all set", async () => {
+    const out = await deploy([], {
+      secrets: secrets("JOIN_SECRET", "HOOK_SECRET", "PUSH_SECRET", "OTHER"),
+    });
     expect(out.code).toBe(0);
     expect(out.calls).toEqual(["secret list --format json", "deploy"]);
-    expect(out.stdout).toContain("PUSH_SECRET and JOIN_SECRET are set");
+    expect(out.stdout).toContain("PUSH_SECRET, JOIN_SECRET and HOOK_SECRET are set");
     expect(out.stdout).toContain("fake wrangler: deployed");
   });
 
   it("refuses without PUSH_SECRET, naming it and how to set it", async () => {
-    const out = await deploy([], { secrets: secrets("JOIN_SECRET") });
+    const out = await deploy([], { secrets: secrets("JOIN_SECRET", "HOOK_SECRET") });
     expect(out.code).toBe(1);
     expect(out.calls).toEqual(["secret list --format json"]); // never deployed
     expect(out.stderr).toContain('Not deploying: "edge-rooms" has no PUSH_SECRET.');
@@ -95,26 +101,33 @@ describe("npm run deploy", () => {
     expect(out.stderr).not.toContain("secret put JOIN_SECRET");
   });
 
-  it("names both secrets when neither is set", async () => {
+  it("refuses without HOOK_SECRET: processors are only ever called signed", async () => {
+    const out = await deploy([], { secrets: secrets("PUSH_SECRET", "JOIN_SECRET") });
+    expect(out.code).toBe(1);
+    expect(out.calls).toEqual(["secret list --format json"]);
+    expect(out.stderr).toContain('Not deploying: "edge-rooms" has no HOOK_SECRET.');
+    expect(out.stderr).toContain("job processors");
+    expect(out.stderr).toContain("npx wrangler secret put HOOK_SECRET");
+    expect(out.stderr).not.toContain("secret put PUSH_SECRET");
+  });
+
+  it("names every secret when none is set", async () => {
     const out = await deploy([], { secrets: "[]" });
     expect(out.code).toBe(1);
     expect(out.calls).toEqual(["secret list --format json"]);
-    expect(out.stderr).toContain("has no PUSH_SECRET and no JOIN_SECRET");
-    expect(out.stderr).toContain("npx wrangler secret put PUSH_SECRET");
-    expect(out.stderr).toContain("npx wrangler secret put JOIN_SECRET");
+    expect(out.stderr).toContain("has no PUSH_SECRET, no JOIN_SECRET and no HOOK_SECRET");
+    for (const name of ALL) expect(out.stderr).toContain(`npx wrangler secret put ${name}`);
   });
 
   it("checks and deploys the same environment, passing the other flags to deploy only", async () => {
     const missing = await deploy(["--env", "production", "--minify"], {
-      secrets: secrets("PUSH_SECRET"),
+      secrets: secrets("PUSH_SECRET", "HOOK_SECRET"),
     });
     expect(missing.calls).toEqual(["secret list --format json --env production"]);
     expect(missing.stderr).toContain('"edge-rooms" (env production) has no JOIN_SECRET');
     expect(missing.stderr).toContain("npx wrangler secret put JOIN_SECRET --env production");
 
-    const ok = await deploy(["--env=staging", "--minify"], {
-      secrets: secrets("PUSH_SECRET", "JOIN_SECRET"),
-    });
+    const ok = await deploy(["--env=staging", "--minify"], { secrets: secrets(...ALL) });
     expect(ok.code).toBe(0);
     expect(ok.calls).toEqual([
       "secret list --format json --env=staging",
@@ -164,8 +177,7 @@ describe("npm run deploy", () => {
     expect(out.code).toBe(1);
     expect(out.calls).toEqual(["secret list --format json"]);
     expect(out.stderr).toContain('the Worker "edge-rooms" does not exist on Cloudflare yet');
-    expect(out.stderr).toContain("npx wrangler secret put PUSH_SECRET");
-    expect(out.stderr).toContain("npx wrangler secret put JOIN_SECRET");
+    for (const name of ALL) expect(out.stderr).toContain(`npx wrangler secret put ${name}`);
 
     const staging = await deploy(["--env", "staging"], {
       listExit: 1,
@@ -188,7 +200,7 @@ describe("npm run deploy", () => {
   });
 
   it("passes on the exit code of a failed wrangler deploy", async () => {
-    const out = await deploy([], { secrets: secrets("PUSH_SECRET", "JOIN_SECRET"), deployExit: 3 });
+    const out = await deploy([], { secrets: secrets(...ALL), deployExit: 3 });
     expect(out.code).toBe(3);
     expect(out.calls).toEqual(["secret list --format json", "deploy"]);
   });
@@ -209,5 +221,28 @@ describe("npm run deploy", () => {
     expect(out).toMatchObject({ code: 1 });
     expect(out.stderr).toContain("`wrangler` is not on PATH");
     expect(out.stderr).toContain("npm run deploy");
+  });
+});
+
+describe("npm start's .dev.vars", () => {
+  it("creates all three secrets in a new file, HOOK_SECRET apart from PUSH_SECRET", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "dev-vars-")), ".dev.vars");
+    expect(ensureDevVars(path)).toEqual(ALL);
+    const vars = readDevVars(path);
+    expect(Object.keys(vars).sort()).toEqual([...ALL].sort());
+    expect(secretKey(vars.HOOK_SECRET!).length).toBe(24);
+    expect(vars.HOOK_SECRET).toMatch(/^whsec_/);
+    expect(vars.HOOK_SECRET).not.toBe(vars.PUSH_SECRET);
+    expect(ensureDevVars(path)).toEqual([]); // nothing more on the next start
+  });
+
+  it("adds only HOOK_SECRET to an older file, keeping what is there", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "dev-vars-")), ".dev.vars");
+    const before = "# mine\nPUSH_SECRET=whsec_AAAA\nJOIN_SECRET=abc\nJOB_PROCESSORS={}\n";
+    writeFileSync(path, before);
+    expect(ensureDevVars(path)).toEqual(["HOOK_SECRET"]);
+    const after = readFileSync(path, "utf8");
+    expect(after.startsWith(before)).toBe(true);
+    expect(readDevVars(path)).toMatchObject({ PUSH_SECRET: "whsec_AAAA", JOIN_SECRET: "abc" });
   });
 });
