@@ -104,16 +104,17 @@ export function parseClientFrame(
       if (obj.before !== undefined && !isPositiveInt(obj.before)) {
         return fail("invalid_frame", '"before" must be a positive integer seq', id);
       }
-      if (obj.limit !== undefined && !(isPositiveInt(obj.limit) && obj.limit <= MAX_HISTORY_PAGE)) {
-        return fail(
-          "invalid_frame",
-          `"limit" must be an integer from 1 to ${MAX_HISTORY_PAGE}`,
-          id,
-        );
+      if (obj.limit !== undefined && !isPositiveInt(obj.limit)) {
+        return fail("invalid_frame", '"limit" must be a positive integer', id);
       }
       const frame: ClientFrame = {
         type: "history",
-        limit: (obj.limit as number | undefined) ?? DEFAULT_HISTORY_PAGE,
+        // A page larger than the server serves is read as the largest it serves: the answer's
+        // `complete` tells the client whether to ask again.
+        limit: Math.min(
+          MAX_HISTORY_PAGE,
+          (obj.limit as number | undefined) ?? DEFAULT_HISTORY_PAGE,
+        ),
         ...(obj.before === undefined ? {} : { before: obj.before as number }),
       };
       return { ok: true, frame: withId(frame) };

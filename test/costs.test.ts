@@ -356,7 +356,7 @@ describe("rows per desk action, history full", () => {
     return client;
   }
 
-  it("a conversation writes 8 ledger rows, and each message with an id 4 (+1 when its key expires)", async () => {
+  it("a join writes nothing; the first message opens the conversation (9 rows), each next with an id 4, and its trim every HISTORY_LIMIT/10 + 1 messages", async () => {
     const desk = `desk-${crypto.randomUUID()}`;
     const exp = Math.floor(Date.now() / 1000) + 3600;
     const token = await sign(
@@ -366,23 +366,40 @@ describe("rows per desk action, history full", () => {
     );
     const agent = await connectDesk(desk, { role: "agent", token });
     await agent.expect("welcome");
-    const meter = await meterObject(env.DESKS.getByName(desk), "cust");
+    const meter = await meterObject(env.DESKS.getByName(desk), "someone-else");
 
     const cust = await connectDesk(desk, { user: "cust", name: "Customer" });
-    await cust.waitFor((f) => f.type === "assigned");
-    await agent.waitFor((f) => f.type === "assigned");
-    expect(meter.take().written).toBe(6); // the conversation opened and assigned
+    await cust.expect("welcome");
+    expect(meter.take().written).toBe(0); // no conversation until the customer writes
 
-    // The desk's first key ever also writes the sweep mark, once in the desk's lifetime.
+    // The conversation (row, its 2 index entries, the open count, the agent's last assignment),
+    // the frame and its recipient entry, the conversation's activity, the id; and the desk's
+    // first key ever also writes the sweep mark, once in the desk's lifetime.
     cust.send({ type: "message", data: "hello", id: "c-1" });
     await cust.waitFor((f) => f.type === "ack" && f.id === "c-1");
-    expect(meter.take().written).toBe(4 + 1);
+    await agent.waitFor((f) => f.type === "assigned");
+    expect(meter.take().written).toBe(9 + 1);
+    // The frame, its recipient entry, the conversation's row (activity, frame count), the id.
     cust.send({ type: "message", data: "are you there?", id: "c-2" });
     await cust.waitFor((f) => f.type === "ack" && f.id === "c-2");
     expect(meter.take().written).toBe(4);
     agent.send({ type: "message", to: "cust", data: "hi", id: "a-1" });
     await agent.waitFor((f) => f.type === "ack" && f.id === "a-1");
     expect(meter.take().written).toBe(4);
+    // Up to HISTORY_LIMIT + HISTORY_LIMIT/10 frames, then the one over it trims the conversation
+    // back to HISTORY_LIMIT: 4, the frames deleted, and the count rewritten.
+    const slack = Math.ceil(HISTORY_LIMIT / 10);
+    for (let n = 4; n <= HISTORY_LIMIT + slack; n++) {
+      // Taking turns, so neither side's rate bucket runs dry.
+      const [side, frame] =
+        n % 2 === 0 ? [cust, { type: "message" }] : [agent, { type: "message", to: "cust" }];
+      side.send({ ...frame, data: n, id: `m-${n}` });
+      await side.waitFor((f) => f.type === "ack" && f.id === `m-${n}`);
+    }
+    expect(meter.take().written).toBe(4 * (HISTORY_LIMIT + slack - 3));
+    cust.send({ type: "message", data: "over", id: "c-over" });
+    await cust.waitFor((f) => f.type === "ack" && f.id === "c-over");
+    expect(meter.take().written).toBe(4 + (slack + 1) + 1);
 
     agent.send({ type: "close", customer: "cust" });
     await cust.waitFor((f) => f.type === "closed");

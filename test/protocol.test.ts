@@ -481,7 +481,7 @@ describe("parseClientFrame", () => {
       });
     });
 
-    it("accepts limit 1 and 100, refuses 0 and 101", () => {
+    it("accepts limit 1 and 100, reads 101 and above as 100, refuses 0", () => {
       expect(MAX_HISTORY_PAGE).toBe(100);
       expect(parse({ type: "history", limit: 1 })).toEqual({
         ok: true,
@@ -496,11 +496,12 @@ describe("parseClientFrame", () => {
         "invalid_frame",
         "h-2",
       );
-      expectRefused(
-        JSON.stringify({ type: "history", limit: 101, id: "h-3" }),
-        "invalid_frame",
-        "h-3",
-      );
+      for (const limit of [101, 5000]) {
+        expect(parse({ type: "history", limit, id: "h-3" })).toEqual({
+          ok: true,
+          frame: { type: "history", limit: 100, id: "h-3" },
+        });
+      }
     });
 
     it("refuses a limit that is not an integer", () => {

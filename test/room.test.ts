@@ -621,10 +621,14 @@ describe("room: history pages", () => {
       complete: false,
     });
     expect(await history({ limit: 100 })).toEqual({ seqs: range(11, 70), complete: true });
+    // Above the largest page, the largest page: 100.
+    expect(await history({ before: 71, limit: 1000 })).toEqual({
+      seqs: range(11, 70),
+      complete: true,
+    });
   });
 
   it.each([
-    ["limit 101", { limit: 101 }],
     ["limit 0", { limit: 0 }],
     ["before 0", { before: 0 }],
     ['before "x"', { before: "x" }],
