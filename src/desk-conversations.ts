@@ -120,7 +120,11 @@ export abstract class DeskConversations extends Hub {
 
   /** Ends a conversation: `closed` to its customer and its agent, if it had one. */
   protected closeConversation(conv: Conversation): void {
-    this.ledger.close(conv.customer);
+    const now = Date.now();
+    this.ledger.close(conv.customer, now);
+    // Kept DESK_IDLE_SEC after closing (a customer who comes back soon still sees it), then
+    // forgotten: otherwise every guest who ever wrote once would stay in storage for good.
+    this.#armAlarm(now + this.limits.deskIdleSec * 1000);
     const agent =
       conv.agent === null
         ? null
@@ -214,10 +218,12 @@ export abstract class DeskConversations extends Hub {
     const now = Date.now();
     this.#reassignAgentsGone(now);
     const idle = this.#closeIdle(now);
+    const forget = this.#forgetClosed(now);
     const gone = this.ledger.agents.earliestGone();
     const next = Math.min(
       gone === null ? Infinity : gone + this.limits.agentGraceSec * 1000,
       idle ?? Infinity,
+      forget ?? Infinity,
     );
     // The alarm that is running is spent: setting none leaves the desk without one.
     if (next !== Infinity) await this.ctx.storage.setAlarm(next);
@@ -260,6 +266,19 @@ export abstract class DeskConversations extends Hub {
     }
     if (queueGap) this.tellPositions(this.ledger.renumberQueue());
     return next === Infinity ? null : Math.max(next, now + idleMs * IDLE_BATCH);
+  }
+
+  /**
+   * Forgets conversations closed DESK_IDLE_SEC ago or more, their frames with them; returns when
+   * the next one falls due (put off by IDLE_BATCH, as idle closes are), or null when none is kept.
+   */
+  #forgetClosed(now: number): number | null {
+    const keepMs = this.limits.deskIdleSec * 1000;
+    for (const customer of this.ledger.forgetClosedBefore(now - keepMs)) {
+      this.history.forgetRecipient(customer);
+    }
+    const earliest = this.ledger.earliestClosed();
+    return earliest === null ? null : Math.max(earliest + keepMs, now + keepMs * IDLE_BATCH);
   }
 
   /**

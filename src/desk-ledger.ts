@@ -69,6 +69,11 @@ export class DeskLedger {
     sql.exec(
       "CREATE INDEX IF NOT EXISTS desk_queue ON desk_conversations (place) WHERE place IS NOT NULL",
     );
+    // Closed conversations by when they closed, so the alarm finds the ones to forget without
+    // reading the open ones.
+    sql.exec(
+      "CREATE INDEX IF NOT EXISTS desk_closed ON desk_conversations (last_active) WHERE open = 0",
+    );
     // How many conversations are open, kept as a row: counting them would read them all.
     sql.exec(`CREATE TABLE IF NOT EXISTS desk_counts (
       name TEXT PRIMARY KEY,
@@ -162,12 +167,29 @@ export class DeskLedger {
    * Closes an open conversation. One that was queued leaves a gap: the caller renumbers the
    * queue.
    */
-  close(customer: string): void {
+  close(customer: string, now: number): void {
+    // last_active becomes the closing time: the conversation is kept DESK_IDLE_SEC from here.
     const closed = this.#rows(
-      "UPDATE desk_conversations SET open = 0, place = NULL WHERE customer = ? AND open = 1 RETURNING 1",
+      "UPDATE desk_conversations SET open = 0, place = NULL, last_active = ? WHERE customer = ? AND open = 1 RETURNING 1",
+      now,
       customer,
     );
     if (closed.length > 0) this.#count("open", -1);
+  }
+
+  /** Deletes the conversations closed at `cutoff` or before; returns their customers. */
+  forgetClosedBefore(cutoff: number): string[] {
+    return this.#rows<{ customer: string }>(
+      "DELETE FROM desk_conversations WHERE open = 0 AND last_active <= ? RETURNING customer",
+      cutoff,
+    ).map((r) => r.customer);
+  }
+
+  /** When the earliest conversation still kept closed was closed, for the next alarm. */
+  earliestClosed(): number | null {
+    return this.#rows<{ t: number | null }>(
+      "SELECT MIN(last_active) AS t FROM desk_conversations INDEXED BY desk_closed WHERE open = 0",
+    )[0]!.t;
   }
 
   /** A frame was stored in the conversation at `now`; returns its frames kept. */

@@ -187,6 +187,12 @@ export class History {
     }
   }
 
+  /** Deletes every frame addressed to `recipient` (a desk conversation being forgotten). */
+  forgetRecipient(recipient: string): void {
+    this.flush();
+    this.#sql.exec("DELETE FROM frames WHERE recipient = ?", recipient);
+  }
+
   /**
    * Deletes all but the newest `keep` frames addressed to `recipient` (one desk conversation);
    * returns how many were deleted. The owner calls it when its own count says the

@@ -193,6 +193,43 @@ describe("desk: DESK_IDLE_SEC", () => {
     expect(await write(c1.client, "back", "c-3")).toMatchObject({ type: "assigned" });
   });
 
+  it("forgets a closed conversation DESK_IDLE_SEC after it closed: its row and its frames", async () => {
+    // Every new guest who writes once opens a conversation; if closed ones stayed forever, a
+    // stream of guests would grow the desk's storage without bound.
+    const desk = uniqueDesk();
+    const { client: a1 } = await agent(desk, "a1");
+    const c1 = await customer(desk, "c1");
+    await write(c1.client, "hello", "c-1");
+    a1.send({ type: "close", customer: "c1" });
+    await c1.client.waitFor((f) => f.type === "closed", "closed");
+    const count = (state: DurableObjectState, table: string, where: string) =>
+      state.storage.sql
+        .exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, "c1")
+        .one().n;
+    // Kept a while after closing: a customer who comes back soon still sees its conversation.
+    const alarm = await inLedger(desk, (_l, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    await inLedger(desk, (_l, state) => {
+      expect(count(state, "desk_conversations", "customer = ?")).toBe(1);
+      expect(count(state, "frames", "recipient = ?")).toBe(1);
+      // As if it had closed a day and a second ago.
+      state.storage.sql.exec(
+        "UPDATE desk_conversations SET last_active = ? WHERE customer = ?",
+        Date.now() - IDLE_MS - 1000,
+        "c1",
+      );
+    });
+    await evictDurableObject(stub(desk));
+    expect(await runDurableObjectAlarm(stub(desk))).toBe(true);
+    await inLedger(desk, (_l, state) => {
+      expect(count(state, "desk_conversations", "customer = ?")).toBe(0);
+      expect(count(state, "frames", "recipient = ?")).toBe(0);
+    });
+    // c1 can still write: a new conversation.
+    const again = await customer(desk, "c1");
+    expect(await write(again.client, "back", "c-2")).toMatchObject({ type: "assigned" });
+  });
+
   it("closes a queued conversation that idles, and moves the ones behind it up", async () => {
     const desk = uniqueDesk();
     const clients = [];
