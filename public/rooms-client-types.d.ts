@@ -124,17 +124,21 @@ export type RoomClientEvents = {
    */
   closed: Closed;
   /**
-   * desk customers: no agent yet; sent again as the position changes
+   * desk customers: the conversation is open and waits for an
+   * agent (from its first message, and on every join while it waits); sent again as the
+   * position changes
    */
   queued: QueuedFrame;
   /**
-   * desk: a customer got an agent (on joining, from the queue,
-   * by a transfer or after the agent's grace period); customers get it again on every join
+   * desk: a conversation got an agent (on its first message,
+   * from the queue, by a transfer or after the agent's grace period); a customer gets it again
+   * on every join while the conversation is open
    */
   assigned: AssignedFrame;
   /**
-   * desk: an agent ended a conversation (the `closed`
-   * frame; not the connection's `closed`)
+   * desk: a conversation ended, closed by its agent or
+   * idle too long (`agent` null: it was still queued); the customer's next message opens a new
+   * one. The `closed` frame, not the connection's `closed`
    */
   conversationClosed: ClosedFrame;
 };

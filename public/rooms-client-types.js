@@ -70,11 +70,15 @@
  *   client's own requests for what a replay left out are not reported here
  * @property {Gap} gap
  * @property {Closed} closed the connection ended for good
- * @property {QueuedFrame} queued desk customers: no agent yet; sent again as the position changes
- * @property {AssignedFrame} assigned desk: a customer got an agent (on joining, from the queue,
- *   by a transfer or after the agent's grace period); customers get it again on every join
- * @property {ClosedFrame} conversationClosed desk: an agent ended a conversation (the `closed`
- *   frame; not the connection's `closed`)
+ * @property {QueuedFrame} queued desk customers: the conversation is open and waits for an
+ *   agent (from its first message, and on every join while it waits); sent again as the
+ *   position changes
+ * @property {AssignedFrame} assigned desk: a conversation got an agent (on its first message,
+ *   from the queue, by a transfer or after the agent's grace period); a customer gets it again
+ *   on every join while the conversation is open
+ * @property {ClosedFrame} conversationClosed desk: a conversation ended, closed by its agent or
+ *   idle too long (`agent` null: it was still queued); the customer's next message opens a new
+ *   one. The `closed` frame, not the connection's `closed`
  */
 /**
  * The options of `new RoomClient(...)`; who joins (`token`, `name`, `guestToken`) is explained

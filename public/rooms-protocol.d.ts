@@ -6,7 +6,9 @@
  * No sockets and no timers here, so it reads like the protocol document and is shared by the
  * client and anyone who wants to decode frames themselves. A help desk (`/desk/<desk>`, docs
  * "The help desk") speaks the same frames plus `queued`, `assigned` and `closed`, and its
- * messages name their conversation (`customer`) and its other party (`to`).
+ * messages name their conversation (`customer`) and its other party (`to`). A customer's
+ * `welcome` says how many agents are online (`agents_online`): its conversation opens only with
+ * its first message.
  */
 export type Member = {
   id: string;
@@ -32,6 +34,7 @@ export type WelcomeFrame = {
     complete: boolean;
   };
   customers?: DeskCustomer[];
+  agents_online?: number;
 };
 export type MessageFrame = {
   type: "message";
@@ -100,7 +103,7 @@ export type AssignedFrame = {
 export type ClosedFrame = {
   type: "closed";
   customer: Member;
-  agent: Member;
+  agent: Member | null;
 };
 export type StoredFrame = MessageFrame | DirectFrame | EventFrame;
 export type ServerFrame =
@@ -172,8 +175,8 @@ export declare const utf8Bytes: (text: string) => number;
 export declare const isObject: (v: unknown) => v is Record<string, unknown>;
 /**
  * Reads one server frame (one line of a batched message), checking the fields the client relies
- * on (parse, don't cast: STYLE.md convention 1). Unknown or malformed frames are `null` and
- * ignored, so a newer server with new frame types does not break an older client.
+ * on (parse, don't cast). Unknown or malformed frames are `null` and ignored, so a newer server
+ * with new frame types does not break an older client.
  * @param {string} line
  * @returns {ServerFrame | null}
  */

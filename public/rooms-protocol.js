@@ -5,7 +5,9 @@
  * No sockets and no timers here, so it reads like the protocol document and is shared by the
  * client and anyone who wants to decode frames themselves. A help desk (`/desk/<desk>`, docs
  * "The help desk") speaks the same frames plus `queued`, `assigned` and `closed`, and its
- * messages name their conversation (`customer`) and its other party (`to`).
+ * messages name their conversation (`customer`) and its other party (`to`). A customer's
+ * `welcome` says how many agents are online (`agents_online`): its conversation opens only with
+ * its first message.
  */
 
 /** @typedef {{ id: string, name: string }} Member */
@@ -18,7 +20,8 @@
 /**
  * @typedef {{ type: "welcome", room: string, self: Self, members: Member[], seq: number,
  *   replay: { from: number, count: number, complete: boolean },
- *   customers?: DeskCustomer[] }} WelcomeFrame `customers`: desk agents only
+ *   customers?: DeskCustomer[], agents_online?: number }} WelcomeFrame `customers`: desk agents
+ *   only; `agents_online`: desk customers only, the agents online as it joined
  * @typedef {{ type: "message", seq: number, id?: string, from: Member, data: unknown,
  *   ts: number, to?: string | null, customer?: string }} MessageFrame `to` and `customer`: desk
  *   only (`to` is null while the customer is queued)
@@ -28,14 +31,17 @@
  *   to: string | null, ts: number }} EventFrame
  * @typedef {{ type: "presence", action: "join" | "leave", member: Member, count: number }} PresenceFrame
  * @typedef {{ type: "ack", id: string, seq: number }} AckFrame
- * @typedef {{ type: "error", code: string, message: string, id?: string }} ErrorFrame
+ * @typedef {{ type: "error", code: string, message: string, id?: string }} ErrorFrame `code`:
+ *   `rate_limited`, `too_large`, ...; at a desk also `desk_full`, a first message refused because
+ *   the desk holds all the open conversations it may (nothing was stored: send it again later)
  * @typedef {{ type: "history", id?: string, customer?: string, messages: StoredFrame[],
  *   complete: boolean }} HistoryFrame `customer`: a desk conversation handed to an agent
  * @typedef {{ type: "queued", position: number }} QueuedFrame desk: 1 = next in line
  * @typedef {Member & { online: boolean }} DeskParty a desk party and whether it is online now
  * @typedef {{ type: "assigned", customer: DeskParty, agent: DeskParty }} AssignedFrame desk
- * @typedef {{ type: "closed", customer: Member, agent: Member }} ClosedFrame desk: the
- *   conversation ended (not to be confused with the connection closing)
+ * @typedef {{ type: "closed", customer: Member, agent: Member | null }} ClosedFrame desk: the
+ *   conversation ended, closed by its agent or quiet for the desk's idle time (not to be
+ *   confused with the connection closing); `agent` is null when it closed still queued
  * @typedef {MessageFrame | DirectFrame | EventFrame} StoredFrame
  * @typedef {WelcomeFrame | StoredFrame | PresenceFrame | AckFrame | ErrorFrame | HistoryFrame
  *   | QueuedFrame | AssignedFrame | ClosedFrame} ServerFrame
@@ -116,13 +122,15 @@ const isDeskCustomer = (v) =>
   isMember(v) && typeof (/** @type {{ online?: unknown }} */ (v).online) === "boolean";
 /** @param {unknown} v @returns {v is number} */
 const isSeq = (v) => Number.isSafeInteger(v) && /** @type {number} */ (v) >= 0;
+/** A count (of agents, say): the same rule as a seq. */
+const isCount = isSeq;
 /** @param {unknown} v */
 const isOptionalString = (v) => v === undefined || typeof v === "string";
 
 /**
  * Reads one server frame (one line of a batched message), checking the fields the client relies
- * on (parse, don't cast: STYLE.md convention 1). Unknown or malformed frames are `null` and
- * ignored, so a newer server with new frame types does not break an older client.
+ * on (parse, don't cast). Unknown or malformed frames are `null` and ignored, so a newer server
+ * with new frame types does not break an older client.
  * @param {string} line
  * @returns {ServerFrame | null}
  */
@@ -157,7 +165,8 @@ function readFrame(raw) {
         isSeq(f.replay.count) &&
         typeof f.replay.complete === "boolean" &&
         (f.customers === undefined ||
-          (Array.isArray(f.customers) && f.customers.every(isDeskCustomer)))
+          (Array.isArray(f.customers) && f.customers.every(isDeskCustomer))) &&
+        (f.agents_online === undefined || isCount(f.agents_online))
         ? /** @type {WelcomeFrame} */ (f)
         : null;
     case "message":
@@ -200,9 +209,11 @@ function readFrame(raw) {
         ? /** @type {QueuedFrame} */ (f)
         : null;
     case "assigned":
+      return isMember(f.customer) && isMember(f.agent) ? /** @type {AssignedFrame} */ (f) : null;
     case "closed":
-      return isMember(f.customer) && isMember(f.agent)
-        ? /** @type {AssignedFrame | ClosedFrame} */ (f)
+      // A conversation that idled out in the queue never had an agent.
+      return isMember(f.customer) && (f.agent === null || isMember(f.agent))
+        ? /** @type {ClosedFrame} */ (f)
         : null;
     default:
       return null;
