@@ -18,7 +18,7 @@ import { createRequire } from "node:module";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { generateSecret } from "../src/webhook.ts";
+import { generateSecret } from "../src/worker/webhook.ts";
 import { ClientPool } from "./clients.ts";
 import type { Usage } from "./procs.ts";
 import { fmtBytes, fmtMs, fmtNum } from "./stats.ts";

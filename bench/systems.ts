@@ -19,7 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, stopProcessGroup } from "../scripts/processes.ts";
-import { generateSecret } from "../src/webhook.ts";
+import { generateSecret } from "../src/worker/webhook.ts";
 import { groupPids } from "./procs.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");

@@ -51,7 +51,7 @@ import { isObject } from "./rooms-protocol.js";
 export const STAGE_RANK = { queued: 0, done: 1, failed: 1 };
 
 /**
- * Reads a job event of the user's room (src/jobs.ts); anything else in the room is not ours to
+ * Reads a job event of the user's room (src/worker/jobs/); anything else in the room is not ours to
  * show.
  * @param {EventFrame} frame
  * @param {() => number} [now] the time for a frame without `ts`

@@ -5,7 +5,7 @@
  * the user's personal room (`user-<id>`) with the token — a backend's room token for that room
  * (or `*`) whose `sub` is the user; no guest gets in there — starts `file.inspect` jobs with
  * `POST /jobs` (the same token as `Authorization: Bearer`), and shows each job go from queued to
- * done or failed as the room's targeted events arrive (src/jobs.ts: `job.queued`, `job.done`,
+ * done or failed as the room's targeted events arrive (src/worker/jobs/: `job.queued`, `job.done`,
  * `job.failed`). They are stored events, so the room replays its newest ones on join: a reload
  * shows the recent jobs again, and "Load older jobs" pages back through the room's history for
  * the rest, until its start. How events that arrive out of order are merged (a job only moves

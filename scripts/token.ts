@@ -8,7 +8,7 @@
  */
 import { sign } from "hono/jwt";
 import { parseArgs } from "node:util";
-import { GUEST_PREFIX, cleanDisplayName, isRoomName, isUserId } from "../src/protocol.ts";
+import { GUEST_PREFIX, cleanDisplayName, isRoomName, isUserId } from "../src/protocol/index.ts";
 import { secret } from "./secrets.ts";
 
 const USAGE =

@@ -7,14 +7,14 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ApiError } from "./errors";
-import { consumeJobs, submitJob } from "./jobs";
-import { ROOM_RULE, checkJoin, forwardJoin } from "./join";
+import { ApiError } from "./worker/errors";
+import { consumeJobs, submitJob } from "./worker/jobs";
+import { ROOM_RULE, checkJoin, forwardJoin } from "./worker/join";
 import { readLimits } from "./protocol";
-import { handlePush } from "./push";
+import { handlePush } from "./worker/push";
 
-export { Desk } from "./desk";
-export { Room } from "./room";
+export { Desk } from "./objects/desk/desk";
+export { Room } from "./objects/room";
 
 const app = new Hono<{ Bindings: Env }>();
 

@@ -1,7 +1,7 @@
 /// <reference types="vite/client" />
 /**
  * The limits in wrangler.toml [vars] must be PROTOCOL section 1's defaults, and the defaults
- * compiled into src/protocol.ts must agree with both. The file is read through Vite's `?raw`
+ * compiled into src/protocol/ must agree with both. The file is read through Vite's `?raw`
  * import (the test modules are transformed by Vite before workerd runs them), because workerd
  * has no file system and vitest.config.ts overrides some of these vars in the test bindings.
  */

@@ -4,7 +4,7 @@
  * workerd. docs/limits-and-costs.md quotes these numbers ("What one message costs" and the
  * worked examples), so a change that fails here is a change to that page too.
  *
- * The first part counts src/history.ts alone, on a Durable Object's real storage; the second
+ * The first part counts src/objects/history.ts alone, on a Durable Object's real storage; the second
  * counts whole actions (a message, a push, a desk conversation) through the Worker, with the
  * object's history already full: `HISTORY_LIMIT` frames, so every new one trims the oldest.
  */
@@ -12,8 +12,8 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEDUPE_TTL_MS, History } from "../src/history";
-import { signWebhook } from "../src/webhook";
+import { DEDUPE_TTL_MS, History } from "../src/objects/history";
+import { signWebhook } from "../src/worker/webhook";
 import { Client, open, uniqueRoom, vouched } from "./helpers";
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -92,7 +92,7 @@ function fill(h: History, n: number, recipient: string | null = null): void {
   }
 }
 
-describe("rows per action in src/history.ts", () => {
+describe("rows per action in src/objects/history.ts", () => {
   it("a stored room frame writes 2 rows once history is full: the frame and the trim", async () => {
     await withHistory({ limit: 10 }, (h, meter) => {
       expect(meter.count(() => fill(h, 1))).toEqual({ written: 1, read: 1 });

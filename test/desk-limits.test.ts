@@ -12,7 +12,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
-import { DeskLedger } from "../src/desk-ledger";
+import { DeskLedger } from "../src/objects/desk/ledger";
 import { readLimits } from "../src/protocol";
 import { Client, type Frame, vouched } from "./helpers";
 

@@ -1,5 +1,5 @@
 /**
- * Background jobs (src/jobs.ts): submission over HTTP, and the queue consumer driven with the
+ * Background jobs (src/worker/jobs/): submission over HTTP, and the queue consumer driven with the
  * test plugin's Queues support (a MessageBatch made by the test, its acks and retries read back).
  * Processors are outside services, so `fetch` is replaced per test; results are observed the way
  * a user sees them: as `job.*` events in the user's room.
@@ -19,8 +19,8 @@ import {
   QUEUE_MESSAGE_MAX_BYTES,
   readJobBodyLimit,
   type Job,
-} from "../src/jobs";
-import { generateSecret, signWebhook, verifyWebhook } from "../src/webhook";
+} from "../src/worker/jobs";
+import { generateSecret, signWebhook, verifyWebhook } from "../src/worker/webhook";
 import { join, userToken, type Client, type Frame } from "./helpers";
 
 const opened: Client[] = [];

@@ -1,12 +1,12 @@
 /**
- * Who is connected (src/members.ts): members are keyed by role and id together. While ids were
+ * Who is connected (src/objects/members.ts): members are keyed by role and id together. While ids were
  * claimed, a desk customer who took its agent's id was counted as the agent's second socket: it
  * received the agent's frames, and the agent never "left" while it stayed, so the agent's
  * customers were never reassigned. Ids are proven now, and the key keeps the roles apart anyway.
  */
 import { describe, expect, it } from "vitest";
-import { Members, attachment } from "../src/members";
-import { TokenBucket } from "../src/ratelimit";
+import { Members, attachment } from "../src/objects/members";
+import { TokenBucket } from "../src/objects/ratelimit";
 
 const socket = () => new WebSocketPair()[1];
 const members = () => new Members([], () => new TokenBucket(20, 40, Date.now()));

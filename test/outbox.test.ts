@@ -4,7 +4,7 @@
  * with a zero-delay timer of our own, scheduled after the outbox's and therefore run after it.
  */
 import { describe, expect, it } from "vitest";
-import { BATCH_SEPARATOR, MAX_BATCH_BYTES, Outbox } from "../src/outbox";
+import { BATCH_SEPARATOR, MAX_BATCH_BYTES, Outbox } from "../src/objects/outbox";
 
 class FakeSocket {
   readonly sent: string[] = [];

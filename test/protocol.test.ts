@@ -1,5 +1,5 @@
 /**
- * Unit tests of src/protocol.ts: the name rules, display names, limits from the environment,
+ * Unit tests of src/protocol/: the name rules, display names, limits from the environment,
  * close codes, the UTF-8 size check and the one parser every inbound client frame goes through
  * (PROTOCOL sections 1 and 3). Pure functions, so no room or socket is involved, except where
  * the runtime's own `WebSocket.close` is the judge of which close codes can be answered.
@@ -10,7 +10,7 @@ import {
   MAX_HISTORY_PAGE,
   exceedsBytes,
   parseClientFrame,
-} from "../src/frames";
+} from "../src/protocol/client-frames";
 import {
   DEFAULT_LIMITS,
   ROOM_NAME,
@@ -252,7 +252,7 @@ describe("readLimits", () => {
   });
 
   it("refuses an integer limit that would round down to zero", () => {
-    // src/protocol.ts says a typo "must be loud, not silently 'unlimited' or zero", yet "0.5"
+    // src/protocol/ says a typo "must be loud, not silently 'unlimited' or zero", yet "0.5"
     // passes the positive check and is then floored to 0: a burst of 0 limits every frame, a
     // history limit of 0 deletes the newest frame too (History relies on HISTORY_LIMIT >= 1).
     for (const name of [

@@ -8,14 +8,14 @@ import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
 import app from "../src/index";
-import { handlePush, readLimited } from "../src/push";
+import { handlePush, readLimited } from "../src/worker/push";
 import {
   WEBHOOK_ID,
   WEBHOOK_SIGNATURE,
   WEBHOOK_TIMESTAMP,
   generateSecret,
   signWebhook,
-} from "../src/webhook";
+} from "../src/worker/webhook";
 import { type Client, type Frame, join, uniqueRoom } from "./helpers";
 
 const PUSH_URL = "https://rooms.test/push";

@@ -3,7 +3,7 @@
  * abuse closes). Time is passed in explicitly, so nothing here waits.
  */
 import { describe, expect, it } from "vitest";
-import { ABUSE_WINDOW_MS, TokenBucket, type Verdict } from "../src/ratelimit";
+import { ABUSE_WINDOW_MS, TokenBucket, type Verdict } from "../src/objects/ratelimit";
 
 /** An ordinary epoch timestamp, so nothing depends on the clock starting at 0. */
 const T0 = 1_764_000_000_000;

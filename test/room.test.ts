@@ -7,8 +7,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { connectUrl } from "../src/hub";
-import type { Room, RoomEvent } from "../src/room";
+import type { Room } from "../src/objects/room";
+import { connectUrl, type RoomEvent } from "../src/protocol";
 import { Client, open as openRoom, uniqueRoom, type Frame } from "./helpers";
 
 const WAIT_MS = 5000;

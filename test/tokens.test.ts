@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
-import { GUEST_TOKEN_TTL_SEC, mintGuestToken, verifyJoinToken } from "../src/auth";
+import { GUEST_TOKEN_TTL_SEC, mintGuestToken, verifyJoinToken } from "../src/worker/auth";
 import { type Client, join, open, request, uniqueRoom } from "./helpers";
 
 const joinSecret = (): string => {

@@ -7,7 +7,7 @@
 import { sign } from "hono/jwt";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { generateSecret, signWebhook } from "../../src/webhook.ts";
+import { generateSecret, signWebhook } from "../../src/worker/webhook.ts";
 import { browserSuite, openPage, saveScreenshot } from "./browser";
 
 const PUSH_SECRET = generateSecret();
@@ -172,7 +172,7 @@ describe("the jobs page in Chromium", () => {
     const path = (n: number) => `/file-${n}.txt`;
     const fails = (n: number) => n % 7 === 0;
     const kind = "file.inspect";
-    // What src/jobs.ts pushes, seeded faster: every job queued in a burst (seqs 1-60), an event
+    // What src/worker/jobs/ pushes, seeded faster: every job queued in a burst (seqs 1-60), an event
     // for the user that is no job (61), one for somebody else that this user never sees (62),
     // then every outcome (63-122). The replay (the newest 50 the user may see) holds only the
     // outcomes of jobs 11-60; the first older page the outcomes of 1-10 and the queued events of

@@ -12,7 +12,7 @@ import {
   peekId,
   type ClientFrame,
   type ClientFrameType,
-} from "./frames";
+} from "../protocol/client-frames";
 import { History, type VisibilityRule } from "./history";
 import { Members, attachment, type Attachment, type Connection, type Role } from "./members";
 import { Outbox } from "./outbox";
@@ -30,60 +30,12 @@ import {
   type PresenceFrame,
   type ServerFrame,
   type WelcomeFrame,
-} from "./protocol";
+  CONNECT_PATH,
+  readJoin,
+  type Join,
+  type Refusal,
+} from "../protocol";
 import { TokenBucket } from "./ratelimit";
-
-/** The Worker's request to the object: identity already checked, passed as query parameters. */
-export const CONNECT_PATH = "/connect";
-
-/** What the Worker established about a joining socket. */
-export interface Join {
-  /** The room or desk name, as the client asked for it. */
-  name: string;
-  user: string;
-  displayName: string;
-  role: Attachment["role"];
-  since: number | undefined;
-  batch: boolean;
-  /** Guests only: a fresh guest token, handed to the guest in its welcome. */
-  guestToken?: string;
-}
-
-/** A join the object itself turns away, for what only it knows (a desk knows its agents). */
-export interface Refusal {
-  code: "unauthorized" | "forbidden";
-  message: string;
-}
-
-/** The Worker's side of CONNECT_PATH: the URL that carries a checked identity to the object. */
-export function connectUrl(join: Join): URL {
-  const url = new URL(CONNECT_PATH, "https://hub.internal");
-  url.search = new URLSearchParams({
-    name: join.name,
-    user: join.user,
-    display: join.displayName,
-    role: join.role,
-    batch: join.batch ? "1" : "0",
-    ...(join.since === undefined ? {} : { since: String(join.since) }),
-    ...(join.guestToken === undefined ? {} : { token: join.guestToken }),
-  }).toString();
-  return url;
-}
-
-function readJoin(url: URL): Join {
-  const p = url.searchParams;
-  const since = p.get("since");
-  const token = p.get("token");
-  return {
-    name: p.get("name") ?? "",
-    user: p.get("user") ?? "",
-    displayName: p.get("display") ?? "",
-    role: p.get("role") === "agent" ? "agent" : "member",
-    since: since === null ? undefined : Number(since),
-    batch: p.get("batch") === "1",
-    ...(token === null ? {} : { guestToken: token }),
-  };
-}
 
 export abstract class Hub extends DurableObject<Env> {
   protected readonly limits: Limits;

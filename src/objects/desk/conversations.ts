@@ -5,11 +5,11 @@
  * its positions, closing, and the one Durable Object alarm that times both the agents' grace
  * period and DESK_IDLE_SEC, so a quiet desk can stay hibernated.
  */
-import { DeskLedger, deskVisibility, type Conversation } from "./desk-ledger";
-import type { ClientFrame } from "./frames";
-import type { History } from "./history";
-import { Hub } from "./hub";
-import type { Connection } from "./members";
+import { DeskLedger, deskVisibility, type Conversation } from "./ledger";
+import type { ClientFrame } from "../../protocol/client-frames";
+import type { History } from "../history";
+import { Hub } from "../hub";
+import type { Connection } from "../members";
 import {
   errorFrame,
   type AssignedFrame,
@@ -17,7 +17,7 @@ import {
   type DeskMessageFrame,
   type Member,
   type QueuedFrame,
-} from "./protocol";
+} from "../../protocol";
 
 /** Frames of a conversation handed to an agent on assignment or transfer. */
 const BACKFILL = 50;

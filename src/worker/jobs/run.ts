@@ -16,8 +16,8 @@ import {
   readProcessors,
   type DeadJob,
   type Job,
-} from "./jobs-core";
-import { signWebhook } from "./webhook";
+} from "./core";
+import { signWebhook } from "../webhook";
 
 const PROCESSOR_TIMEOUT_MS = 30_000;
 const MAX_RETRY_DELAY_SEC = 300;

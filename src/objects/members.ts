@@ -4,17 +4,14 @@
  * The maps here are caches: the constructor of the object rebuilds them from
  * `ctx.getWebSockets()`, so nothing in them exists only in memory.
  */
-import type { Member } from "./protocol";
+import type { Member } from "../protocol";
+import type { Role } from "../protocol/contract";
 import { TokenBucket } from "./ratelimit";
 
 /** Bumped when the attachment's shape changes, so an old shape is recognised, not misread. */
 const ATTACHMENT_VERSION = 1;
 
-/**
- * A desk's agent or anyone else (a room's member, a desk's customer). Members are keyed by role
- * and id together, so a socket of one role is never counted as, or sent the frames of, the other.
- */
-export type Role = "member" | "agent";
+export type { Role };
 
 /** What a socket carries through hibernation: small (the runtime allows 16 KiB) and versioned. */
 export interface Attachment {

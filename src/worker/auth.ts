@@ -4,7 +4,7 @@
  * on their own.
  */
 import { sign, verify } from "hono/jwt";
-import { GUEST_PREFIX, cleanDisplayName, isGuestId, isUserId } from "./protocol";
+import { GUEST_PREFIX, cleanDisplayName, isGuestId, isUserId } from "../protocol";
 
 /**
  * Browsers always send `Origin` on a WebSocket upgrade; backends and CLIs usually do not, and

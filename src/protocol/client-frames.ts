@@ -1,15 +1,11 @@
 /**
- * Client frames: the one parser every inbound text frame goes through (STYLE 1: parse, don't
- * cast). It returns a typed frame or the `error` frame to answer with; the caller says which
+ * Client frames: the one parser every inbound text frame goes through (parse, don't cast: no
+ * frame is trusted before it passes here). It returns a typed frame or the `error` frame to answer with; the caller says which
  * frame types its object accepts, so a room and a desk share one parser.
  */
-import {
-  MAX_CLIENT_ID_CHARS,
-  errorFrame,
-  isMemberId,
-  type ErrorCode,
-  type ErrorFrame,
-} from "./protocol";
+import { errorFrame, type ErrorFrame } from "./frames";
+import type { ErrorCode } from "./codes";
+import { MAX_CLIENT_ID_CHARS, isMemberId } from "./names";
 
 /** Largest page a `history` request may ask for, and the page size when it gives none. */
 export const MAX_HISTORY_PAGE = 100;

@@ -4,8 +4,8 @@
  * `seq`. Sockets, checks, storage and sending are the Hub's (hub.ts); this file is what a room
  * means.
  */
-import type { ClientFrame, ClientFrameType } from "./frames";
-import { Hub, type Join } from "./hub";
+import type { ClientFrame, ClientFrameType } from "../protocol/client-frames";
+import { Hub } from "./hub";
 import type { Connection } from "./members";
 import {
   errorFrame,
@@ -13,26 +13,11 @@ import {
   type EventFrame,
   type Member,
   type MessageFrame,
-} from "./protocol";
-
-/** One event of a push, as the Worker hands it to the room over RPC. */
-export interface RoomEvent {
-  id: string;
-  event: string;
-  data: unknown;
-  to: string | null;
-  store: boolean;
-}
-
-export interface RoomEventResult {
-  seq: number | null;
-  delivered: number;
-}
-
-export interface PublishResult {
-  duplicate: boolean;
-  results: RoomEventResult[];
-}
+  type Join,
+  type PublishResult,
+  type RoomEvent,
+  type RoomEventResult,
+} from "../protocol";
 
 const ROOM_FRAMES: ReadonlySet<ClientFrameType> = new Set(["message", "direct", "history"]);
 const pushKey = (pushId: string) => `push:${pushId}`;

@@ -10,8 +10,8 @@
  * once the body says which user the job is for, and still before the kind is.
  */
 import type { Context } from "hono";
-import { verifyJoinToken } from "./auth";
-import { ApiError } from "./errors";
+import { verifyJoinToken } from "../auth";
+import { ApiError } from "../errors";
 import {
   BUILTIN_KIND,
   KIND,
@@ -23,10 +23,10 @@ import {
   readProcessors,
   type Job,
   type JobBodyLimit,
-} from "./jobs-core";
-import { isRoomName, isUserId, readLimits } from "./protocol";
-import { readLimited } from "./push";
-import { verifyWebhook } from "./webhook";
+} from "./core";
+import { isRoomName, isUserId, readLimits } from "../../protocol";
+import { readLimited } from "../push";
+import { verifyWebhook } from "../webhook";
 
 export async function submitJob(c: Context<{ Bindings: Env }>): Promise<Response> {
   const env = c.env;

@@ -10,7 +10,7 @@
  * reordering the queue reads all of it, and then everyone in it is told a new position anyway.
  * Picking an agent reads one row per assigned conversation, to weigh the agents' loads.
  */
-import { DeskAgents } from "./desk-agents";
+import { DeskAgents } from "./agents";
 
 export type Conversation = {
   /** Arrival order (the rowid), which the queue keeps; reopening a conversation renews it. */

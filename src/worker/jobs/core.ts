@@ -3,8 +3,8 @@
  * travels on the queue, where it reports (its user's personal room, under push ids derived from
  * the job id), the processors configured per kind, and how large a job may be.
  */
-import { PERSONAL_ROOM_PREFIX, readLimits } from "./protocol";
-import type { PublishResult, RoomEvent } from "./room";
+import { PERSONAL_ROOM_PREFIX, readLimits } from "../../protocol";
+import type { PublishResult, RoomEvent } from "../../protocol";
 
 /** What travels on the queue. */
 export interface Job {
@@ -105,7 +105,7 @@ export interface JobBodyLimit {
 }
 
 /**
- * JOB_MAX_BYTES, read with the rule of every limit in src/protocol.ts: unset is the default, and
+ * JOB_MAX_BYTES, read with the rule of every limit in src/protocol/limits.ts: unset is the default, and
  * anything but a positive integer is a loud error, never "unlimited". MAX_PUSH_BYTES bounds
  * every signed body, so a lower one wins.
  */

@@ -12,12 +12,12 @@
  * Replaces the origin documents' `hash(user) % len(agents)`, which reshuffles every customer
  * whenever an agent comes or goes and ignores how busy each agent is.
  */
-import type { Conversation } from "./desk-ledger";
-import { DeskConversations, type Frame } from "./desk-conversations";
-import type { ClientFrame, ClientFrameType } from "./frames";
-import type { Join, Refusal } from "./hub";
-import type { Connection } from "./members";
-import { errorFrame, type DeskCustomer, type Member } from "./protocol";
+import type { Conversation } from "./ledger";
+import { DeskConversations, type Frame } from "./conversations";
+import type { ClientFrame, ClientFrameType } from "../../protocol/client-frames";
+import type { Join, Refusal } from "../../protocol";
+import type { Connection } from "../members";
+import { errorFrame, type DeskCustomer, type Member } from "../../protocol";
 
 const DESK_FRAMES: ReadonlySet<ClientFrameType> = new Set([
   "message",

@@ -5,8 +5,8 @@
  * signature over the raw bytes, and only then is the body parsed.
  */
 import { ApiError } from "./errors";
-import { isRoomName, isMemberId } from "./protocol";
-import type { PublishResult, RoomEvent } from "./room";
+import { isRoomName, isMemberId } from "../protocol";
+import type { PublishResult, RoomEvent } from "../protocol";
 import { verifyWebhook } from "./webhook";
 
 export const MAX_BATCH_EVENTS = 100;

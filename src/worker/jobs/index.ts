@@ -10,8 +10,8 @@
  * remembers push ids for 24 h, so a replayed submission is not queued again and a redelivered
  * message neither runs again nor pushes twice.
  */
-export { consumeJobs } from "./jobs-run";
-export { submitJob } from "./jobs-submit";
+export { consumeJobs } from "./run";
+export { submitJob } from "./submit";
 export {
   BUILTIN_KIND,
   DEFAULT_JOB_MAX_BYTES,
@@ -21,4 +21,4 @@ export {
   readProcessors,
   type DeadJob,
   type Job,
-} from "./jobs-core";
+} from "./core";

@@ -9,7 +9,6 @@
 import type { Context } from "hono";
 import { mintGuestToken, originAllowed, verifyJoinToken, type Place } from "./auth";
 import { ApiError } from "./errors";
-import { connectUrl, type Join } from "./hub";
 import {
   CLOSE_FORBIDDEN,
   CLOSE_UNAUTHORIZED,
@@ -19,7 +18,9 @@ import {
   errorFrame,
   isRoomName,
   personalRoomOwner,
-} from "./protocol";
+  connectUrl,
+  type Join,
+} from "../protocol";
 
 export const ROOM_RULE = "names are 1-99 characters of A-Z a-z 0-9 _ . -";
 

@@ -1,0 +1,11 @@
+/**
+ * The protocol, shared by the Worker, the objects and the browser client: names, limits, codes,
+ * frames (sent and received) and the Worker↔object contract. Nothing here touches a socket, a
+ * request or storage, so every side can import it and it is tested on its own.
+ */
+export * from "./client-frames";
+export * from "./codes";
+export * from "./contract";
+export * from "./frames";
+export * from "./limits";
+export * from "./names";
