@@ -1,56 +1,42 @@
 /**
- * The Worker: Hono routes only. `GET /room/:room` and `GET /desk/:desk` check the join (join.ts)
- * and forward the upgrade to that room's or desk's Durable Object, which accepts it with the
- * hibernatable API. `POST /push` verifies a signed push and hands each room its events over RPC;
- * `POST /jobs` enqueues a background job, and `queue()` consumes them (jobs.ts).
+ * The Worker's entry: the Hono routes, each a few lines over the checks in src/worker/ (the join
+ * check and the signed-body verifier are middleware), and the Durable Object classes of
+ * src/objects/ re-exported for the runtime. `GET /room/:room` and `GET /desk/:desk` forward a
+ * checked upgrade to that room's or desk's object, which accepts it with the hibernatable API;
+ * `POST /push` hands each room its events over RPC; `POST /jobs` enqueues a background job, and
+ * `queue()` consumes them (src/worker/jobs/).
  * Static files in public/ are served by Workers assets before this code runs.
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./worker/errors";
 import { consumeJobs, submitJob } from "./worker/jobs";
-import { ROOM_RULE, checkJoin, forwardJoin } from "./worker/join";
-import { readLimits } from "./protocol";
-import { handlePush } from "./worker/push";
+import { ROOM_RULE, forwardJoin, joinCheck } from "./worker/join";
+import { pushEvents } from "./worker/push";
+import { signedBody } from "./worker/signed";
 
 export { Desk } from "./objects/desk/desk";
 export { Room } from "./objects/room";
 
 const app = new Hono<{ Bindings: Env }>();
 
-app.get("/room/:room", async (c) => {
-  const join = await checkJoin(c, { kind: "room", name: c.req.param("room") });
-  if (join instanceof Response) return join;
-  return forwardJoin(c.env.ROOMS.getByName(join.name), join, c.req.raw);
-});
+// Joins: the check (middleware) yields the identity, and the upgrade goes to the place's object.
+app.get("/room/:room", joinCheck("room"), (c) =>
+  forwardJoin(c.env.ROOMS.getByName(c.var.join.name), c.var.join, c.req.raw),
+);
+app.get("/desk/:desk", joinCheck("desk"), (c) =>
+  forwardJoin(c.env.DESKS.getByName(c.var.join.name), c.var.join, c.req.raw),
+);
 
-app.get("/desk/:desk", async (c) => {
-  const role = c.req.query("role");
-  if (role !== undefined && role !== "agent" && role !== "customer") {
-    throw new ApiError(400, "invalid_role", "role is agent or customer (the default)");
-  }
-  const join = await checkJoin(
-    c,
-    { kind: "desk", name: c.req.param("desk") },
-    {
-      agent: role === "agent",
-    },
-  );
-  if (join instanceof Response) return join;
-  return forwardJoin(c.env.DESKS.getByName(join.name), join, c.req.raw);
-});
-
+// Backends: signed with PUSH_SECRET (the jobs route also takes a user's own token).
+app.post("/push", signedBody, async (c) =>
+  c.json(
+    await pushEvents(c.var.signed, (room, pushId, events) =>
+      c.env.ROOMS.getByName(room).publish(pushId, events),
+    ),
+  ),
+);
 app.post("/jobs", submitJob);
-
-app.post("/push", async (c) => {
-  const limits = readLimits(c.env);
-  const answer = await handlePush(c.req.raw, {
-    secret: c.env.PUSH_SECRET,
-    maxBytes: limits.maxPushBytes,
-    publish: (room, pushId, events) => c.env.ROOMS.getByName(room).publish(pushId, events),
-  });
-  return c.json(answer);
-});
 
 app.all("/room/*", () => {
   throw new ApiError(400, "invalid_room", `room ${ROOM_RULE}`);

@@ -8,7 +8,8 @@ import { env, exports } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
 import app from "../src/index";
-import { handlePush, readLimited } from "../src/worker/push";
+import { handlePush } from "../src/worker/push";
+import { readLimited } from "../src/worker/signed";
 import {
   WEBHOOK_ID,
   WEBHOOK_SIGNATURE,
@@ -541,7 +542,7 @@ describe("POST /push refusals", () => {
     expect(res.status).toBe(413);
     expect(res.json).toEqual({
       error: "too_large",
-      message: `push bodies are limited to ${MAX_PUSH_BYTES} bytes`,
+      message: `signed bodies are limited to ${MAX_PUSH_BYTES} bytes`,
     });
     await w.expectNothingDelivered();
   });
@@ -566,7 +567,7 @@ describe("POST /push refusals", () => {
     expect(res.status).toBe(413);
     expect(res.json).toEqual({
       error: "too_large",
-      message: `push bodies are limited to ${MAX_PUSH_BYTES} bytes`,
+      message: `signed bodies are limited to ${MAX_PUSH_BYTES} bytes`,
     });
     await w.expectNothingDelivered();
   });
@@ -583,7 +584,7 @@ describe("POST /push refusals", () => {
     expect(res.status).toBe(413);
     expect(res.json).toEqual({
       error: "too_large",
-      message: `push bodies are limited to ${MAX_PUSH_BYTES} bytes`,
+      message: `signed bodies are limited to ${MAX_PUSH_BYTES} bytes`,
     });
     // And straight to the reader, where the lying header certainly arrives as sent.
     const lying = new Request(PUSH_URL, {
@@ -707,7 +708,7 @@ describe("POST /push refusals", () => {
     await expect(handlePush(request(), deps)).rejects.toMatchObject({
       status: 503,
       code: "push_disabled",
-      message: "push is disabled: no PUSH_SECRET is configured",
+      message: "signed requests are disabled: no PUSH_SECRET is configured",
     });
     await expect(handlePush(request(), { ...deps, secret: "" })).rejects.toMatchObject({
       status: 503,
@@ -720,7 +721,7 @@ describe("POST /push refusals", () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({
       error: "push_disabled",
-      message: "push is disabled: no PUSH_SECRET is configured",
+      message: "signed requests are disabled: no PUSH_SECRET is configured",
     });
   });
 

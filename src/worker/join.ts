@@ -6,19 +6,19 @@
  * identity for the object, or a refusal the browser can read (an accepted socket with one
  * `error` frame, closed 4401/4403).
  */
-import type { Context } from "hono";
-import { mintGuestToken, originAllowed, verifyJoinToken, type Place } from "./auth";
+import type { Context, MiddlewareHandler } from "hono";
+import { mintGuestToken, originAllowed, verifyJoinToken, type Place, type PlaceKind } from "./auth";
 import { ApiError } from "./errors";
 import {
-  CLOSE_FORBIDDEN,
-  CLOSE_UNAUTHORIZED,
   GUEST_PREFIX,
   PRIVATE_ROOM_PREFIX,
   cleanDisplayName,
   errorFrame,
   isRoomName,
   personalRoomOwner,
+  refusalCloseCode,
   connectUrl,
+  type Refusal,
   type Join,
 } from "../protocol";
 
@@ -30,15 +30,25 @@ const randomChars = (n: number) => {
   return Array.from(bytes, (b) => GUEST_ALPHABET[b % GUEST_ALPHABET.length]).join("");
 };
 
+/** A checked join: who it is, or why it is refused (a refusal the browser must be able to read). */
+export type JoinCheck = { ok: true; join: Join } | { ok: false; refusal: Refusal };
+
+const refused = (code: Refusal["code"], message: string): JoinCheck => ({
+  ok: false,
+  refusal: { code, message },
+});
+const admitted = (join: Join): JoinCheck => ({ ok: true, join });
+
 /**
- * Checks one join and establishes who it is. `agent`: the desk's `?role=agent`, which admits
- * only a desk token with `role: "agent"`.
+ * Checks one join and establishes who it is. Malformed requests throw (HTTP 400/403/426); a
+ * refused identity is returned. `agent`: the desk's `?role=agent`, which admits only a desk
+ * token with `role: "agent"`.
  */
 export async function checkJoin(
-  c: Context<{ Bindings: Env }>,
+  c: Pick<Context<{ Bindings: Env }>, "req" | "env">,
   place: Place,
   options: { agent?: boolean } = {},
-): Promise<Join | Response> {
+): Promise<JoinCheck> {
   if (!isRoomName(place.name)) throw new ApiError(400, "invalid_room", ROOM_RULE);
   const q = c.req.query();
   if (q.user !== undefined) {
@@ -85,7 +95,7 @@ export async function checkJoin(
   if (!secret) {
     // Without the key nothing can be proven, not even a guest's id: refuse rather than admit
     // ids nobody vouched for.
-    return refuseUpgrade(
+    return refused(
       "unauthorized",
       "this server has no JOIN_SECRET, so it can vouch for no one (npm start creates one in .dev.vars)",
     );
@@ -95,44 +105,44 @@ export async function checkJoin(
   const closedToGuests = guestsRefused(place, options.agent === true);
 
   if (token === undefined) {
-    if (closedToGuests !== null) return refuseUpgrade("unauthorized", closedToGuests.noToken);
+    if (closedToGuests !== null) return refused("unauthorized", closedToGuests.noToken);
     const id = `${GUEST_PREFIX}${randomChars(GUEST_ID_CHARS)}`;
     const displayName = asked ?? `guest-${randomChars(4)}`;
-    return {
+    return admitted({
       ...base,
       user: id,
       displayName,
       role: "member",
       guestToken: await guestToken(id, displayName, secret),
-    };
+    });
   }
 
   const check = await verifyJoinToken(token, secret, place);
-  if (!check.ok) return refuseUpgrade(check.code, check.message);
+  if (!check.ok) return refused(check.code, check.message);
   const { sub, name, role } = check.claims;
   if (role === "guest") {
-    if (closedToGuests !== null) return refuseUpgrade("forbidden", closedToGuests.guest);
-    return {
+    if (closedToGuests !== null) return refused("forbidden", closedToGuests.guest);
+    return admitted({
       ...base,
       user: sub,
       displayName: name,
       role: "member",
       guestToken: await guestToken(sub, name, secret),
-    };
+    });
   }
   const owner = place.kind === "room" ? personalRoomOwner(place.name) : null;
   if (owner !== null && owner !== sub) {
-    return refuseUpgrade("forbidden", `"${place.name}" is the personal room of another user`);
+    return refused("forbidden", `"${place.name}" is the personal room of another user`);
   }
   if (options.agent === true && role !== "agent") {
-    return refuseUpgrade("forbidden", 'agents join with a desk token of role "agent"');
+    return refused("forbidden", 'agents join with a desk token of role "agent"');
   }
-  return {
+  return admitted({
     ...base,
     user: sub,
     displayName: name,
     role: options.agent === true ? "agent" : "member",
-  };
+  });
 }
 
 /** A guest's id: `guest-` and this many random characters (80 bits). */
@@ -176,11 +186,37 @@ export async function forwardJoin(
   const res = await stub.fetch(new Request(connectUrl(join), request));
   if (res.status !== 401 && res.status !== 403) return res;
   const body = (await res.json()) as { message?: string };
-  return refuseUpgrade(
-    res.status === 401 ? "unauthorized" : "forbidden",
-    body.message ?? "refused",
-  );
+  return refuseUpgrade({
+    code: res.status === 401 ? "unauthorized" : "forbidden",
+    message: body.message ?? "refused",
+  });
 }
+
+export interface JoinVariables {
+  join: Join;
+}
+
+/**
+ * The join check as middleware for `/room/:room` and `/desk/:desk`: the checked identity is
+ * `c.var.join`, or the upgrade is refused here (HTTP errors thrown, identity refusals as a
+ * socket closed 4401/4403), before any object is woken.
+ */
+export const joinCheck =
+  (kind: PlaceKind): MiddlewareHandler<{ Bindings: Env; Variables: JoinVariables }> =>
+  async (c, next) => {
+    let agent = false;
+    if (kind === "desk") {
+      const role = c.req.query("role");
+      if (role !== undefined && role !== "agent" && role !== "customer") {
+        throw new ApiError(400, "invalid_role", "role is agent or customer (the default)");
+      }
+      agent = role === "agent";
+    }
+    const checked = await checkJoin(c, { kind, name: c.req.param(kind) ?? "" }, { agent });
+    if (!checked.ok) return refuseUpgrade(checked.refusal);
+    c.set("join", checked.join);
+    await next();
+  };
 
 /**
  * Refuses a join so a browser can read why: browsers hide an HTTP error on an upgrade, so the
@@ -188,10 +224,10 @@ export async function forwardJoin(
  * with 4401/4403. (Done in the Worker with a plain pair: a hibernatable socket closed inside the
  * object's fetch was seen to deliver the frame but never the close.)
  */
-function refuseUpgrade(code: "unauthorized" | "forbidden", message: string): Response {
+function refuseUpgrade({ code, message }: Refusal): Response {
   const { 0: client, 1: server } = new WebSocketPair();
   server.accept();
   server.send(JSON.stringify(errorFrame(code, message)));
-  server.close(code === "unauthorized" ? CLOSE_UNAUTHORIZED : CLOSE_FORBIDDEN, code);
+  server.close(refusalCloseCode(code), code);
   return new Response(null, { status: 101, webSocket: client });
 }

@@ -1,13 +1,12 @@
 /**
- * POST /push: a backend in any language signs one HTTP request (Standard Webhooks, webhook.ts)
- * and its events reach the rooms' sockets in each room's order, exactly once. The checks run in
- * the order that costs an attacker the most and us the least: configured at all, size, then the
- * signature over the raw bytes, and only then is the body parsed.
+ * POST /push: a backend in any language signs one HTTP request (Standard Webhooks, verified by
+ * signed.ts) and its events reach the rooms' sockets in each room's order, exactly once. The
+ * body is parsed only once it is verified.
  */
 import { ApiError } from "./errors";
 import { isRoomName, isMemberId } from "../protocol";
 import type { PublishResult, RoomEvent } from "../protocol";
-import { verifyWebhook } from "./webhook";
+import { verifySigned, type Signed } from "./signed";
 
 export const MAX_BATCH_EVENTS = 100;
 const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -25,42 +24,6 @@ export interface PushResult {
   seq: number | null;
   delivered: number;
   duplicate: boolean;
-}
-
-/** Reads the body as bytes, refusing (413) as soon as it passes `max`, whatever Content-Length said. */
-export async function readLimited(request: Request, max: number): Promise<Uint8Array> {
-  const tooLarge = () => new ApiError(413, "too_large", `push bodies are limited to ${max} bytes`);
-  const length = request.headers.get("Content-Length");
-  if (length !== null && Number(length) > max) throw tooLarge();
-  if (request.body === null) return new Uint8Array(0);
-  // Over HTTP a declared length frames the body (the runtime never reads past it), so one read
-  // is safe and far cheaper than a chunk loop; the size is still checked, for a Request built
-  // in code with a header that lies. A body of unknown length is counted as it arrives.
-  if (length !== null) {
-    const body = new Uint8Array(await request.arrayBuffer());
-    if (body.byteLength > max) throw tooLarge();
-    return body;
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
-  return body;
 }
 
 const invalid = (message: string) => new ApiError(400, "invalid_body", message);
@@ -111,27 +74,27 @@ export interface PushDeps {
   secret: string | undefined;
   maxBytes: number;
   /** Delivers one room's share of the request; the room remembers `pushId` for 24 h. */
-  publish(room: string, pushId: string, events: RoomEvent[]): Promise<PublishResult>;
+  publish: Publish;
   nowSec?: number;
 }
 
-/** The whole of POST /push, minus Hono: verify, parse, fan out per room, answer in request order. */
+/** Delivers one room's share of a push; the room remembers `pushId` for 24 h. */
+export type Publish = (room: string, pushId: string, events: RoomEvent[]) => Promise<PublishResult>;
+
+/** The whole of POST /push, minus Hono: verify, then deliver (the route verifies in middleware). */
 export async function handlePush(
   request: Request,
   deps: PushDeps,
 ): Promise<{ results: PushResult[] }> {
-  if (!deps.secret) {
-    throw new ApiError(503, "push_disabled", "push is disabled: no PUSH_SECRET is configured");
-  }
-  const body = await readLimited(request, deps.maxBytes);
-  const check = await verifyWebhook(
-    deps.secret,
-    request.headers,
-    body,
-    deps.nowSec ?? Math.floor(Date.now() / 1000),
-  );
-  if (!check.ok) throw new ApiError(401, "bad_signature", check.reason);
-  const { events, batch } = parsePushBody(body);
+  return pushEvents(await verifySigned(request, deps, deps.nowSec), deps.publish);
+}
+
+/** A verified push: parse, fan out per room, answer in request order. */
+export async function pushEvents(
+  signed: Signed,
+  publish: Publish,
+): Promise<{ results: PushResult[] }> {
+  const { events, batch } = parsePushBody(signed.body);
 
   // One RPC per room, carrying that room's events in request order; rooms run concurrently.
   const byRoom = new Map<string, { index: number; event: RoomEvent }[]>();
@@ -140,7 +103,7 @@ export async function handlePush(
     list.push({
       index,
       event: {
-        id: batch ? `${check.id}#${index}` : check.id,
+        id: batch ? `${signed.id}#${index}` : signed.id,
         event: e.event,
         data: e.data,
         to: e.to,
@@ -152,9 +115,9 @@ export async function handlePush(
   const results: PushResult[] = new Array(events.length);
   await Promise.all(
     [...byRoom].map(async ([room, list]) => {
-      const out = await deps.publish(
+      const out = await publish(
         room,
-        check.id,
+        signed.id,
         list.map((x) => x.event),
       );
       list.forEach((x, i) => {

@@ -25,8 +25,7 @@ import {
   type JobBodyLimit,
 } from "./core";
 import { isRoomName, isUserId, readLimits } from "../../protocol";
-import { readLimited } from "../push";
-import { verifyWebhook } from "../webhook";
+import { readLimited, verifySigned } from "../signed";
 
 export async function submitJob(c: Context<{ Bindings: Env }>): Promise<Response> {
   const env = c.env;
@@ -47,16 +46,8 @@ async function acceptSigned(
   maxPushBytes: number,
   limit: JobBodyLimit,
 ): Promise<string> {
-  if (!env.PUSH_SECRET)
-    throw new ApiError(503, "push_disabled", "jobs from backends need PUSH_SECRET");
-  const body = await readJobBody(request, { bytes: maxPushBytes, name: "MAX_PUSH_BYTES" });
-  const check = await verifyWebhook(
-    env.PUSH_SECRET,
-    request.headers,
-    body,
-    Math.floor(Date.now() / 1000),
-  );
-  if (!check.ok) throw new ApiError(401, "bad_signature", check.reason);
+  const check = await verifySigned(request, { secret: env.PUSH_SECRET, maxBytes: maxPushBytes });
+  const body = check.body;
   if (body.byteLength > limit.bytes) throw tooLarge(limit);
   const job: Job = { id: `job_${check.id}`, ...parseJobBody(body), at: Date.now() };
   // The same webhook-id within the room's 24 h memory is the same job: answered again, never
