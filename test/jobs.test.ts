@@ -20,6 +20,7 @@ import {
   readJobBodyLimit,
   type Job,
 } from "../src/worker/jobs";
+import { retryDelay } from "../src/worker/jobs/run";
 import { generateSecret, signWebhook, verifyWebhook } from "../src/worker/webhook";
 import { join, userToken, type Client, type Frame } from "./helpers";
 
@@ -232,6 +233,18 @@ describe("readJobBodyLimit", () => {
       bytes: 1000,
       name: "MAX_PUSH_BYTES",
     });
+  });
+});
+
+describe("jobs' variables", () => {
+  it("are read as loudly as the limits: a typo is an error, not NaN", () => {
+    const at = (vars: Record<string, string>) => ({ ...env, ...vars }) as unknown as Env;
+    expect(retryDelay(1, at({ JOB_RETRY_BASE_SEC: "2" }))).toBe(2);
+    expect(retryDelay(3, at({ JOB_RETRY_BASE_SEC: "2" }))).toBe(8);
+    expect(retryDelay(3, at({ JOB_RETRY_BASE_SEC: "0" }))).toBe(0);
+    expect(() => retryDelay(1, at({ JOB_RETRY_BASE_SEC: "two" }))).toThrow(
+      "JOB_RETRY_BASE_SEC must be zero or a positive number, got two",
+    );
   });
 });
 

@@ -22,6 +22,7 @@ import {
   isMemberId,
   isUserId,
   readLimits,
+  readPositive,
 } from "../src/protocol";
 
 describe("room names", () => {
@@ -221,6 +222,16 @@ describe("readLimits", () => {
       deskIdleSec: 0.5,
       deskMaxOpen: 7,
     });
+  });
+
+  it("takes zero only where a variable asks for it (a delay), never for a limit", () => {
+    expect(readPositive("0", "X_SEC", 2, false, { zero: true })).toBe(0);
+    expect(readPositive(undefined, "X_SEC", 2, false, { zero: true })).toBe(2);
+    expect(() => readPositive("0", "X", 2, false)).toThrow("X must be a positive number, got 0");
+    expect(() => readPositive("-1", "X_SEC", 2, false, { zero: true })).toThrow(
+      "X_SEC must be zero or a positive number, got -1",
+    );
+    expect(() => readPositive("3x", "N", 3, true)).toThrow("N must be a positive integer, got 3x");
   });
 
   it("keeps a fractional rate but refuses fractional integer limits", () => {

@@ -55,22 +55,22 @@ type LimitVars = Partial<
 
 /**
  * The one parser of every numeric variable: unset (or empty) is the default; anything but a
- * positive number (an integer where `integer`) is a loud error naming the variable, never
- * "unlimited" or zero.
+ * positive number (an integer where `integer`; zero too where `zero`, for a delay) is a loud
+ * error naming the variable, never "unlimited" or zero.
  */
 export function readPositive(
   value: unknown,
   name: string,
   fallback: number,
   integer: boolean,
+  { zero = false }: { zero?: boolean } = {},
 ): number {
   if (value === undefined || value === "") return fallback;
   const n = Number(value);
   // A typo in a deployed limit must be loud, not silently "unlimited" or zero.
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new Error(
-      `${name} must be a positive ${integer ? "integer" : "number"}, got ${String(value)}`,
-    );
+  if (!Number.isFinite(n) || n < 0 || (n === 0 && !zero) || (integer && !Number.isInteger(n))) {
+    const what = `${zero ? "zero or a " : "a "}positive ${integer ? "integer" : "number"}`;
+    throw new Error(`${name} must be ${what}, got ${String(value)}`);
   }
   return n;
 }

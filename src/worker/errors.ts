@@ -1,5 +1,5 @@
 /**
- * The one error type of the HTTP side (STYLE 7): thrown anywhere in a route, rendered by
+ * The one error type of the HTTP side: thrown anywhere in a route, rendered by
  * `app.onError` as `{"error": "<code>", "message": "<sentence>"}` with its status.
  */
 import { HTTPException } from "hono/http-exception";

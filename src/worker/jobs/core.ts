@@ -3,7 +3,7 @@
  * travels on the queue, where it reports (its user's personal room, under push ids derived from
  * the job id), the processors configured per kind, and how large a job may be.
  */
-import { PERSONAL_ROOM_PREFIX, readLimits } from "../../protocol";
+import { PERSONAL_ROOM_PREFIX, readLimits, readPositive } from "../../protocol";
 import type { PublishResult, RoomEvent } from "../../protocol";
 
 /** What travels on the queue. */
@@ -112,14 +112,7 @@ export interface JobBodyLimit {
 export function readJobBodyLimit(
   env: Parameters<typeof readLimits>[0] & { JOB_MAX_BYTES?: unknown },
 ): JobBodyLimit {
-  const value = env.JOB_MAX_BYTES;
-  let bytes = DEFAULT_JOB_MAX_BYTES;
-  if (value !== undefined && value !== "") {
-    bytes = Number(value);
-    if (!Number.isInteger(bytes) || bytes <= 0) {
-      throw new Error(`JOB_MAX_BYTES must be a positive integer, got ${String(value)}`);
-    }
-  }
+  const bytes = readPositive(env.JOB_MAX_BYTES, "JOB_MAX_BYTES", DEFAULT_JOB_MAX_BYTES, true);
   const { maxPushBytes } = readLimits(env);
   return bytes <= maxPushBytes
     ? { bytes, name: "JOB_MAX_BYTES" }

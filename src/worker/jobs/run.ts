@@ -18,6 +18,7 @@ import {
   type Job,
 } from "./core";
 import { signWebhook } from "../webhook";
+import { readPositive } from "../../protocol";
 
 const PROCESSOR_TIMEOUT_MS = 30_000;
 const MAX_RETRY_DELAY_SEC = 300;
@@ -50,7 +51,7 @@ async function consumeOne(msg: Message<unknown>, env: Env): Promise<void> {
     msg.ack();
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    const attempts = Number(env.JOB_ATTEMPTS ?? "3");
+    const attempts = readPositive(env.JOB_ATTEMPTS, "JOB_ATTEMPTS", 3, true);
     if (err instanceof PermanentJobError || msg.attempts >= attempts) {
       try {
         await env.JOBS_DLQ.send({ ...job, reason, attempts: msg.attempts } satisfies DeadJob);
@@ -75,7 +76,10 @@ async function consumeOne(msg: Message<unknown>, env: Env): Promise<void> {
 
 /** Exponential backoff from JOB_RETRY_BASE_SEC (default 2 s): base, 2·base, 4·base, … capped. */
 export function retryDelay(attempts: number, env: Env): number {
-  const base = Number(env.JOB_RETRY_BASE_SEC ?? "2");
+  // Zero is a real choice (retry at once, as the end-to-end tests do), unlike for a limit.
+  const base = readPositive(env.JOB_RETRY_BASE_SEC, "JOB_RETRY_BASE_SEC", 2, false, {
+    zero: true,
+  });
   return Math.min(MAX_RETRY_DELAY_SEC, Math.round(base * 2 ** (attempts - 1)));
 }
 
