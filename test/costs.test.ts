@@ -12,14 +12,15 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
-import { DEDUPE_TTL_MS, History } from "../src/objects/history";
+import { DEDUPE_TTL_MS } from "../src/objects/dedupe";
+import { History } from "../src/objects/history";
 import { signWebhook } from "../src/worker/webhook";
 import { Client, open, uniqueRoom, vouched } from "./helpers";
 
 const HOUR_MS = 60 * 60 * 1000;
 /** Remembers a key and writes it, as the end of the turn does (keys go with the turn's frames). */
 const remembered = (h: History, key: string, result: string, now: number) => {
-  h.remember(key, result, now);
+  h.keys.remember(key, result, now);
   h.flush();
 };
 /** A reader of a room's history, as a member socket is. */
@@ -147,8 +148,14 @@ describe("rows per action in src/objects/history.ts", () => {
     await withHistory({ limit: 10 }, (h, meter) => {
       const now = Date.now();
       remembered(h, "client:ann:m-1", "1", now);
-      expect(meter.count(() => h.recall("client:ann:m-1", now))).toEqual({ written: 0, read: 1 });
-      expect(meter.count(() => h.recall("client:ann:m-2", now))).toEqual({ written: 0, read: 0 });
+      expect(meter.count(() => h.keys.recall("client:ann:m-1", now))).toEqual({
+        written: 0,
+        read: 1,
+      });
+      expect(meter.count(() => h.keys.recall("client:ann:m-2", now))).toEqual({
+        written: 0,
+        read: 0,
+      });
     });
   });
 
@@ -167,8 +174,8 @@ describe("rows per action in src/objects/history.ts", () => {
         written: 1 + 7 + 1,
         read: 7 + 5 + 1 + 1,
       });
-      expect(h.recall("client:ann:old-0", later)).toBeUndefined();
-      expect(h.recall("client:ann:new-0", later)).toBe("0");
+      expect(h.keys.recall("client:ann:old-0", later)).toBeUndefined();
+      expect(h.keys.recall("client:ann:new-0", later)).toBe("0");
     });
   });
 

@@ -1,18 +1,16 @@
 /**
  * The room's log in the Durable Object's SQLite storage: one total order (`seq`), visibility,
- * trimming, replay, history pages and the idempotency keys that make re-sends harmless. Shared by
+ * trimming, replay, history pages, and (with dedupe.ts) the idempotency keys that make re-sends
+ * harmless, written in the same transaction as their frames. Shared by
  * every object that keeps a conversation (Room now, Desk later) so none of this is written twice.
  *
  * Frames are stored as the exact JSON text that was broadcast, so replay and history send
  * stored strings as they are: nothing is parsed or serialized again on the way out.
  */
+import { Dedupe } from "./dedupe";
 
 /** SQLite allows 100 bound parameters per statement; a frame row takes 4. */
 const ROWS_PER_INSERT = 25;
-/** How long an idempotency key (client frame `id`, push `webhook-id`) is remembered. */
-export const DEDUPE_TTL_MS = 24 * 60 * 60 * 1000;
-/** Expired keys are swept at most this often, so the sweep is not a cost per frame. */
-const DEDUPE_SWEEP_EVERY_MS = 60 * 60 * 1000;
 
 export interface Visibility {
   /** The user who wrote the frame; null for server events. */
@@ -51,8 +49,6 @@ export class History {
   #sql: SqlStorage;
   #limit: number;
   #lastSeq: number;
-  /** When expired keys were last swept; read from storage on first use, so a wake-up keeps it. */
-  #lastSweep: number | undefined;
   #visible: VisibilityRule;
   /** Bytes one replay or page may carry (MAX_REPLAY_BYTES). */
   #maxReplayBytes: number;
@@ -60,8 +56,8 @@ export class History {
   #trimRoom: boolean;
   /** Appended, numbered, not yet written: see flush(). */
   #pending: { seq: number; sender: string | null; recipient: string | null; body: string }[] = [];
-  /** Idempotency keys remembered, not yet written: they go with the frames, in flush(). */
-  #pendingKeys = new Map<string, { result: string; ts: number }>();
+  /** Idempotency keys: remembered in memory, written by flush() with the frames. */
+  readonly keys: Dedupe;
   #atomically: (write: () => void) => void;
   #onWriteError: (err: unknown) => void;
 
@@ -102,13 +98,7 @@ export class History {
       recipient TEXT,
       body TEXT NOT NULL
     )`);
-    // WITHOUT ROWID and no index on ts: each key is one row written (billing counts every index
-    // entry as a row), and the hourly sweep's full scan only costs rows read, which are cheap.
-    sql.exec(`CREATE TABLE IF NOT EXISTS dedupe (
-      key TEXT PRIMARY KEY,
-      result TEXT NOT NULL,
-      ts INTEGER NOT NULL
-    ) WITHOUT ROWID`);
+    this.keys = new Dedupe(sql);
     if (options.byRecipient === true) {
       sql.exec("CREATE INDEX IF NOT EXISTS frames_recipient ON frames (recipient, seq)");
     }
@@ -157,11 +147,10 @@ export class History {
    * storage, and the error is thrown on.
    */
   flush(): void {
-    if (this.#pending.length === 0 && this.#pendingKeys.size === 0) return;
+    if (this.#pending.length === 0 && !this.keys.pending) return;
     const rows = this.#pending;
-    const keys = this.#pendingKeys;
     this.#pending = [];
-    this.#pendingKeys = new Map();
+    const keys = this.keys.take();
     try {
       this.#atomically(() => {
         for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
@@ -171,12 +160,7 @@ export class History {
             ...chunk.flatMap((r) => [r.seq, r.sender, r.recipient, r.body]),
           );
         }
-        let now = 0;
-        for (const [key, { result, ts }] of keys) {
-          this.#upsert(key, result, ts);
-          now = Math.max(now, ts);
-        }
-        if (keys.size > 0) this.#sweep(now);
+        this.keys.write(keys);
         const cutoff = this.#lastSeq - this.#limit;
         if (this.#trimRoom && rows.length > 0 && cutoff > 0)
           this.#sql.exec("DELETE FROM frames WHERE seq <= ?", cutoff);
@@ -307,54 +291,6 @@ export class History {
     }
     return { bodies: bodies.reverse(), firstSeq, cut: false, more: false };
   }
-
-  /**
-   * The remembered result for an idempotency key, if it was seen within DEDUPE_TTL_MS: one
-   * remembered this turn (not yet written) counts too, so a re-send in the same turn is caught.
-   */
-  recall(key: string, now: number): string | undefined {
-    const pending = this.#pendingKeys.get(key);
-    if (pending !== undefined) return pending.result;
-    const row = this.#sql
-      .exec<{ result: string }>(
-        "SELECT result FROM dedupe WHERE key = ? AND ts > ?",
-        key,
-        now - DEDUPE_TTL_MS,
-      )
-      .toArray()[0];
-    return row?.result;
-  }
-
-  /** Remembers an idempotency key's result; it is written by the next flush, with the frames. */
-  remember(key: string, result: string, now: number): void {
-    this.#pendingKeys.set(key, { result, ts: now });
-  }
-
-  /** Deletes expired keys, at most every DEDUPE_SWEEP_EVERY_MS (its clock is kept in storage). */
-  #sweep(now: number): void {
-    if (this.#lastSweep === undefined) {
-      const row = this.#sql
-        .exec<{ ts: number }>("SELECT ts FROM dedupe WHERE key = ?", LAST_SWEEP_KEY)
-        .toArray()[0];
-      // A table without the mark is new: nothing can have expired yet, so start the clock.
-      if (row === undefined) this.#upsert(LAST_SWEEP_KEY, "", now);
-      this.#lastSweep = row?.ts ?? now;
-    }
-    if (now - this.#lastSweep > DEDUPE_SWEEP_EVERY_MS) {
-      this.#lastSweep = now;
-      this.#sql.exec("DELETE FROM dedupe WHERE ts <= ?", now - DEDUPE_TTL_MS);
-      this.#upsert(LAST_SWEEP_KEY, "", now);
-    }
-  }
-
-  #upsert(key: string, result: string, now: number): void {
-    this.#sql.exec(
-      "INSERT INTO dedupe (key, result, ts) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET result = excluded.result, ts = excluded.ts",
-      key,
-      result,
-      now,
-    );
-  }
 }
 
 type Row = { seq: number; body: string };
@@ -368,6 +304,3 @@ export function utf8Length(s: string): number {
   }
   return n;
 }
-
-/** A row of the dedupe table that records the last sweep (no client or push key looks like it). */
-const LAST_SWEEP_KEY = "meta:last-sweep";

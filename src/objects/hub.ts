@@ -6,19 +6,11 @@
  * and each accepted frame mean.
  */
 import { DurableObject } from "cloudflare:workers";
-import {
-  exceedsBytes,
-  parseClientFrame,
-  peekId,
-  type ClientFrame,
-  type ClientFrameType,
-} from "../protocol/client-frames";
 import { History, type VisibilityRule } from "./history";
+import { readInbound } from "./inbound";
 import { Members, attachment, type Attachment, type Connection, type Role } from "./members";
 import { Outbox } from "./outbox";
 import {
-  CLOSE_POLICY,
-  CLOSE_TOO_LARGE,
   CLOSE_TOO_MANY_CONNECTIONS,
   DEFAULT_REPLAY,
   answerableCloseCode,
@@ -30,6 +22,8 @@ import {
   type PresenceFrame,
   type ServerFrame,
   type WelcomeFrame,
+  type ClientFrame,
+  type ClientFrameType,
   CONNECT_PATH,
   readJoin,
   type Join,
@@ -162,38 +156,19 @@ export abstract class Hub extends DurableObject<Env> {
   }
 
   #receive(ws: WebSocket, conn: Connection, message: string | ArrayBuffer): void {
-    const max = this.limits.maxFrameBytes;
-    if (typeof message === "string" ? exceedsBytes(message, max) : message.byteLength > max) {
-      this.reply(ws, conn, errorFrame("too_large", `frames are limited to ${max} bytes`));
-      this.close(ws, CLOSE_TOO_LARGE, "frame too large");
-      return;
+    const rules = { ...this.limits, accepts: this.accepts };
+    const inbound = readInbound(message, conn.bucket, rules, Date.now());
+    switch (inbound.kind) {
+      case "pong":
+        this.outbox.send(ws, "pong", false);
+        return;
+      case "refuse":
+        this.reply(ws, conn, inbound.error);
+        if (inbound.close) this.close(ws, inbound.close.code, inbound.close.reason);
+        return;
+      case "frame":
+        this.onFrame(ws, conn, inbound.frame);
     }
-    if (message === "ping") {
-      // The runtime's auto-response normally answers first; this covers a runtime that did not.
-      this.outbox.send(ws, "pong", false);
-      return;
-    }
-    const verdict = conn.bucket.take(Date.now());
-    if (verdict !== "ok") {
-      const text = `slow down: at most ${this.limits.ratePerSec} frames per second`;
-      this.reply(ws, conn, errorFrame("rate_limited", text, peekId(message)));
-      if (verdict === "abusive") this.close(ws, CLOSE_POLICY, "rate limit exceeded");
-      return;
-    }
-    if (typeof message !== "string") {
-      this.reply(
-        ws,
-        conn,
-        errorFrame("unsupported_binary", "frames must be JSON text, not binary"),
-      );
-      return;
-    }
-    const parsed = parseClientFrame(message, this.accepts);
-    if (!parsed.ok) {
-      this.reply(ws, conn, parsed.error);
-      return;
-    }
-    this.onFrame(ws, conn, parsed.frame);
   }
 
   // ---- helpers for subclasses ----
@@ -269,7 +244,7 @@ export abstract class Hub extends DurableObject<Env> {
     now: number,
   ): boolean {
     if (id === undefined) return false;
-    const seen = this.history.recall(clientKey(conn.id, id), now);
+    const seen = this.history.keys.recall(clientKey(conn.id, id), now);
     if (seen === undefined) return false;
     this.reply(ws, conn, { type: "ack", id, seq: Number(seen) });
     return true;
@@ -284,7 +259,7 @@ export abstract class Hub extends DurableObject<Env> {
     now: number,
   ): void {
     if (id === undefined) return;
-    this.history.remember(clientKey(conn.id, id), String(seq), now);
+    this.history.keys.remember(clientKey(conn.id, id), String(seq), now);
     this.reply(ws, conn, { type: "ack", id, seq });
   }
 

@@ -83,11 +83,11 @@ export class Room extends Hub {
    */
   async publish(pushId: string, events: RoomEvent[]): Promise<PublishResult> {
     const now = Date.now();
-    const seen = this.history.recall(pushKey(pushId), now);
+    const seen = this.history.keys.recall(pushKey(pushId), now);
     if (seen !== undefined)
       return { duplicate: true, results: JSON.parse(seen) as RoomEventResult[] };
     const results = events.map((e) => this.#publishOne(e, now));
-    this.history.remember(pushKey(pushId), JSON.stringify(results), now);
+    this.history.keys.remember(pushKey(pushId), JSON.stringify(results), now);
     // Written before the answer: a backend told "stored" must find it stored.
     this.history.flush();
     return { duplicate: false, results };
@@ -95,7 +95,7 @@ export class Room extends Hub {
 
   /** Whether a push id was delivered here within the last 24 h (jobs use it to skip redeliveries). */
   async published(pushId: string): Promise<boolean> {
-    return this.history.recall(pushKey(pushId), Date.now()) !== undefined;
+    return this.history.keys.recall(pushKey(pushId), Date.now()) !== undefined;
   }
 
   #publishOne(e: RoomEvent, now: number): RoomEventResult {
