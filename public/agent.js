@@ -2,8 +2,10 @@
 /**
  * The help desk's agent console (客服工作台): the conversations assigned to this agent, each
  * with its customer's online status and an unread count; a reply box for the selected one;
- * transfer to another online agent and closing a conversation. Built on the rooms client with
- * `kind: "desk", role: "agent"` (docs/protocol.md, "The help desk").
+ * transfer to another online agent and closing a conversation. A conversation opens with its
+ * customer's first message, so customers appear here as they write (a customer who only looks
+ * never does), and one that stays quiet for the desk's idle time closes by itself. Built on the
+ * rooms client with `kind: "desk", role: "agent"` (docs/protocol.md, "The help desk").
  *
  * Agents sign in with a desk token of role "agent" (a token whose place is the desk, `desk: help`
  * or `*`; a room token never opens a desk): `/agent.html?desk=help&token=<token>`, minted by the
@@ -21,16 +23,19 @@ import {
   byId,
   confirmAck,
   explainDesk,
+  quietFor,
   sentText,
 } from "./desk-view.js";
 
 /** @typedef {import("./rooms-client.js").Member} Member */
 /** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
 /**
- * One conversation, named by its customer. `open` is ours to answer; `closed` was ended (by us
- * or another agent before a transfer back); `gone` went to another agent.
+ * One conversation, named by its customer. `open` is ours to answer; `closed` was ended (by an
+ * agent, or by the desk after the idle time); `gone` went to another agent. `lastTs`: when its
+ * newest message was stored (the desk's clock), 0 before any.
  * @typedef {{ id: string, name: string, online: boolean, state: "open" | "closed" | "gone",
- *   note: string, lastSeq: number, conv: Conversation, dot: HTMLElement, preview: HTMLElement }} Entry
+ *   note: string, lastSeq: number, lastTs: number, conv: Conversation, dot: HTMLElement,
+ *   preview: HTMLElement }} Entry
  */
 
 /** @param {string} desk @param {string} [error] */
@@ -93,6 +98,12 @@ function startConsole(desk, token) {
   /** @type {string | null} */
   let active = null;
   let welcomed = false;
+  /**
+   * Customers whose conversation this page asked to close, with the request's id: a `closed` for
+   * any other was the desk's, after the idle time (or another window of this agent's).
+   * @type {Map<string, string>}
+   */
+  const closing = new Map();
 
   /** The conversation with a customer, created on first sight. @param {string} id @param {string} name */
   function entryOf(id, name) {
@@ -119,6 +130,7 @@ function startConsole(desk, token) {
       state: "open",
       note: "",
       lastSeq: 0,
+      lastTs: 0,
       conv,
       dot,
       preview,
@@ -193,6 +205,7 @@ function startConsole(desk, token) {
     entry.conv.insert(messageItem(frame, self?.id), frame.seq);
     if (frame.seq > entry.lastSeq) {
       entry.lastSeq = frame.seq;
+      entry.lastTs = frame.ts;
       entry.preview.textContent = textOf(frame.data);
     }
     if (live && frame.from.id !== self?.id && customer !== active) entry.conv.markUnread();
@@ -221,7 +234,7 @@ function startConsole(desk, token) {
     if (active !== null && transferTo.value) client.transfer(active, transferTo.value);
   });
   closeButton.addEventListener("click", () => {
-    if (active !== null) client.closeConversation(active);
+    if (active !== null) closing.set(active, client.closeConversation(active));
   });
 
   client.on("state", () => render());
@@ -236,10 +249,15 @@ function startConsole(desk, token) {
       e.online = c.online;
       e.state = "open";
     }
-    // Back after a disconnect longer than the grace period: those went to other agents.
+    // Back after a disconnect: those closed (idle) or, after the grace period, went to other
+    // agents; the welcome does not say which.
     for (const e of entries.values()) {
       if (e.state === "open" && !listed.has(e.id))
-        setState(e, "gone", "Reassigned to another agent while you were away");
+        setState(
+          e,
+          "gone",
+          "No longer yours: closed or given to another agent while you were away",
+        );
     }
     if (active === null && listed.size > 0) select([...listed][0]);
     render();
@@ -261,8 +279,13 @@ function startConsole(desk, token) {
       e.name = a.customer.name;
       e.online = a.customer.online;
       if (isNew || e.state !== "open") {
+        const reopened = e.state === "closed";
         setState(e, "open", "");
-        e.conv.notice(`${a.customer.name} is now assigned to you`);
+        e.conv.notice(
+          reopened
+            ? `${a.customer.name} wrote again: a new conversation`
+            : `${a.customer.name} is now assigned to you`,
+        );
       }
       if (active === null) select(e.id);
     } else {
@@ -273,10 +296,19 @@ function startConsole(desk, token) {
     render();
   });
   client.on("conversationClosed", (c) => {
+    const asked = closing.delete(c.customer.id);
     const e = entries.get(c.customer.id);
     if (e === undefined) return;
-    const by = c.agent.id === self?.id ? "You" : c.agent.name;
-    setState(e, "closed", `${by} closed this conversation`);
+    // The frame does not say who closed it: this page knows when it asked; otherwise it was the
+    // desk, once the conversation had been quiet for its idle time (or this agent elsewhere).
+    const note = asked
+      ? "You closed this conversation"
+      : c.agent !== null && c.agent.id !== self?.id
+        ? `${c.agent.name} closed this conversation`
+        : e.lastTs > 0
+          ? `Closed after ${quietFor(Date.now() - e.lastTs)} without a message`
+          : "This conversation was closed";
+    setState(e, "closed", note);
     render();
   });
   client.on("message", (m) => show(m, true));
@@ -292,6 +324,7 @@ function startConsole(desk, token) {
   );
   client.on("error", (e) => {
     showAlert(explainDesk(e.code, e.message));
+    for (const [customer, id] of closing) if (id === e.id) closing.delete(customer);
     const frame = e.frame;
     if (frame === undefined || frame.type !== "message" || frame.to === undefined) return;
     const text = sentText(frame);

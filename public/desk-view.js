@@ -2,8 +2,9 @@
 /**
  * What the help desk's two pages (agent.js, the agent console; support.js, the customer widget)
  * share beyond chat-view.js: the connection status line, the alert bar, the words for the desk's
- * error codes, and turning a pending message into a stored one when its `ack` comes before its
- * echo. User text goes in through textContent only (STYLE.md convention 12).
+ * error codes and for how long a conversation was quiet, and turning a pending message into a
+ * stored one when its `ack` comes before its echo. User text goes in through textContent only,
+ * never as HTML.
  */
 
 /** @typedef {import("./rooms-client.js").RoomClient} RoomClient */
@@ -50,6 +51,9 @@ export function explainDesk(code, message) {
       return "You are sending messages too fast, so some were not sent. Wait a moment and try again.";
     case "too_large":
       return "That message is too large to send. Please make it shorter.";
+    case "desk_full":
+      // Only a first message gets it: the desk holds all the open conversations it may.
+      return "Our support desk is full right now, so your message was not sent. Please try again in a few minutes.";
     case "unauthorized":
       return `The desk did not let you in. (${message})`;
     case "forbidden":
@@ -90,6 +94,20 @@ export function confirmAck(conversations, ack, shown) {
     li.querySelector(".state")?.remove();
     shown.add(ack.seq);
   }
+}
+
+/**
+ * How long a conversation was quiet, in words: "40 seconds", "3 minutes", "24 hours", "2 days".
+ * @param {number} ms
+ */
+export function quietFor(ms) {
+  const s = Math.max(1, Math.round(ms / 1000));
+  /** @param {number} n @param {string} unit */
+  const of = (n, unit) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+  if (s < 90) return of(s, "second");
+  if (s < 90 * 60) return of(Math.round(s / 60), "minute");
+  if (s < 36 * 3600) return of(Math.round(s / 3600), "hour");
+  return of(Math.round(s / 86400), "day");
 }
 
 /**

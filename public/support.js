@@ -1,11 +1,13 @@
 // @ts-check
 /**
  * The customer's chat widget for the help desk: `/support.html?desk=help&name=Ann`. It shows
- * where the customer stands — in the queue (and at which position), with an agent (by name), or
- * closed — and the conversation with the agent. The customer is a guest: the guest token the desk
- * hands out is kept per desk and name in this browser, so a reload or a reconnect is the same
- * customer id, and so keeps its conversation and its agent (the desk's assignment is sticky by
- * id). Built on the rooms client with `kind: "desk"`; one column, so it fits a phone.
+ * where the customer stands — before writing, how many agents are online (a conversation opens
+ * with the first message, not with the join); then in the queue (and at which position), with an
+ * agent (by name), or closed, when the next message starts a new conversation — and the
+ * conversation with the agent. The customer is a guest: the guest token the desk hands out is
+ * kept per desk and name in this browser, so a reload or a reconnect is the same customer id, and
+ * so keeps its open conversation and its agent (the desk's assignment is sticky by id). Built on
+ * the rooms client with `kind: "desk"`; one column, so it fits a phone.
  */
 import { RoomClient, RoomClientError, cleanDisplayName as cleanName } from "./rooms-client.js";
 import { Conversation, el, failWord, messageItem, pendingItem } from "./chat-view.js";
@@ -74,13 +76,17 @@ function startWidget(desk, name) {
 
   /** @type {Member | null} */
   let self = null;
+  /** The agent of the open conversation; null before it opens, while queued and once closed. */
   /** @type {Member | null} */
   let agent = null;
+  /** The last agent named on this page, so a reconnect to the same one says nothing new. */
+  /** @type {Member | null} */
+  let lastAgent = null;
   let agentAway = false;
   const shown = new Set();
 
   /**
-   * @param {"connecting" | "queued" | "assigned" | "closed"} state
+   * @param {"connecting" | "ready" | "queued" | "assigned" | "closed"} state
    * @param {(string | Node)[]} parts text (set as text) and elements
    */
   function setState(state, ...parts) {
@@ -97,6 +103,18 @@ function startWidget(desk, name) {
       name,
       agentAway ? " (away for a moment: your messages will wait for them)" : "",
     );
+  }
+  /**
+   * Before the first message there is no conversation: the desk only says how many agents are
+   * online as we join, and writing opens one (assigned, or queued when nobody is in).
+   * @param {number} online
+   */
+  function showReady(online) {
+    const count = el("strong", undefined, String(online));
+    count.id = "agents-online";
+    stateLine.dataset.agents = String(online);
+    if (online === 0) setState("ready", "No agent online right now: write and you will be queued.");
+    else setState("ready", count, online === 1 ? " agent" : " agents", " online — write to start.");
   }
 
   /** @param {string} text */
@@ -117,6 +135,10 @@ function startWidget(desk, name) {
 
   client.on("welcome", (w) => {
     self = w.self;
+    // An open conversation follows this with `assigned` or `queued`; without one, the next
+    // message starts one. (A conversation closed while we were away sends nothing more.)
+    agent = null;
+    showReady(w.agents_online ?? 0);
   });
   client.on("queued", (q) => {
     agent = null;
@@ -130,23 +152,32 @@ function startWidget(desk, name) {
     );
   });
   client.on("assigned", (a) => {
-    const before = agent;
     agent = a.agent;
     agentAway = !a.agent.online;
-    if (before?.id !== a.agent.id) {
+    if (lastAgent?.id !== a.agent.id) {
       conv.notice(
-        before === null
+        lastAgent === null
           ? `${a.agent.name} is here to help you`
           : `You were transferred to ${a.agent.name}`,
       );
     }
+    lastAgent = a.agent;
     showAssigned();
   });
   client.on("conversationClosed", (c) => {
     agent = null;
+    lastAgent = null;
+    const again = " Write again to start a new one.";
+    if (c.agent === null) {
+      // Only the desk closes a queued conversation: nobody came for the desk's idle time.
+      setState("closed", "No agent was available, so this conversation was closed." + again);
+      conv.notice("This conversation was closed while waiting for an agent");
+      return;
+    }
+    // Its agent closed it, or it was quiet for the desk's idle time: the frame does not say.
     const by = el("strong", undefined, c.agent.name);
-    setState("closed", by, " closed this conversation. Write again to start a new one.");
-    conv.notice(`${c.agent.name} closed this conversation`);
+    setState("closed", "Your conversation with ", by, " was closed." + again);
+    conv.notice(`Your conversation with ${c.agent.name} was closed`);
   });
   client.on("presence", (p) => {
     if (agent === null || p.member.id !== agent.id) return;

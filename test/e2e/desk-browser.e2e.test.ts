@@ -1,20 +1,26 @@
 /**
  * The help desk's pages (public/agent.html, public/support.html) in headless Chromium against a
- * real `wrangler dev`: one agent console serving two customer widgets both ways — queue, then
- * assignment, unread counts, replies landing in the right conversation only, closing — plus
- * transfer between two consoles, a customer who reloads the widget and keeps its agent, and the
- * console's answer to a missing or refused token. Customers are guests: the desk makes their
- * ids, so a test reads them from the console.
+ * real `wrangler dev`. A conversation opens with the customer's first message: before it the
+ * widget says how many agents are online, and a customer who joins and leaves without writing
+ * never reaches a console. Then: one agent console serving two customer widgets both ways —
+ * queue, then assignment, unread counts, replies landing in the right conversation only,
+ * closing — plus transfer between two consoles, a customer who reloads the widget and keeps its
+ * agent, the console's answer to a missing or refused token, and, on a desk with a short
+ * DESK_IDLE_SEC and room for one conversation, `desk_full` and conversations that close by
+ * themselves. Customers are guests: the desk makes their ids, so a test reads them from the
+ * console.
  */
 import { sign } from "hono/jwt";
 import type { Page } from "playwright-core";
-import { describe, expect, it } from "vitest";
-import { browserSuite, openPage, saveScreenshot } from "./browser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { browserSuite, openPage, saveScreenshot, type BrowserSuite } from "./browser";
 
 const WAIT = { timeout: 15_000 };
 const PHONE = { width: 390, height: 844 };
 
 const suite = browserSuite({});
+/** The server the helpers below use: `suite`, or the short-idle one of the last describe. */
+let current: BrowserSuite = suite;
 
 const newDesk = () => `help-${crypto.randomUUID().slice(0, 8)}`;
 
@@ -25,14 +31,14 @@ const newDesk = () => `help-${crypto.randomUUID().slice(0, 8)}`;
 const token = (sub: string, name: string, desk: string, role = "agent", place = "desk") =>
   sign(
     { sub, name, [place]: desk, role, exp: Math.floor(Date.now() / 1000) + 600 },
-    suite.server.joinSecret,
+    current.server.joinSecret,
     "HS256",
   );
 
 async function open(path: string, query: Record<string, string>, viewport?: typeof PHONE) {
-  const url = `${suite.server.url}/${path}?${new URLSearchParams(query)}`;
-  const page = await openPage(suite.browser, url, viewport);
-  suite.pages.push(page);
+  const url = `${current.server.url}/${path}?${new URLSearchParams(query)}`;
+  const page = await openPage(current.browser, url, viewport);
+  current.pages.push(page);
   return page;
 }
 
@@ -45,6 +51,17 @@ async function console_(desk: string, id: string, name: string) {
   const chat = await open("agent.html", { desk, token: await token(id, name, desk) });
   await chat.page.locator('#status[data-state="open"]').waitFor(WAIT);
   return chat;
+}
+
+/**
+ * A widget before its first message: no conversation yet, only how many agents are online, in
+ * the line above the conversation. Returns that line's text.
+ */
+async function ready(page: Page, agentsOnline: number): Promise<string> {
+  await page
+    .locator(`#desk-state[data-state="ready"][data-agents="${agentsOnline}"]`)
+    .waitFor(WAIT);
+  return (await page.textContent("#desk-state"))!.trim();
 }
 
 async function say(page: Page, text: string) {
@@ -84,15 +101,25 @@ const unread = (page: Page, customer: string) =>
 describe("the help desk pages in Chromium", () => {
   it("lets one agent console and two customer widgets talk both ways", async () => {
     const desk = newDesk();
-    // Two customers arrive before any agent: they queue, in order, and may already write.
+    // Before any agent: the widget says nobody is in, and that writing queues.
     const ann = await widget(desk, "Ann", PHONE);
+    expect(await ready(ann.page, 0)).toBe(
+      "No agent online right now: write and you will be queued.",
+    );
+    // A customer who looks and leaves without writing leaves nothing behind.
+    const lurker = await widget(desk, "Cy");
+    await ready(lurker.page, 0);
+    await lurker.close();
+    // The first message opens the conversation: queued, in the order of first messages.
+    await say(ann.page, "Hi, my order #1042 has not arrived");
     await deskState(ann.page, "queued");
     expect(await ann.page.textContent("#queue-position")).toBe("1");
+    await shows(ann.page, "support", "Hi, my order #1042 has not arrived");
     const bo = await widget(desk, "Bo");
+    await ready(bo.page, 0);
+    await say(bo.page, "Can I change my delivery address?");
     await deskState(bo.page, "queued");
     expect(await bo.page.textContent("#queue-position")).toBe("2");
-    await say(ann.page, "Hi, my order #1042 has not arrived");
-    await shows(ann.page, "support", "Hi, my order #1042 has not arrived");
 
     // The agent comes online: both are assigned to Li, and each widget says so by name.
     const li = await console_(desk, "kefu1", "Li");
@@ -112,16 +139,21 @@ describe("the help desk pages in Chromium", () => {
     expect(await tab(li.page, annId).getAttribute("aria-selected")).toBe("true");
     await shows(li.page, annId, "Hi, my order #1042 has not arrived");
     expect(await li.page.textContent("#conv-title")).toBe("Ann");
+    await shows(li.page, boId, "Can I change my delivery address?", "attached");
+
+    // A customer arriving now is told one agent is in; leaving without a word, it is never listed.
+    const dee = await widget(desk, "Dee");
+    expect(await ready(dee.page, 1)).toBe("1 agent online — write to start.");
+    expect(await dee.page.textContent("#agents-online")).toBe("1");
+    await dee.close();
 
     // Bo writes while Ann's conversation is selected: Bo's entry counts unread messages.
-    await say(bo.page, "Can I change my delivery address?");
-    await tab(li.page, boId).locator('.badge.unread:text-is("1")').waitFor(WAIT);
     await say(bo.page, "It is for order #2077");
+    await tab(li.page, boId).locator('.badge.unread:text-is("1")').waitFor(WAIT);
+    await say(bo.page, "Or can I pick it up?");
     await tab(li.page, boId).locator('.badge.unread:text-is("2")').waitFor(WAIT);
     expect(await unread(li.page, annId)).toBe("");
-    expect(await tab(li.page, boId).locator(".preview").textContent()).toBe(
-      "It is for order #2077",
-    );
+    expect(await tab(li.page, boId).locator(".preview").textContent()).toBe("Or can I pick it up?");
 
     // The agent answers Ann, then opens Bo's conversation (its count clears) and answers Bo.
     await say(li.page, "Sorry about that, Ann! Checking #1042 now.");
@@ -131,6 +163,7 @@ describe("the help desk pages in Chromium", () => {
     expect(await texts(li.page, boId)).toEqual([
       "Can I change my delivery address?",
       "It is for order #2077",
+      "Or can I pick it up?",
     ]);
     await say(li.page, "Sure, Bo: what is the new address?");
     await shows(bo.page, "support", "Sure, Bo: what is the new address?");
@@ -146,19 +179,23 @@ describe("the help desk pages in Chromium", () => {
     expect(await texts(li.page, boId)).toEqual([
       "Can I change my delivery address?",
       "It is for order #2077",
+      "Or can I pick it up?",
       "Sure, Bo: what is the new address?",
     ]);
     expect(await texts(ann.page, "support")).toEqual(await texts(li.page, annId));
     expect(await texts(bo.page, "support")).toEqual(await texts(li.page, boId));
     const senders = await items(bo.page, "support").locator(".sender").allTextContents();
-    expect(senders).toEqual(["Bo", "Bo", "Li"]);
+    expect(senders).toEqual(["Bo", "Bo", "Bo", "Li"]);
 
     // Closing Ann's conversation: her widget says so, and the console stops the reply box.
     await li.page.click(`.tab[data-customer="${annId}"]`);
     await li.page.click("#close-conv");
     await deskState(ann.page, "closed");
-    expect(await ann.page.textContent("#desk-state")).toMatch(/Li closed this conversation/);
+    expect(await ann.page.textContent("#desk-state")).toBe(
+      "Your conversation with Li was closed. Write again to start a new one.",
+    );
     await expect.poll(() => tab(li.page, annId).getAttribute("data-state"), WAIT).toBe("closed");
+    expect(await li.page.textContent("#conv-presence")).toBe("You closed this conversation");
     expect(await li.page.isDisabled("#text")).toBe(true);
     expect(await li.page.isDisabled("#close-conv")).toBe(true);
     // Writing again starts a new conversation with an agent (the only one: Li, again), which
@@ -169,6 +206,12 @@ describe("the help desk pages in Chromium", () => {
     await shows(li.page, annId, "One more question, sorry", "attached");
     await expect.poll(() => tab(li.page, annId).getAttribute("data-state"), WAIT).toBe("open");
     await tab(li.page, annId).locator('.badge.unread:text-is("1")').waitFor(WAIT);
+    expect(
+      await li.page
+        .locator(`.conversation[data-conv="${annId}"] .notice`)
+        .filter({ hasText: "Ann wrote again: a new conversation" })
+        .count(),
+    ).toBe(1);
 
     // The widget fits a phone: nothing wider than the screen, the composer on it.
     expect(await ann.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
@@ -187,16 +230,28 @@ describe("the help desk pages in Chromium", () => {
       .poll(() => tab(li.page, boId).locator(".presence").getAttribute("data-online"), WAIT)
       .toBe("false");
     expect(await li.page.textContent("#conv-presence")).toBe("offline");
+
+    // The desk itself lists the two who wrote, never the two who only looked: a fresh console
+    // is welcomed with exactly those conversations.
+    await li.page.reload();
+    await li.page.locator('#status[data-state="open"]').waitFor(WAIT);
+    await expect
+      .poll(
+        async () => (await li.page.locator("#conv-list .tab-title").allTextContents()).sort(),
+        WAIT,
+      )
+      .toEqual(["Ann", "Bo"]);
   });
 
   it("transfers a conversation to another online agent, with what was said", async () => {
     const desk = newDesk();
     const li = await console_(desk, "kefu1", "Li");
     const cy = await widget(desk, "Cy");
-    await deskState(cy.page, "assigned");
-    const wang = await console_(desk, "kefu2", "Wang"); // after Cy: Cy stays with Li
-    expect(await cy.page.textContent("#agent-name")).toBe("Li");
+    await ready(cy.page, 1);
     await say(cy.page, "I need an invoice for last month");
+    await deskState(cy.page, "assigned");
+    const wang = await console_(desk, "kefu2", "Wang"); // after Cy wrote: Cy stays with Li
+    expect(await cy.page.textContent("#agent-name")).toBe("Li");
     const cyId = await customerId(li.page, "Cy");
     await shows(li.page, cyId, "I need an invoice for last month");
 
@@ -220,6 +275,9 @@ describe("the help desk pages in Chromium", () => {
     const desk = newDesk();
     const li = await console_(desk, "kefu1", "Li");
     const ann = await widget(desk, "Ann");
+    await ready(ann.page, 1);
+    // Joining assigned nothing: the console lists no one until Ann writes.
+    expect(await li.page.locator("#conv-list .tab").count()).toBe(0);
     await say(ann.page, "Hello, is anyone there?");
     await deskState(ann.page, "assigned");
     expect(await ann.page.textContent("#agent-name")).toBe("Li");
@@ -228,6 +286,10 @@ describe("the help desk pages in Chromium", () => {
     // A second agent with no conversation yet: a new customer would be given Wang (the least
     // busy), so only the same customer id keeps Li.
     const wang = await console_(desk, "kefu2", "Wang");
+    // Another customer is told both agents are in, and leaves without writing.
+    const eve = await widget(desk, "Eve");
+    expect(await ready(eve.page, 2)).toBe("2 agents online — write to start.");
+    await eve.close();
 
     await ann.page.reload();
     await deskState(ann.page, "assigned");
@@ -243,7 +305,8 @@ describe("the help desk pages in Chromium", () => {
       "Still me, after a reload",
       "Yes, Ann: how can I help?",
     ]);
-    // One conversation with Ann, never a second customer of that name; none reached Wang.
+    // One conversation with Ann, never a second customer of that name; none reached Wang, and
+    // Eve, who never wrote, reached no one.
     expect(await li.page.locator("#conv-list .tab").count()).toBe(1);
     expect(await wang.page.locator("#conv-list .tab").count()).toBe(0);
   });
@@ -279,5 +342,74 @@ describe("the help desk pages in Chromium", () => {
       expect(await refused.page.isHidden("#console")).toBe(true);
       expect(refused.sockets).toHaveLength(1); // a refusal is final: no retry
     }
+  });
+});
+
+describe("a full desk and quiet conversations, in Chromium", () => {
+  // Conversations close after IDLE_SEC without a frame, and the desk holds one at a time.
+  const IDLE_SEC = 5;
+  const short = browserSuite({ DESK_IDLE_SEC: String(IDLE_SEC), DESK_MAX_OPEN: "1" });
+  beforeAll(() => {
+    current = short;
+  });
+  afterAll(() => {
+    current = suite;
+  });
+  const QUIET = { timeout: (IDLE_SEC + 15) * 1000 };
+
+  it("refuses a first message with desk_full, then closes quiet conversations by themselves", async () => {
+    const desk = newDesk();
+    // Cy opens the desk's one conversation, queued: no agent is in.
+    const cy = await widget(desk, "Cy");
+    await ready(cy.page, 0);
+    await say(cy.page, "Anyone there?");
+    await deskState(cy.page, "queued");
+
+    // Dee's first message finds the desk full: said plainly, the message marked not sent.
+    const dee = await widget(desk, "Dee");
+    await ready(dee.page, 0);
+    await say(dee.page, "I have a question too");
+    await dee.page.locator("#alert:not([hidden])").waitFor(WAIT);
+    expect(await dee.page.textContent("#alert-text")).toMatch(/desk is full right now/);
+    const refused = dee.page.locator(".conversation .msg.failed");
+    await refused.waitFor(WAIT);
+    expect(await refused.locator(".text").textContent()).toBe("I have a question too");
+    expect(await refused.locator(".state").textContent()).toBe("not sent: desk full");
+    expect(await items(dee.page, "support").count()).toBe(0);
+    await ready(dee.page, 0); // still no conversation
+
+    // Nobody comes for Cy: after IDLE_SEC the desk closes it, with no agent to name.
+    await cy.page.locator('#desk-state[data-state="closed"]').waitFor(QUIET);
+    expect(await cy.page.textContent("#desk-state")).toBe(
+      "No agent was available, so this conversation was closed. Write again to start a new one.",
+    );
+
+    // Room again: with an agent in, Dee's retry opens a conversation and Li gets it. Cy, whose
+    // conversation closed before any agent came, is not Li's.
+    const li = await console_(desk, "kefu1", "Li");
+    await dee.page.click(".msg.failed .retry");
+    await deskState(dee.page, "assigned");
+    expect(await dee.page.textContent("#agent-name")).toBe("Li");
+    const deeId = await customerId(li.page, "Dee");
+    await shows(li.page, deeId, "I have a question too");
+    expect(await li.page.locator("#conv-list .tab-title").allTextContents()).toEqual(["Dee"]);
+
+    // Nobody writes: the desk closes the conversation on both sides, and the console says it
+    // was quiet, not that someone closed it.
+    await dee.page.locator('#desk-state[data-state="closed"]').waitFor(QUIET);
+    expect(await dee.page.textContent("#desk-state")).toBe(
+      "Your conversation with Li was closed. Write again to start a new one.",
+    );
+    await expect.poll(() => tab(li.page, deeId).getAttribute("data-state"), WAIT).toBe("closed");
+    expect(await li.page.textContent("#conv-presence")).toMatch(
+      /^Closed after \d+ seconds without a message$/,
+    );
+    expect(await li.page.isDisabled("#text")).toBe(true);
+
+    // Dee writes again: a new conversation, with the only agent.
+    await say(dee.page, "Still there?");
+    await deskState(dee.page, "assigned");
+    await shows(li.page, deeId, "Still there?");
+    await expect.poll(() => tab(li.page, deeId).getAttribute("data-state"), WAIT).toBe("open");
   });
 });
