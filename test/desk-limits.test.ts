@@ -180,6 +180,7 @@ describe("desk: DESK_IDLE_SEC", () => {
       type: "closed",
       customer: { id: "c1", name: "Customer c1" },
       agent: { id: "a1", name: "Agent a1" },
+      reason: "idle",
     };
     expect(await c1.client.waitFor((f) => f.type === "closed")).toEqual(closed);
     expect(await a1.waitFor((f) => f.type === "closed")).toEqual(closed);
@@ -244,6 +245,7 @@ describe("desk: DESK_IDLE_SEC", () => {
       type: "closed",
       customer: { id: "q2", name: "Customer q2" },
       agent: null,
+      reason: "idle",
     });
     expect(await clients[2]!.waitFor((f) => f.type === "queued")).toEqual({
       type: "queued",

@@ -330,6 +330,7 @@ describe("desk: transfer and close", () => {
       type: "closed",
       customer: { id: "c1", name: "Customer c1" },
       agent: { id: "a1", name: "Agent a1" },
+      reason: "agent",
     });
     // a1 has 0 open now, a2 has 1: the next customer goes to a1.
     expect((await customer(desk, "c3")).placed.agent.id).toBe("a1");

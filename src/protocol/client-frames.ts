@@ -3,9 +3,9 @@
  * frame is trusted before it passes here). It returns a typed frame or the `error` frame to answer with; the caller says which
  * frame types its object accepts, so a room and a desk share one parser.
  */
-import { errorFrame, type ErrorFrame } from "./frames";
-import type { ErrorCode } from "./codes";
-import { MAX_CLIENT_ID_CHARS, isMemberId } from "./names";
+import { errorFrame, type ErrorFrame } from "./frames.ts";
+import type { ErrorCode } from "./codes.ts";
+import { MAX_CLIENT_ID_CHARS, isMemberId } from "./names.ts";
 
 /** Largest page a `history` request may ask for, and the page size when it gives none. */
 export const MAX_HISTORY_PAGE = 100;

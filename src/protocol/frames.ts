@@ -3,7 +3,7 @@
  * `satisfies` against these types, so the wire format and this file cannot drift; the browser
  * client reads the same types.
  */
-import type { ErrorCode } from "./codes";
+import type { ErrorCode } from "./codes.ts";
 
 export interface Member {
   id: string;
@@ -123,6 +123,8 @@ export interface ClosedFrame {
   customer: Member;
   /** Null for a conversation that closed while queued (DESK_IDLE_SEC): it never had an agent. */
   agent: Member | null;
+  /** `agent`: its agent closed it; `idle`: no frame for DESK_IDLE_SEC. */
+  reason: "agent" | "idle";
 }
 export interface DeskParty extends Member {
   online: boolean;

@@ -3,9 +3,9 @@
  * frames (sent and received) and the Worker↔object contract. Nothing here touches a socket, a
  * request or storage, so every side can import it and it is tested on its own.
  */
-export * from "./client-frames";
-export * from "./codes";
-export * from "./contract";
-export * from "./frames";
-export * from "./limits";
-export * from "./names";
+export * from "./client-frames.ts";
+export * from "./codes.ts";
+export * from "./contract.ts";
+export * from "./frames.ts";
+export * from "./limits.ts";
+export * from "./names.ts";

@@ -64,7 +64,7 @@ export abstract class DeskConversations extends Hub {
   ): Conversation | null {
     const max = this.limits.deskMaxOpen;
     if (this.ledger.openCount() >= max) {
-      const text = `this desk has ${max} open conversations, all it can hold: try again later`;
+      const text = `this desk holds as many open conversations as it can (${max}): try again later`;
       this.reply(ws, conn, errorFrame("desk_full", text, id));
       return null;
     }
@@ -119,7 +119,7 @@ export abstract class DeskConversations extends Hub {
   }
 
   /** Ends a conversation: `closed` to its customer and its agent, if it had one. */
-  protected closeConversation(conv: Conversation): void {
+  protected closeConversation(conv: Conversation, reason: ClosedFrame["reason"]): void {
     const now = Date.now();
     this.ledger.close(conv.customer, now);
     // Kept DESK_IDLE_SEC after closing (a customer who comes back soon still sees it), then
@@ -136,6 +136,7 @@ export abstract class DeskConversations extends Hub {
       type: "closed",
       customer: { id: conv.customer, name: conv.name },
       agent,
+      reason,
     } satisfies ClosedFrame;
     this.tell(JSON.stringify(closed), [conv.customer], agent === null ? [] : [agent.id]);
   }
@@ -261,7 +262,7 @@ export abstract class DeskConversations extends Hub {
         continue;
       }
       const conv = this.ledger.conversation(customer)!;
-      this.closeConversation(conv);
+      this.closeConversation(conv, "idle");
       queueGap ||= conv.agent === null;
     }
     if (queueGap) this.tellPositions(this.ledger.renumberQueue());

@@ -168,7 +168,7 @@ export class Desk extends DeskConversations {
 
   #close(ws: WebSocket, conn: Connection, frame: Frame<"close">): void {
     const conv = this.#ownConversation(ws, conn, frame.customer, frame.id);
-    if (conv !== null) this.closeConversation(conv);
+    if (conv !== null) this.closeConversation(conv, "agent");
   }
 
   /** The open conversation of `customer` if this agent has it; otherwise answers `forbidden`. */
