@@ -6,7 +6,7 @@
  * with a small budget, where they are the real server's.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RoomClient, type RoomClientOptions, type StoredFrame } from "../../public/rooms-client.js";
+import { RoomClient, type RoomClientOptions, type StoredFrame } from "../../src/client/index.ts";
 import { startServer, type DevServer } from "../e2e/server";
 import { WsClient } from "../e2e/wsclient";
 import {

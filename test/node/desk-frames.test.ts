@@ -1,11 +1,11 @@
 /**
- * The desk's own frames as the browser client reads them (public/rooms-protocol.js): a
+ * The desk's own frames as the browser client reads them (src/client/frames.ts): a
  * customer's `welcome` with `agents_online`, a `closed` whose `agent` is null because the
  * conversation idled out in the queue, and the `desk_full` error a first message may get. Each
  * malformed variant is dropped (`null`) rather than handed to a page that would trust it.
  */
 import { describe, expect, it } from "vitest";
-import { parseServerFrame } from "../../public/rooms-protocol.js";
+import { parseServerFrame } from "../../src/client/index.ts";
 
 const read = (frame: unknown) => parseServerFrame(JSON.stringify(frame));
 
@@ -21,7 +21,7 @@ const customerWelcome = {
 const ann = { id: "guest-ann", name: "Ann" };
 const li = { id: "kefu1", name: "Li" };
 
-describe("desk frames in rooms-protocol.js", () => {
+describe("desk frames in the client's parser", () => {
   it("reads agents_online from a customer's welcome, 0 included", () => {
     for (const n of [0, 1, 2, 40]) {
       const frame = read({ ...customerWelcome, agents_online: n });

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HistoryPaging } from "../../public/history-paging.js";
-import { RoomClient, type StoredFrame } from "../../public/rooms-client.js";
+import { RoomClient, type StoredFrame } from "../../src/client/index.ts";
 import { ScriptedRoom, message, nextEvent, send, welcome, type Frame } from "./scripted-room";
 
 const range = (from: number, to: number) =>

@@ -3,7 +3,7 @@
  * every word is the test's), frame builders, and waiting for a client's events with a timeout.
  */
 import WebSocket, { WebSocketServer } from "ws";
-import type { RoomClient, RoomClientEvents } from "../../public/rooms-client.js";
+import type { RoomClient, RoomClientEvents } from "../../src/client/index.ts";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Frame = Record<string, any>;

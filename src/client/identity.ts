@@ -1,27 +1,24 @@
-// @ts-check
 /**
- * Who the client joins as (docs/protocol.md): a backend's join token, or a guest, who is
- * whoever holds the guest token the room hands out in every `welcome`. This module keeps that
- * token — the page's stored one at first, then the newest from a welcome — so every reconnect
- * is the same guest, tells the page about each new one, and decides what a refusal of it means.
- * No sockets here: rooms-client.js asks it for the token to join with and tells it what the
- * room said.
+ * Who the client joins as: a backend's join token, or a guest, who is whoever holds the guest
+ * token the room hands out in every `welcome`. This module keeps that token — the page's stored
+ * one at first, then the newest from a welcome — so every reconnect is the same guest, tells the
+ * page about each new one, and decides what a refusal of it means. No sockets here: the client
+ * asks it for the token to join with and tells it what the room said.
  */
-
-/** @typedef {import("./rooms-protocol.js").Self} Self */
-/** @typedef {import("./rooms-connect.js").Refusal} Refusal */
-/** @typedef {import("./rooms-client-types.js").RoomClientOptions} RoomClientOptions */
+import type { Self } from "../protocol/frames.ts";
+import type { Refusal } from "./connect.ts";
+import type { RoomClientOptions } from "./types.ts";
 
 export class Identity {
-  /** @type {string | undefined} */
-  #token;
-  /** @type {string | null} */
-  #guestToken;
-  /** @type {((token: string | null) => void) | undefined} */
-  #onGuestToken;
+  #token: string | undefined;
+  #guestToken: string | null;
+  #onGuestToken: ((token: string | null) => void) | undefined;
 
-  /** @param {Pick<RoomClientOptions, "token" | "guestToken" | "onGuestToken">} options */
-  constructor({ token, guestToken, onGuestToken }) {
+  constructor({
+    token,
+    guestToken,
+    onGuestToken,
+  }: Pick<RoomClientOptions, "token" | "guestToken" | "onGuestToken">) {
     this.#token = token;
     // A backend's token decides who we are: a stored guest token next to it is not used.
     this.#guestToken = token === undefined ? (guestToken ?? null) : null;
@@ -29,12 +26,12 @@ export class Identity {
   }
 
   /** The newest guest token; null with a backend's token, or before a new guest's welcome. */
-  get guestToken() {
+  get guestToken(): string | null {
     return this.#guestToken;
   }
 
   /** The token the next join carries: the backend's, else our guest token; none: a new guest. */
-  get joinToken() {
+  get joinToken(): string | undefined {
     return this.#token ?? this.#guestToken ?? undefined;
   }
 
@@ -42,9 +39,8 @@ export class Identity {
    * The room welcomed us. Every guest welcome carries a fresh token (its 30 days start again):
    * the next join must use it, or a reconnect would be a new guest whose re-sent frames are
    * someone else's. A backend's token stays what it is.
-   * @param {Self} self
    */
-  welcomed(self) {
+  welcomed(self: Self): void {
     if (self.token === undefined || this.#token !== undefined) return;
     this.#guestToken = self.token;
     this.#tell(self.token);
@@ -56,11 +52,9 @@ export class Identity {
    * than stay out for good, we forget it (the page is told, to drop its copy) and join as a new
    * guest. Any other refusal is final: `forbidden` means this place refuses guests (the token
    * is still good elsewhere, so the page keeps it), and a backend's token is the backend's to
-   * renew.
-   * @param {Refusal} refusal
-   * @returns {boolean} whether the client should join again at once, as a new guest
+   * renew. Returns whether the client should join again at once, as a new guest.
    */
-  refused(refusal) {
+  refused(refusal: Refusal): boolean {
     if (refusal.code !== "unauthorized" || this.#token !== undefined) return false;
     if (this.#guestToken === null) return false; // a new guest refused: nothing left to drop
     this.#guestToken = null;
@@ -68,8 +62,7 @@ export class Identity {
     return true;
   }
 
-  /** @param {string | null} token */
-  #tell(token) {
+  #tell(token: string | null): void {
     try {
       this.#onGuestToken?.(token);
     } catch (err) {

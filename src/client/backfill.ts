@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * Filling in what a resumed replay left out. A join with `since` is replayed only the newest
  * frames that fit the room's byte budget (`MAX_REPLAY_BYTES`); the welcome then says
@@ -7,45 +6,50 @@
  * page first, until it reaches `since` (or the room has nothing older), and only then hands
  * everything on, oldest first: the frames that were left out, then the replay and whatever came
  * live meanwhile, which were held back so that listeners see one unbroken order, as if the room
- * had replayed it all. No sockets, timers or listeners here: rooms-client.js sends the requests
- * this asks for and delivers what it gives back.
+ * had replayed it all. No sockets, timers or listeners here: inbox.ts sends the requests this
+ * asks for and delivers what it gives back.
  */
-import { MAX_HISTORY_PAGE } from "./rooms-protocol.js";
+import { MAX_HISTORY_PAGE } from "../protocol/client-frames.ts";
+import type { HistoryFrame, StoredFrame, WelcomeFrame } from "../protocol/frames.ts";
+import type { Gap } from "./types.ts";
 
-/** @typedef {import("./rooms-protocol.js").WelcomeFrame} WelcomeFrame */
-/** @typedef {import("./rooms-protocol.js").HistoryFrame} HistoryFrame */
-/** @typedef {import("./rooms-protocol.js").StoredFrame} StoredFrame */
-/** @typedef {import("./rooms-client-types.js").Gap} Gap */
-/** @typedef {{ type: "history", id: string, before: number, limit: number }} BackfillRequest */
-/**
- * @typedef {object} Backfilled what a finished backfill hands on, in this order
- * @property {Gap | null} gap frames that were not to be had after all (trimmed meanwhile)
- * @property {StoredFrame[]} missing the frames the replay left out, oldest first
- * @property {StoredFrame[]} held the replay and live frames that arrived meanwhile, as they came
- */
+export interface BackfillRequest {
+  type: "history";
+  id: string;
+  before: number;
+  limit: number;
+}
 
-/** @param {StoredFrame} frame */
-const seqOf = (frame) => frame.seq ?? 0; // history pages hold stored frames only: all have one
+/** What a finished backfill hands on, in this order. */
+export interface Backfilled {
+  /** Frames that were not to be had after all (trimmed meanwhile). */
+  gap: Gap | null;
+  /** The frames the replay left out, oldest first. */
+  missing: StoredFrame[];
+  /** The replay and live frames that arrived meanwhile, as they came. */
+  held: StoredFrame[];
+}
+
+const seqOf = (frame: StoredFrame): number => frame.seq ?? 0; // history pages hold stored frames only: all have one
 
 export class Backfill {
   /** The welcome whose replay this completes. */
-  welcome;
-  #since;
+  readonly welcome: WelcomeFrame;
+  #since: number;
   /** The oldest seq we hold from the room after `since`: the next page ends below it. */
-  #before;
+  #before: number;
   /** The id of the request on its way; "" when none is. */
   #id = "";
-  /** @type {StoredFrame[][]} pages as they came: newest first, each oldest first */
-  #pages = [];
-  /** @type {StoredFrame[]} */
-  #held = [];
+  /** Pages as they came: newest first, each oldest first. */
+  #pages: StoredFrame[][] = [];
+  #held: StoredFrame[] = [];
   #gap = false;
 
   /**
-   * @param {WelcomeFrame} welcome a welcome whose replay left frames out for the budget
-   * @param {number} since the seq the join resumed after
+   * `welcome`: a welcome whose replay left frames out for the budget; `since`: the seq the join
+   * resumed after.
    */
-  constructor(welcome, since) {
+  constructor(welcome: WelcomeFrame, since: number) {
     this.welcome = welcome;
     this.#since = since;
     this.#before = welcome.replay.from + 1;
@@ -55,31 +59,28 @@ export class Backfill {
    * The next request. It carries `id` so its answer is told apart from a page's own `history`
    * requests, and asks for no more than the seqs down to `since` itself: a page that shows
    * `since` (or the frame right after it) proves nothing is missing.
-   * @param {string} id
-   * @returns {BackfillRequest}
    */
-  request(id) {
+  request(id: string): BackfillRequest {
     this.#id = id;
     const limit = Math.max(1, Math.min(MAX_HISTORY_PAGE, this.#before - this.#since));
     return { type: "history", id, before: this.#before, limit };
   }
 
-  /** Whether a `history` answer or an `error` with this `id` answers our request. @param {string | undefined} id */
-  owns(id) {
+  /** Whether a `history` answer or an `error` with this `id` answers our request. */
+  owns(id: string | undefined): boolean {
     return id !== undefined && id !== "" && id === this.#id;
   }
 
-  /** A stored frame (replayed or live) that came while we page back: it waits its turn. @param {StoredFrame} frame */
-  hold(frame) {
+  /** A stored frame (replayed or live) that came while we page back: it waits its turn. */
+  hold(frame: StoredFrame): void {
     this.#held.push(frame);
   }
 
   /**
-   * Takes the answer to our request.
-   * @param {HistoryFrame} page
-   * @returns {boolean} true when done (see `release`), false when another request is due
+   * Takes the answer to our request: true when done (see `release`), false when another
+   * request is due.
    */
-  answer(page) {
+  answer(page: HistoryFrame): boolean {
     this.#id = "";
     const older = page.messages
       .filter((f) => seqOf(f) < this.#before)
@@ -99,13 +100,12 @@ export class Backfill {
   }
 
   /** The room would not answer (it refused the request): what was fetched goes on, with a gap. */
-  giveUp() {
+  giveUp(): void {
     this.#id = "";
     this.#gap = true;
   }
 
-  /** @returns {Backfilled} */
-  release() {
+  release(): Backfilled {
     return {
       gap: this.#gap ? { reason: "trimmed", since: this.#since, seq: this.welcome.seq } : null,
       missing: this.#pages.slice().reverse().flat(),

@@ -1,4 +1,3 @@
-// @ts-check
 /**
  * What a client has written and the room has not yet confirmed, in the order it was written.
  * A frame with an `id` stays here until its `ack` (or its echo, or a refusal) arrives, and goes
@@ -6,63 +5,65 @@
  * repeat with the first `ack`, so a re-send can never double a message. Frames without an `id`
  * (history requests) only wait for a connection and are forgotten once sent.
  */
-import { MAX_FRAME_BYTES, utf8Bytes } from "./rooms-protocol.js";
+import type { SentFrame } from "./frames.ts";
+import { MAX_FRAME_BYTES, utf8Bytes } from "./protocol.ts";
 
-/** @typedef {import("./rooms-protocol.js").SentFrame} SentFrame */
+/** Where a frame goes out: a connection (a socket, or what wraps one). */
+export interface Sender {
+  send(text: string): void;
+}
 
-/**
- * @typedef {object} Outgoing
- * @property {string} text the frame's JSON, built once so a re-send is byte-identical
- * @property {number} bytes
- * @property {SentFrame | null} frame null for frames that need no ack (history requests)
- * @property {WebSocket | null} sentOn the socket it last went out on
- */
+export interface Outgoing {
+  /** The frame's JSON, built once so a re-send is byte-identical. */
+  text: string;
+  bytes: number;
+  /** Null for frames that need no ack (history requests). */
+  frame: SentFrame | null;
+  /** The connection it last went out on. */
+  sentOn: Sender | null;
+}
 
 /** Thrown for a frame that can never be sent. */
 export class RoomClientError extends Error {
-  /** @param {"too_large" | "closed"} code @param {string} message */
-  constructor(code, message) {
+  readonly code: "too_large" | "closed";
+  constructor(code: "too_large" | "closed", message: string) {
     super(message);
     this.name = "RoomClientError";
     this.code = code;
   }
 }
 
-/** @param {number} n */
-function randomId(n) {
+function randomId(n: number): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   return Array.from(crypto.getRandomValues(new Uint8Array(n)), (b) => alphabet[b % 36]).join("");
 }
 
 export class Outbox {
-  /** @type {Outgoing[]} */
-  #items = [];
+  #items: Outgoing[] = [];
   /** Random per client, so ids never collide with an earlier page load of the same user. */
   #idPrefix = `c${randomId(8)}`;
   #nextId = 0;
-  #maxFrameBytes;
+  #maxFrameBytes: number;
 
   constructor(maxFrameBytes = MAX_FRAME_BYTES) {
     this.#maxFrameBytes = maxFrameBytes;
   }
 
   /** A fresh frame id: 1–64 characters, unique for this user in this room. */
-  newId() {
+  newId(): string {
     return `${this.#idPrefix}-${++this.#nextId}`;
   }
 
   /** Frames waiting for their ack, oldest first. */
-  get pending() {
+  get pending(): SentFrame[] {
     return this.#items.flatMap((o) => (o.frame === null ? [] : [o.frame]));
   }
 
   /**
    * Queues a frame that must be acknowledged. Refuses one the room would close the socket for
    * (1009): re-sent after every reconnect, it would never get through.
-   * @param {SentFrame} frame
-   * @returns {Outgoing}
    */
-  add(frame) {
+  add(frame: SentFrame): Outgoing {
     const text = JSON.stringify(frame);
     const bytes = utf8Bytes(text);
     if (bytes > this.#maxFrameBytes) {
@@ -74,75 +75,65 @@ export class Outbox {
     return this.#queue({ text, bytes, frame, sentOn: null });
   }
 
-  /** Queues a frame that needs no ack. @param {object} frame */
-  addOnce(frame) {
+  /** Queues a frame that needs no ack. */
+  addOnce(frame: object): Outgoing {
     const text = JSON.stringify(frame);
     return this.#queue({ text, bytes: utf8Bytes(text), frame: null, sentOn: null });
   }
 
-  /** @param {Outgoing} out */
-  #queue(out) {
+  #queue(out: Outgoing): Outgoing {
     this.#items.push(out);
     return out;
   }
 
   /**
-   * Sends one frame; a frame without an `id` is then done with. A socket that throws is dying:
-   * its close event starts a reconnect, and the frame goes out again on the next socket.
-   * @param {WebSocket} ws
-   * @param {Outgoing} out
+   * Sends one frame; a frame without an `id` is then done with. A connection that throws is
+   * dying: its close starts a reconnect, and the frame goes out again on the next one.
    */
-  transmit(ws, out) {
+  transmit(to: Sender, out: Outgoing): void {
     try {
-      ws.send(out.text);
+      to.send(out.text);
     } catch {
       return; // kept: see above
     }
-    out.sentOn = ws;
+    out.sentOn = to;
     if (out.frame === null) this.#remove(out);
   }
 
   /**
    * Sends everything, in the order it was written: frames sent before and never acknowledged
    * go again with their `id`, then whatever was queued while there was no connection.
-   * @param {WebSocket} ws
-   * @param {() => boolean} stillCurrent false once the socket was given up on mid-way
+   * `stillCurrent` turns false once the connection was given up on mid-way.
    */
-  flush(ws, stillCurrent) {
+  flush(to: Sender, stillCurrent: () => boolean): void {
     for (const out of [...this.#items]) {
       if (!stillCurrent()) return;
-      this.transmit(ws, out);
+      this.transmit(to, out);
     }
   }
 
-  /**
-   * Removes a frame the room acknowledged, stored (its echo) or refused.
-   * @param {string} id
-   * @returns {Outgoing | undefined}
-   */
-  settle(id) {
+  /** Removes a frame the room acknowledged, stored (its echo) or refused. */
+  settle(id: string): Outgoing | undefined {
     const out = this.#items.find((o) => o.frame?.id === id);
     if (out !== undefined) this.#remove(out);
     return out;
   }
 
   /**
-   * The room closed a socket with 1009 for a frame over its limit, which may be lower than this
-   * client's. Only a frame larger than that limit can cause it, so the largest un-acked frame
-   * sent on that socket is one: it is removed and returned (to be reported), or every reconnect
-   * would re-send it and be closed again.
-   * @param {WebSocket} ws
+   * The room closed a connection with 1009 for a frame over its limit, which may be lower than
+   * this client's. Only a frame larger than that limit can cause it, so the largest un-acked
+   * frame sent on that connection is one: it is removed and returned (to be reported), or every
+   * reconnect would re-send it and be closed again.
    */
-  dropLargestSentOn(ws) {
-    const sent = this.#items.filter((o) => o.sentOn === ws && o.frame !== null);
+  dropLargestSentOn(on: Sender): Outgoing | undefined {
+    const sent = this.#items.filter((o) => o.sentOn === on && o.frame !== null);
     if (sent.length === 0) return undefined;
     const largest = sent.reduce((a, b) => (b.bytes > a.bytes ? b : a));
     this.#remove(largest);
     return largest;
   }
 
-  /** @param {Outgoing} out */
-  #remove(out) {
+  #remove(out: Outgoing): void {
     const i = this.#items.indexOf(out);
     if (i >= 0) this.#items.splice(i, 1);
   }
