@@ -17,6 +17,11 @@ export default defineConfig({
           MAX_REPLAY_BYTES: "16384",
           // Short, so the grace alarm fires within a test; reconnects "within grace" are immediate.
           AGENT_GRACE_SEC: "1",
+          // Events out for places named hooked-*, message.created for hooked-msgs-*: the
+          // backend is a fetch the tests replace (test/events.test.ts).
+          HOOK_URL: "https://hooks.test/events",
+          HOOK_ROOMS: "hooked-*",
+          HOOK_MESSAGES: "hooked-msgs-*",
           PUSH_SECRET: generateSecret(),
           HOOK_SECRET: generateSecret(),
           JOIN_SECRET: generateSecret().slice("whsec_".length),

@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ApiError } from "./worker/errors";
+import { consumeHookDeliveries } from "./worker/hooks/deliver";
 import { consumeJobs, submitJob } from "./worker/jobs";
 import { ROOM_RULE, forwardJoin, joinCheck } from "./worker/join";
 import { pushEvents } from "./worker/push";
@@ -65,5 +66,9 @@ app.onError((err) => {
 
 export default {
   fetch: app.fetch,
-  queue: (batch: MessageBatch<unknown>, env: Env) => consumeJobs(batch, env),
+  // One consumer for both queues of wrangler.toml, told apart by name.
+  queue: (batch: MessageBatch<unknown>, env: Env) =>
+    batch.queue === "rooms-hooks"
+      ? consumeHookDeliveries(batch, env)
+      : consumeJobs(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -60,6 +60,7 @@ export class History {
   readonly keys: Dedupe;
   #atomically: (write: () => void) => void;
   #onWriteError: (err: unknown) => void;
+  #extra: { readonly pending: boolean; write(): void } | undefined;
 
   /**
    * `byRecipient` indexes frames by recipient, for objects that read conversations by it (the
@@ -82,6 +83,8 @@ export class History {
       atomically?: (write: () => void) => void;
       /** Called when a flush fails, before the error is thrown on (see flush()). */
       onWriteError?: (err: unknown) => void;
+      /** More of the turn to write in the same transaction (the hook events). */
+      extra?: { readonly pending: boolean; write(): void };
     } = {},
   ) {
     this.#sql = sql;
@@ -90,6 +93,7 @@ export class History {
     this.#trimRoom = options.trim !== "recipient";
     this.#atomically = options.atomically ?? ((write) => write());
     this.#onWriteError = options.onWriteError ?? (() => {});
+    this.#extra = options.extra;
     this.#visible = options.visible ?? roomVisibility;
     // IF NOT EXISTS: the constructor runs on every wake-up, the tables exist from the first.
     sql.exec(`CREATE TABLE IF NOT EXISTS frames (
@@ -147,7 +151,7 @@ export class History {
    * storage, and the error is thrown on.
    */
   flush(): void {
-    if (this.#pending.length === 0 && !this.keys.pending) return;
+    if (this.#pending.length === 0 && !this.keys.pending && this.#extra?.pending !== true) return;
     const rows = this.#pending;
     this.#pending = [];
     const keys = this.keys.take();
@@ -161,6 +165,7 @@ export class History {
           );
         }
         this.keys.write(keys);
+        this.#extra?.write();
         const cutoff = this.#lastSeq - this.#limit;
         if (this.#trimRoom && rows.length > 0 && cutoff > 0)
           this.#sql.exec("DELETE FROM frames WHERE seq <= ?", cutoff);

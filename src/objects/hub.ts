@@ -6,7 +6,8 @@
  * and each accepted frame mean.
  */
 import { DurableObject } from "cloudflare:workers";
-import { History, type VisibilityRule } from "./history";
+import { EventsOut, type EventPlace } from "./events";
+import { History } from "./history";
 import { readInbound } from "./inbound";
 import { Members, attachment, type Attachment, type Connection, type Role } from "./members";
 import { Outbox } from "./outbox";
@@ -15,6 +16,7 @@ import {
   DEFAULT_REPLAY,
   answerableCloseCode,
   errorFrame,
+  readHookSettings,
   readLimits,
   type HistoryFrame,
   type Limits,
@@ -31,9 +33,16 @@ import {
 } from "../protocol";
 import { TokenBucket } from "./ratelimit";
 
+/** How soon hook events the queue refused are handed to it again. */
+const EVENTS_RETRY_MS = 10_000;
+
+type HistoryOptions = NonNullable<ConstructorParameters<typeof History>[2]>;
+
 export abstract class Hub extends DurableObject<Env> {
   protected readonly limits: Limits;
   protected readonly history: History;
+  /** What this place tells your backend (HOOK_URL): written with the turn, sent after it. */
+  protected readonly events: EventsOut;
   protected readonly members: Members;
   /** Frames stored in a turn are written just before that turn's sends leave. */
   protected readonly outbox: Outbox;
@@ -43,13 +52,22 @@ export abstract class Hub extends DurableObject<Env> {
   constructor(
     ctx: DurableObjectState,
     env: Env,
-    options: { visible?: VisibilityRule; byRecipient?: boolean } = {},
+    { kind = "room", ...options }: HistoryOptions & { kind?: EventPlace["kind"] } = {},
   ) {
     super(ctx, env);
     this.limits = readLimits(env);
+    // The object's name is the room's or desk's (objects are always reached by name).
+    this.events = new EventsOut(
+      ctx.storage.sql,
+      { kind, name: ctx.id.name ?? "" },
+      readHookSettings(env),
+      env.HOOKS,
+    );
     this.history = new History(ctx.storage.sql, this.limits.historyLimit, {
       ...options,
       maxReplayBytes: this.limits.maxReplayBytes,
+      // The turn's hook events are written in the same transaction as its frames.
+      extra: this.events,
       atomically: (write) => ctx.storage.transactionSync(write),
       // The failed turn's seqs were handed out and its frames queued to be sent, yet nothing of
       // it was stored: restart from storage, as after any crash. Clients reconnect with `since`
@@ -63,9 +81,70 @@ export abstract class Hub extends DurableObject<Env> {
       ctx.getWebSockets(),
       () => new TokenBucket(this.limits.ratePerSec, this.limits.rateBurst, Date.now()),
     );
-    this.outbox = new Outbox(this.members.sockets, () => this.history.flush());
+    this.outbox = new Outbox(this.members.sockets, () => this.writeTurn());
     // Answered by the runtime itself, so a keep-alive never wakes a hibernating object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /**
+   * Writes what the turn stored (frames, keys, hook events) and hands written hook events to
+   * the queue; if the queue fails, the alarm tries again shortly.
+   */
+  protected writeTurn(): void {
+    this.history.flush();
+    if (this.events.enabled) {
+      this.events.send().catch((err: unknown) => {
+        console.error(
+          `${this.constructor.name} ${this.ctx.id}: handing hook events to the queue failed`,
+          err,
+        );
+        this.armAlarm(Date.now() + EVENTS_RETRY_MS);
+      });
+    }
+  }
+
+  // ---- the alarm: one per object, for every timer ----
+
+  /** A subclass's timers: runs at the alarm, returns when it next needs one (or null). */
+  protected onAlarm(_now: number): number | null {
+    return null;
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const next = Math.min(
+      this.onAlarm(now) ?? Infinity,
+      this.events.settleLeaves(this.members.count, now) ?? Infinity,
+    );
+    this.history.flush();
+    let retry = Infinity;
+    try {
+      await this.events.send();
+    } catch (err) {
+      console.error(
+        `${this.constructor.name} ${this.ctx.id}: handing hook events to the queue failed`,
+        err,
+      );
+      retry = now + EVENTS_RETRY_MS;
+    }
+    const at = Math.min(next, retry);
+    // The alarm that is running is spent: setting none leaves the object without one.
+    if (at !== Infinity) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Makes sure the alarm fires by `by`. One alarm serves every timer and setAlarm replaces it,
+   * so a later time must never replace an earlier one. Storage calls hold back the object's next
+   * event until they finish, so nothing can set the alarm in between.
+   */
+  protected armAlarm(by: number): void {
+    const storage = this.ctx.storage;
+    storage
+      .getAlarm()
+      .then((at) => (at === null || at > by ? storage.setAlarm(by) : undefined))
+      .catch((err: unknown) =>
+        console.error(`${this.constructor.name} ${this.ctx.id}: arming the alarm failed`, err),
+      );
   }
 
   /** A socket joined (`first`: the user's first socket). Must send `welcome` first. */

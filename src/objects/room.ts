@@ -27,11 +27,17 @@ export class Room extends Hub {
 
   protected onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
     this.welcome(ws, conn, join, this.members.list());
-    if (first) this.broadcast(this.presence("join", { id: conn.id, name: conn.name }), ws);
+    if (!first) return;
+    const member = { id: conn.id, name: conn.name };
+    this.broadcast(this.presence("join", member), ws);
+    this.events.joined(member, this.members.count, Date.now());
   }
 
   protected onLeave(member: Member): void {
     this.broadcast(this.presence("leave", member));
+    // Presence inside the room is immediate; your backend hears of it after the grace.
+    const due = this.events.left(member, Date.now());
+    if (due !== null) this.armAlarm(due);
   }
 
   protected onFrame(ws: WebSocket, conn: Connection, frame: ClientFrame): void {
@@ -75,6 +81,8 @@ export class Room extends Hub {
     if (recipient === null) this.broadcast(body);
     else this.sendToUsers(body, [conn.id, recipient]);
     this.acknowledge(ws, conn, frame.id, seq, now);
+    if (this.events.messages)
+      this.events.emit({ type: "message.created", frame: JSON.parse(body) }, now);
   }
 
   /**

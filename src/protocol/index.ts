@@ -9,3 +9,4 @@ export * from "./contract.ts";
 export * from "./frames.ts";
 export * from "./limits.ts";
 export * from "./names.ts";
+export * from "./hooks.ts";

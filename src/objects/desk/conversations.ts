@@ -33,7 +33,6 @@ const TRIM_SLACK = 0.1;
  */
 const IDLE_BATCH = 0.01;
 
-type HistoryOptions = NonNullable<ConstructorParameters<typeof History>[2]>;
 export type Frame<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
 
 export abstract class DeskConversations extends Hub {
@@ -43,12 +42,12 @@ export abstract class DeskConversations extends Hub {
     // The Hub hands these to History. Trimming per recipient, with trimRecipient in #counted,
     // keeps each conversation's own newest HISTORY_LIMIT frames: no customer's flood can push
     // another's conversation out.
-    const history: HistoryOptions = {
+    super(ctx, env, {
+      kind: "desk",
       visible: deskVisibility,
       byRecipient: true,
       trim: "recipient",
-    };
-    super(ctx, env, history);
+    });
     this.ledger = new DeskLedger(ctx.storage.sql);
   }
 
@@ -70,7 +69,15 @@ export abstract class DeskConversations extends Hub {
     }
     const agent = this.ledger.pickAgent(this.onlineAgents());
     const conv = this.ledger.open(conn.id, conn.name, agent, now);
-    this.#armAlarm(now + this.limits.deskIdleSec * 1000);
+    this.armAlarm(now + this.limits.deskIdleSec * 1000);
+    this.events.emit(
+      {
+        type: "conversation.opened",
+        customer: { id: conv.customer, name: conv.name },
+        agent: agent === null ? null : this.#agentMember(agent),
+      },
+      now,
+    );
     if (agent !== null) this.announceAssignment(conv, agent, []);
     else this.tellPositions([{ customer: conv.customer, position: this.ledger.position(conv) }]);
     return conv;
@@ -124,14 +131,8 @@ export abstract class DeskConversations extends Hub {
     this.ledger.close(conv.customer, now);
     // Kept DESK_IDLE_SEC after closing (a customer who comes back soon still sees it), then
     // forgotten: otherwise every guest who ever wrote once would stay in storage for good.
-    this.#armAlarm(now + this.limits.deskIdleSec * 1000);
-    const agent =
-      conv.agent === null
-        ? null
-        : (this.members.member(conv.agent, "agent") ?? {
-            id: conv.agent,
-            name: this.ledger.agents.name(conv.agent) ?? conv.agent,
-          });
+    this.armAlarm(now + this.limits.deskIdleSec * 1000);
+    const agent = conv.agent === null ? null : this.#agentMember(conv.agent);
     const closed = {
       type: "closed",
       customer: { id: conv.customer, name: conv.name },
@@ -139,6 +140,16 @@ export abstract class DeskConversations extends Hub {
       reason,
     } satisfies ClosedFrame;
     this.tell(JSON.stringify(closed), [conv.customer], agent === null ? [] : [agent.id]);
+    this.events.emit({ type: "conversation.closed", customer: closed.customer, agent }, now);
+  }
+
+  #agentMember(agent: string): Member {
+    return (
+      this.members.member(agent, "agent") ?? {
+        id: agent,
+        name: this.ledger.agents.name(agent) ?? agent,
+      }
+    );
   }
 
   // ---- assignment ----
@@ -165,6 +176,14 @@ export abstract class DeskConversations extends Hub {
    */
   protected announceAssignment(conv: Conversation, agent: string, alsoTell: string[]): void {
     const assigned = JSON.stringify(this.assignedFrame(conv.customer, conv.name, agent));
+    this.events.emit(
+      {
+        type: "conversation.assigned",
+        customer: { id: conv.customer, name: conv.name },
+        agent: this.#agentMember(agent),
+      },
+      Date.now(),
+    );
     this.tell(assigned, [conv.customer], [agent, ...alsoTell]);
     const { frames, complete } = this.history.addressedTo(conv.customer, BACKFILL);
     for (const ws of this.members.socketsOf(agent, "agent")) {
@@ -212,11 +231,10 @@ export abstract class DeskConversations extends Hub {
   /** An agent's last socket left: its customers wait for it AGENT_GRACE_SEC. */
   protected agentLeft(agent: string, now: number): void {
     this.ledger.agents.gone(agent, now);
-    this.#armAlarm(now + this.limits.agentGraceSec * 1000);
+    this.armAlarm(now + this.limits.agentGraceSec * 1000);
   }
 
-  override async alarm(): Promise<void> {
-    const now = Date.now();
+  protected override onAlarm(now: number): number | null {
     this.#reassignAgentsGone(now);
     const idle = this.#closeIdle(now);
     const forget = this.#forgetClosed(now);
@@ -226,8 +244,7 @@ export abstract class DeskConversations extends Hub {
       idle ?? Infinity,
       forget ?? Infinity,
     );
-    // The alarm that is running is spent: setting none leaves the desk without one.
-    if (next !== Infinity) await this.ctx.storage.setAlarm(next);
+    return next === Infinity ? null : next;
   }
 
   /** Agents gone longer than the grace period lose their customers to the others (or the queue). */
@@ -280,18 +297,5 @@ export abstract class DeskConversations extends Hub {
     }
     const earliest = this.ledger.earliestClosed();
     return earliest === null ? null : Math.max(earliest + keepMs, now + keepMs * IDLE_BATCH);
-  }
-
-  /**
-   * Makes sure the alarm fires by `by`. The desk has one alarm for both timers and setAlarm
-   * replaces it, so a later time must never replace an earlier one. Storage calls hold back the
-   * object's next event until they finish, so nothing can set the alarm in between.
-   */
-  #armAlarm(by: number): void {
-    const storage = this.ctx.storage;
-    storage
-      .getAlarm()
-      .then((at) => (at === null || at > by ? storage.setAlarm(by) : undefined))
-      .catch((err: unknown) => console.error(`Desk ${this.ctx.id}: arming the alarm failed`, err));
   }
 }
