@@ -6,6 +6,7 @@
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_POLICY = 1008; // sustained rate-limit abuse
 export const CLOSE_TOO_LARGE = 1009;
+export const CLOSE_TRY_AGAIN_LATER = 1013; // the connect hook could not decide: auth_unavailable
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
 /** A user's oldest socket, closed for an eleventh: the client must not reconnect it. */
@@ -45,4 +46,5 @@ export type ErrorCode =
   | "forbidden"
   | "too_many_connections"
   | "desk_full"
+  | "auth_unavailable"
   | "internal";

@@ -1,15 +1,18 @@
 /**
  * The Worker's checks on a join, shared by rooms and desks: names and query (400), the upgrade
  * itself (426), the origin (403), then identity, which is always vouched for and never claimed:
- * a backend's join token, a guest token this server made, or, with no token where the place
- * admits guests, a fresh guest id with its guest token. The result is either the checked
- * identity for the object, or a refusal the browser can read (an accepted socket with one
- * `error` frame, closed 4401/4403).
+ * a backend's join token, a guest token this server made, with no token where a connect hook
+ * is set the backend's answer, or, with no token where the place admits guests, a fresh guest id
+ * with its guest token. The result is either the checked identity for the object, or a refusal
+ * the browser can read (an accepted socket with one `error` frame, closed 4401/4403, or 1013
+ * when the connect hook could not decide).
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { mintGuestToken, originAllowed, verifyJoinToken, type Place, type PlaceKind } from "./auth";
 import { ApiError } from "./errors";
+import { askConnectHook, connectHookFor, connectRequest } from "./hooks/connect";
 import {
+  CLOSE_TRY_AGAIN_LATER,
   GUEST_PREFIX,
   PRIVATE_ROOM_PREFIX,
   cleanDisplayName,
@@ -30,10 +33,16 @@ const randomChars = (n: number) => {
   return Array.from(bytes, (b) => GUEST_ALPHABET[b % GUEST_ALPHABET.length]).join("");
 };
 
-/** A checked join: who it is, or why it is refused (a refusal the browser must be able to read). */
-export type JoinCheck = { ok: true; join: Join } | { ok: false; refusal: Refusal };
+/**
+ * Why a join is refused: an identity refusal (4401/4403), or `auth_unavailable` (1013) when the
+ * connect hook's backend gave no usable answer, which a later try may get.
+ */
+export type JoinRefusal = Refusal | { code: "auth_unavailable"; message: string };
 
-const refused = (code: Refusal["code"], message: string): JoinCheck => ({
+/** A checked join: who it is, or why it is refused (a refusal the browser must be able to read). */
+export type JoinCheck = { ok: true; join: Join } | { ok: false; refusal: JoinRefusal };
+
+const refused = (code: JoinRefusal["code"], message: string): JoinCheck => ({
   ok: false,
   refusal: { code, message },
 });
@@ -42,7 +51,7 @@ const admitted = (join: Join): JoinCheck => ({ ok: true, join });
 /**
  * Checks one join and establishes who it is. Malformed requests throw (HTTP 400/403/426); a
  * refused identity is returned. `agent`: the desk's `?role=agent`, which admits only a desk
- * token with `role: "agent"`.
+ * token, or a connect hook's identity, with `role: "agent"`.
  */
 export async function checkJoin(
   c: Pick<Context<{ Bindings: Env }>, "req" | "env">,
@@ -102,10 +111,9 @@ export async function checkJoin(
   }
   const since = q.since === undefined ? undefined : Number(q.since);
   const base = { name: place.name, since, batch: q.batch === "1" };
-  const closedToGuests = guestsRefused(place, options.agent === true);
-
-  if (token === undefined) {
-    if (closedToGuests !== null) return refused("unauthorized", closedToGuests.noToken);
+  const agent = options.agent === true;
+  const closedToGuests = guestsRefused(place, agent);
+  const newGuest = async (): Promise<JoinCheck> => {
     const id = `${GUEST_PREFIX}${randomChars(GUEST_ID_CHARS)}`;
     const displayName = asked ?? `guest-${randomChars(4)}`;
     return admitted({
@@ -115,6 +123,29 @@ export async function checkJoin(
       role: "member",
       guestToken: await guestToken(id, displayName, secret),
     });
+  };
+
+  if (token === undefined) {
+    // Where a connect hook is set, the backend decides every join without a token, including
+    // those to places no guest may enter: its answer can be a user of the backend's own.
+    const hook = connectHookFor(c.env, place.name);
+    if (hook !== null) {
+      const header = (name: string) => c.req.header(name);
+      const decision = await askConnectHook(hook, connectRequest(place, agent, q, header));
+      if (decision.by === "refused") return refused(decision.code, decision.message);
+      if (decision.by === "user") {
+        return admitUser(base, place, agent, decision, 'the connect hook gave no role "agent"');
+      }
+      if (closedToGuests !== null) {
+        return refused(
+          "unauthorized",
+          `the connect hook admits a guest, but ${closedToGuests.guest}`,
+        );
+      }
+      return newGuest();
+    }
+    if (closedToGuests !== null) return refused("unauthorized", closedToGuests.noToken);
+    return newGuest();
   }
 
   const check = await verifyJoinToken(token, secret, place);
@@ -130,18 +161,37 @@ export async function checkJoin(
       guestToken: await guestToken(sub, name, secret),
     });
   }
+  return admitUser(
+    base,
+    place,
+    agent,
+    { user: sub, name, role },
+    'agents join with a desk token of role "agent"',
+  );
+}
+
+/**
+ * A user proven by a backend (its token, or its answer to the connect hook) in the place: only
+ * its own personal room among the `user-…` rooms, and an agent only with `role: "agent"` and
+ * `?role=agent` (an agent joining without it is a customer like any other).
+ */
+function admitUser(
+  base: Pick<Join, "name" | "since" | "batch">,
+  place: Place,
+  agent: boolean,
+  proven: { user: string; name: string; role: "member" | "agent" },
+  notAgent: string,
+): JoinCheck {
   const owner = place.kind === "room" ? personalRoomOwner(place.name) : null;
-  if (owner !== null && owner !== sub) {
+  if (owner !== null && owner !== proven.user) {
     return refused("forbidden", `"${place.name}" is the personal room of another user`);
   }
-  if (options.agent === true && role !== "agent") {
-    return refused("forbidden", 'agents join with a desk token of role "agent"');
-  }
+  if (agent && proven.role !== "agent") return refused("forbidden", notAgent);
   return admitted({
     ...base,
-    user: sub,
-    displayName: name,
-    role: options.agent === true ? "agent" : "member",
+    user: proven.user,
+    displayName: proven.name,
+    role: agent ? "agent" : "member",
   });
 }
 
@@ -199,7 +249,8 @@ export interface JoinVariables {
 /**
  * The join check as middleware for `/room/:room` and `/desk/:desk`: the checked identity is
  * `c.var.join`, or the upgrade is refused here (HTTP errors thrown, identity refusals as a
- * socket closed 4401/4403), before any object is woken.
+ * socket closed 4401/4403, or 1013 when the connect hook could not decide), before any object
+ * is woken.
  */
 export const joinCheck =
   (kind: PlaceKind): MiddlewareHandler<{ Bindings: Env; Variables: JoinVariables }> =>
@@ -221,13 +272,14 @@ export const joinCheck =
 /**
  * Refuses a join so a browser can read why: browsers hide an HTTP error on an upgrade, so the
  * upgrade is accepted here in the Worker, one `error` frame is sent and the socket is closed
- * with 4401/4403. (Done in the Worker with a plain pair: a hibernatable socket closed inside the
- * object's fetch was seen to deliver the frame but never the close.)
+ * with 4401/4403, or 1013 ("try again later") for `auth_unavailable`. (Done in the Worker with
+ * a plain pair: a hibernatable socket closed inside the object's fetch was seen to deliver the
+ * frame but never the close.)
  */
-function refuseUpgrade({ code, message }: Refusal): Response {
+function refuseUpgrade({ code, message }: JoinRefusal): Response {
   const { 0: client, 1: server } = new WebSocketPair();
   server.accept();
   server.send(JSON.stringify(errorFrame(code, message)));
-  server.close(refusalCloseCode(code), code);
+  server.close(code === "auth_unavailable" ? CLOSE_TRY_AGAIN_LATER : refusalCloseCode(code), code);
   return new Response(null, { status: 101, webSocket: client });
 }
