@@ -11,7 +11,7 @@
 // TypeScript cannot resolve it; the part used here is typed by EChartsApi below.
 // @ts-ignore
 import * as echartsModule from "/vendor/echarts.esm.min.mjs";
-import { el } from "./chat-view.js";
+import { el } from "./kit/dom.js";
 
 /** @typedef {import("./dashboard-model.js").Series} Series */
 /** @typedef {import("./dashboard-model.js").Count} Count */

@@ -9,31 +9,31 @@
  * so a late page draws every series as far back as the room keeps (or the charts hold).
  * Live-only events (`store: false`, no `seq`) are drawn like any other, and never replayed.
  */
-import { RoomClient } from "./rooms-client.js";
-import { bindStatus, explain } from "./chat-view.js";
+import { MAX_HISTORY_PAGE, ROOM_NAME, RoomClient } from "./rooms-client.js";
+import { alertBar } from "./kit/alert.js";
+import { byId, field, sayProblem } from "./kit/dom.js";
+import { historyPager } from "./kit/history.js";
+import { bindStatus } from "./kit/status.js";
+import { ROOM_NAME_RULE, explain } from "./kit/words.js";
 import { DashboardModel } from "./dashboard-model.js";
-import { HistoryPaging } from "./history-paging.js";
-import { MAX_HISTORY_PAGE } from "./rooms-protocol.js";
 import { CountPanel, FieldPanel, PALETTE } from "./dashboard-charts.js";
 
 /** @typedef {import("./rooms-client.js").EventFrame} EventFrame */
 /** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
 
-const ROOM_NAME = /^[A-Za-z0-9_.-]{1,99}$/;
 const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 const DEFAULT_COUNT_EVENT = "alarm";
 /** Frames fetched on join at most: HISTORY_LIMIT's default, all a room keeps. */
 const HISTORY_FILL = 1000;
-
-/** @param {string} id @returns {HTMLElement} */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /** @param {{ room: string, countEvent: string, token?: string }} options */
 function startDashboard({ room, countEvent, token }) {
   byId("board").hidden = false;
   byId("room-name").textContent = room;
   document.title = `#${room} · live · edge-rooms`;
-  const alertBox = byId("alert");
+  const alert = alertBar();
+  /** Stays until dismissed: a chart's gap or a refusal is still true later. @param {string} text */
+  const showAlert = (text) => alert.show(text, "error", true);
   const empty = byId("empty");
   const panelsBox = byId("panels");
   const rate = byId("rate");
@@ -117,44 +117,35 @@ function startDashboard({ room, countEvent, token }) {
   });
 
   // ---- filling the charts from history on join ----
-  /** Pages back from the oldest frame held, until the room's start or HISTORY_FILL frames. */
-  const paging = new HistoryPaging(MAX_HISTORY_PAGE);
+  /**
+   * Pages back from the oldest frame held, until the room's start or HISTORY_FILL frames; only
+   * frames older than everything held so far come back, so a repeated answer adds nothing twice.
+   */
   let fetched = 0;
-  function fillOlder() {
-    const page = fetched < HISTORY_FILL ? paging.next() : null;
-    if (page !== null) client.requestHistory(page);
-  }
+  const pager = historyPager(client, {
+    pageSize: MAX_HISTORY_PAGE,
+    older: (frames, page) => {
+      for (const frame of frames) take(frame);
+      fetched += page.messages.length;
+    },
+    // After a reconnect, the welcome asks again for a page that was lost with the connection.
+    changed: (why) => {
+      if ((why === "welcome" || why === "answered") && fetched < HISTORY_FILL) pager.more();
+    },
+  });
 
   // ---- the client's events ----
   bindStatus(client, "Live");
-
-  let firstWelcome = true;
-  client.on("state", (s) => {
-    if (s.state === "reconnecting") paging.interrupted(); // the request may be lost with it
-  });
   client.on("welcome", (w) => {
     welcomedAt = w.seq;
-    if (firstWelcome) {
-      firstWelcome = false;
-      // Replayed frames follow with seqs after replay.from: older ones are fetched below it.
-      paging.welcomed(w.replay);
-    }
-    fillOlder(); // after a reconnect: ask again for a page that was lost with the connection
   });
   /** @param {StoredFrame} frame */
   const arrived = (frame) => {
     if (frame.seq === undefined || frame.seq > welcomedAt) stats.live++;
-    paging.saw(frame.seq);
     take(frame);
   };
   client.on("event", arrived);
   client.on("message", arrived);
-  client.on("history", (h) => {
-    // Only frames older than everything held so far: a repeated answer adds nothing twice.
-    for (const frame of paging.answered(h)) take(frame);
-    fetched += h.messages.length;
-    fillOlder();
-  });
   client.on("gap", () => {
     showAlert(
       "Some data from while this page was offline is no longer kept: the charts have a gap.",
@@ -164,13 +155,6 @@ function startDashboard({ room, countEvent, token }) {
   client.on("closed", (c) => {
     if (c.error !== undefined) showAlert(explain(c.error, c.reason, room, token !== undefined));
   });
-
-  /** @param {string} text */
-  function showAlert(text) {
-    byId("alert-text").textContent = text;
-    alertBox.hidden = false;
-  }
-  byId("alert-close").addEventListener("click", () => (alertBox.hidden = true));
 
   // For tests and the console: what the charts hold (read back from ECharts, not the model).
   Object.assign(window, {
@@ -189,17 +173,13 @@ function startDashboard({ room, countEvent, token }) {
 
 function showPicker(/** @type {URLSearchParams} */ params) {
   byId("pick").hidden = false;
-  const form = /** @type {HTMLFormElement} */ (byId("pick-form"));
-  const input = /** @type {HTMLInputElement} */ (form.elements.namedItem("room"));
-  const error = byId("pick-error");
+  const form = byId("pick-form", HTMLFormElement);
+  const input = field(form, "room");
   input.value = params.get("room") ?? "farm-1";
   input.focus();
   const check = () => {
     const bad = !ROOM_NAME.test(input.value.trim());
-    error.hidden = !bad;
-    error.textContent = bad
-      ? "Room names are 1–99 letters, digits, “_”, “.” or “-” (no spaces)."
-      : "";
+    sayProblem(byId("pick-error"), bad ? ROOM_NAME_RULE : null);
     return !bad;
   };
   if (params.has("room")) check();

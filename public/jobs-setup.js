@@ -5,9 +5,7 @@
  * jobs.js runs the page once they are right.
  */
 import { USER_ID, isObject } from "./rooms-client.js";
-
-/** @param {string} id @returns {HTMLElement} */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+import { byId, field, sayProblem } from "./kit/dom.js";
 
 /**
  * The claims of a join token, unverified: only to say early that a token is for someone else
@@ -33,17 +31,14 @@ function peekClaims(token) {
  */
 export function showSetup(params, problem) {
   byId("setup").hidden = false;
-  const form = /** @type {HTMLFormElement} */ (byId("setup-form"));
-  const userInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("user"));
-  const tokenInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("token"));
+  const form = byId("setup-form", HTMLFormElement);
+  const userInput = field(form, "user");
+  const tokenInput = field(form, "token");
   const error = byId("setup-error");
   userInput.value = params.get("user") ?? "";
   tokenInput.value = params.get("token") ?? "";
   /** @param {string | undefined} text */
-  const say = (text) => {
-    error.hidden = text === undefined;
-    error.textContent = text ?? "";
-  };
+  const say = (text) => sayProblem(error, text);
   say(problem);
   form.addEventListener("submit", (e) => {
     e.preventDefault();

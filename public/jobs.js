@@ -14,9 +14,13 @@
  * shown through textContent, the result as formatted JSON.
  */
 import { PERSONAL_ROOM_PREFIX, RoomClient, isObject } from "./rooms-client.js";
-import { bindStatus, el, explain } from "./chat-view.js";
+import { alertBar } from "./kit/alert.js";
+import { byId, el } from "./kit/dom.js";
+import { historyPager } from "./kit/history.js";
+import { bindStatus } from "./kit/status.js";
+import { storedItem } from "./kit/storage.js";
+import { explain } from "./kit/words.js";
 import { JobBook, parseJobEvent } from "./jobs-model.js";
-import { HistoryPaging } from "./history-paging.js";
 import { check, showSetup } from "./jobs-setup.js";
 
 /** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
@@ -36,9 +40,6 @@ const DEFAULT_PATH = "/index.html";
 const HISTORY_PAGE = 50;
 const STAGE_TEXT = { queued: "queued", done: "done", failed: "failed" };
 
-/** @param {string} id @returns {HTMLElement} */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-
 /**
  * Job targets this browser remembers per user: enough for the jobs a replay shows (older pages
  * fall back to the path a `done` result names).
@@ -51,26 +52,21 @@ const TARGETS_KEPT = 100;
  * @param {string} user
  */
 function rememberedTargets(user) {
-  const key = `edge-rooms:job-targets:${user}`;
+  const item = storedItem(`job-targets:${user}`);
   /** @type {Map<string, string>} */
   const targets = new Map();
   try {
-    const raw = /** @type {unknown} */ (JSON.parse(localStorage.getItem(key) ?? "[]"));
+    const raw = /** @type {unknown} */ (JSON.parse(item.get() ?? "[]"));
     if (Array.isArray(raw))
       for (const entry of raw)
         if (Array.isArray(entry) && typeof entry[0] === "string" && typeof entry[1] === "string")
           targets.set(entry[0], entry[1]);
   } catch {
-    // Storage disabled or garbled: this page still remembers what it submits itself.
+    // Garbled: this page still remembers what it submits itself.
   }
   return Object.assign(targets, {
-    save() {
-      try {
-        localStorage.setItem(key, JSON.stringify([...targets].slice(-TARGETS_KEPT)));
-      } catch {
-        // Storage disabled or full: only the path of an older job is not shown after a reload.
-      }
-    },
+    // Without storage, only the path of an older job is not shown after a reload.
+    save: () => item.set(JSON.stringify([...targets].slice(-TARGETS_KEPT))),
   });
 }
 
@@ -82,29 +78,22 @@ function startJobs({ user, token }) {
   byId("user-name").textContent = user;
   byId("room-name").textContent = room;
   document.title = `Jobs of ${user} · edge-rooms`;
-  const alertBox = byId("alert");
+  const alert = alertBar();
+  /** Stays until dismissed: the job's fate or the token's refusal. @param {string} text */
+  const showAlert = (text) => alert.show(text, "error", true);
   const list = byId("jobs");
   const noJobs = byId("no-jobs");
-  const form = /** @type {HTMLFormElement} */ (byId("job-form"));
-  const pathInput = /** @type {HTMLInputElement} */ (byId("path"));
-  const submit = /** @type {HTMLButtonElement} */ (byId("submit-job"));
+  const form = byId("job-form", HTMLFormElement);
+  const pathInput = byId("path", HTMLInputElement);
+  const submit = byId("submit-job", HTMLButtonElement);
 
-  const olderButton = /** @type {HTMLButtonElement} */ (byId("load-older"));
+  const olderButton = byId("load-older", HTMLButtonElement);
   const olderStatus = byId("older-status");
 
   const book = new JobBook();
   /** @type {Map<string, JobView>} */
   const views = new Map();
   const targets = rememberedTargets(user);
-  const paging = new HistoryPaging(HISTORY_PAGE);
-  let firstWelcome = true;
-
-  /** @param {string} text */
-  function showAlert(text) {
-    byId("alert-text").textContent = text;
-    alertBox.hidden = false;
-  }
-  byId("alert-close").addEventListener("click", () => (alertBox.hidden = true));
 
   /** @param {string} id */
   function newView(id) {
@@ -179,38 +168,15 @@ function startJobs({ user, token }) {
   }
 
   /**
-   * A stored frame of the room: every one moves the paging cursor, job events are shown.
+   * A stored frame of the room: its job events are shown.
    * @param {StoredFrame} frame
    * @returns {boolean} whether it added a job to the page
    */
   function take(frame) {
-    paging.saw(frame.seq);
     if (frame.type !== "event") return false;
     const update = parseJobEvent(frame);
     return update !== null && apply(update);
   }
-
-  // ---- older jobs ----
-  /** The control as it should be: hidden once the start is reached, "busy" while loading. */
-  function showPaging() {
-    olderButton.hidden = paging.complete;
-    if (paging.loading) olderButton.setAttribute("aria-disabled", "true");
-    else olderButton.removeAttribute("aria-disabled");
-    olderButton.textContent = paging.loading ? "Loading…" : "Load older jobs";
-  }
-
-  /** @param {string} text said politely to screen readers, and shown under the list */
-  function sayPaging(text) {
-    olderStatus.textContent = text;
-  }
-
-  olderButton.addEventListener("click", () => {
-    const page = paging.next();
-    if (page === null) return;
-    showPaging();
-    sayPaging("Loading older jobs…");
-    client.requestHistory(page);
-  });
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -240,36 +206,47 @@ function startJobs({ user, token }) {
 
   const client = new RoomClient({ url: location.origin, room, token });
   bindStatus(client);
-  client.on("welcome", (w) => {
-    if (!firstWelcome) return;
-    firstWelcome = false;
-    paging.welcomed(w.replay);
-    showPaging();
-  });
   client.on("event", take);
   client.on("message", take);
   client.on("direct", take);
-  client.on("history", (h) => {
-    let added = 0;
-    for (const frame of paging.answered(h)) if (take(frame)) added++;
-    const hadFocus = document.activeElement === olderButton;
-    showPaging();
-    const loaded = added === 0 ? [] : [`Loaded ${added} older ${added === 1 ? "job" : "jobs"}.`];
-    if (paging.complete) {
-      sayPaging([...loaded, "This is the start of your room: there are no older jobs."].join(" "));
-      if (hadFocus) olderStatus.focus(); // the button is gone: keep keyboard users nearby
-    } else {
-      sayPaging(loaded[0] ?? "No jobs in that part of the history. There is more to load.");
-    }
-  });
-  client.on("state", (s) => {
-    // A page asked for on a connection that is gone may never be answered: allow asking again.
-    if (s.state === "reconnecting" && paging.loading) {
-      paging.interrupted();
+
+  // ---- older jobs ----
+  /** @param {string} text said politely to screen readers, and shown under the list */
+  function sayPaging(text) {
+    olderStatus.textContent = text;
+  }
+  const pager = historyPager(client, {
+    pageSize: HISTORY_PAGE,
+    older: (frames) => {
+      let added = 0;
+      for (const frame of frames) if (take(frame)) added++;
+      const hadFocus = document.activeElement === olderButton;
       showPaging();
-      sayPaging("");
-    }
+      const loaded = added === 0 ? [] : [`Loaded ${added} older ${added === 1 ? "job" : "jobs"}.`];
+      if (pager.complete) {
+        sayPaging(
+          [...loaded, "This is the start of your room: there are no older jobs."].join(" "),
+        );
+        if (hadFocus) olderStatus.focus(); // the button is gone: keep keyboard users nearby
+      } else {
+        sayPaging(loaded[0] ?? "No jobs in that part of the history. There is more to load.");
+      }
+    },
+    changed: (why) => {
+      showPaging();
+      if (why === "asked") sayPaging("Loading older jobs…");
+      if (why === "interrupted") sayPaging("");
+    },
   });
+  /** The control as it should be: hidden once the start is reached, "busy" while loading. */
+  function showPaging() {
+    olderButton.hidden = pager.complete;
+    if (pager.loading) olderButton.setAttribute("aria-disabled", "true");
+    else olderButton.removeAttribute("aria-disabled");
+    olderButton.textContent = pager.loading ? "Loading…" : "Load older jobs";
+  }
+  olderButton.addEventListener("click", () => pager.more());
+
   client.on("closed", (c) => {
     if (c.error === undefined) return;
     // The page always joins with the user's token: a refusal is about that token.
