@@ -5,27 +5,20 @@
  * transfer to another online agent and closing a conversation. A conversation opens with its
  * customer's first message, so customers appear here as they write (a customer who only looks
  * never does), and one that stays quiet for the desk's idle time closes by itself. Built on the
- * rooms client with `kind: "desk", role: "agent"` (docs/protocol.md, "The help desk").
- *
- * Agents sign in with a desk token of role "agent" (a token whose place is the desk, `desk: help`
- * or `*`; a room token never opens a desk): `/agent.html?desk=help&token=<token>`, minted by the
- * backend that knows its agents, or locally with
- *   npm run token -- --user kefu1 --name Li --desk help --role agent
- * Agents are never guests: without a token the page says how to get one, and a refused token
- * (4401/4403) shows the desk's own reason.
+ * rooms client with `kind: "desk", role: "agent"` (docs/protocol.md, "The help desk"). Agents
+ * sign in with a desk token (agent-signin.js); a refused token (4401/4403) sends them back there
+ * with the desk's own reason.
  */
-import { RoomClient, RoomClientError } from "./rooms-client.js";
-import { Conversation, el, failWord, messageItem, pendingItem, textOf } from "./chat-view.js";
-import {
-  DESK_NAME,
-  alertBar,
-  bindStatus,
-  byId,
-  confirmAck,
-  explainDesk,
-  quietFor,
-  sentText,
-} from "./desk-view.js";
+import { ROOM_NAME, RoomClient } from "./rooms-client.js";
+import { alertBar } from "./kit/alert.js";
+import { Conversation } from "./kit/conversation.js";
+import { byId, el } from "./kit/dom.js";
+import { messageItem, textOf } from "./kit/messages.js";
+import { composer, confirmAck, failPending, sendPending } from "./kit/pending.js";
+import { bindStatus } from "./kit/status.js";
+import { explainDesk } from "./kit/words.js";
+import { closedNote } from "./desk-view.js";
+import { showSignin } from "./agent-signin.js";
 
 /** @typedef {import("./rooms-client.js").Member} Member */
 /** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
@@ -37,32 +30,6 @@ import {
  *   note: string, lastSeq: number, lastTs: number, conv: Conversation, dot: HTMLElement,
  *   preview: HTMLElement }} Entry
  */
-
-/** @param {string} desk @param {string} [error] */
-function showSignin(desk, error) {
-  byId("console").hidden = true;
-  byId("signin").hidden = false;
-  byId("token-command").textContent =
-    `npm run token -- --user kefu1 --name Li --desk ${desk} --role agent`;
-  const form = /** @type {HTMLFormElement} */ (byId("signin-form"));
-  const deskInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("desk"));
-  const tokenInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("token"));
-  deskInput.value = desk;
-  const problem = byId("signin-error");
-  problem.hidden = error === undefined;
-  problem.textContent = error ?? "";
-  tokenInput.focus();
-  form.addEventListener("submit", (e) => {
-    e.preventDefault();
-    if (!DESK_NAME.test(deskInput.value.trim()) || tokenInput.value.trim() === "") {
-      problem.hidden = false;
-      problem.textContent = "A desk name (letters, digits, “_”, “.”, “-”) and a token, please.";
-      return;
-    }
-    const query = { desk: deskInput.value.trim(), token: tokenInput.value.trim() };
-    location.search = new URLSearchParams(query).toString();
-  });
-}
 
 /** @param {string} desk @param {string} token */
 function startConsole(desk, token) {
@@ -77,15 +44,16 @@ function startConsole(desk, token) {
     token,
   });
   bindStatus(client);
-  const showAlert = alertBar();
+  const alert = alertBar();
   const list = byId("conv-list");
   const panes = byId("conversations");
   const bar = byId("conv-bar");
-  const transferTo = /** @type {HTMLSelectElement} */ (byId("transfer-to"));
-  const transferButton = /** @type {HTMLButtonElement} */ (byId("transfer"));
-  const closeButton = /** @type {HTMLButtonElement} */ (byId("close-conv"));
-  const input = /** @type {HTMLInputElement} */ (byId("text"));
-  const sendButton = /** @type {HTMLButtonElement} */ (byId("send"));
+  const transferTo = byId("transfer-to", HTMLSelectElement);
+  const transferButton = byId("transfer", HTMLButtonElement);
+  const closeButton = byId("close-conv", HTMLButtonElement);
+  const compose = composer({ label: "Reply", placeholder: "Pick a conversation" });
+  const { input, sendButton } = compose;
+  input.disabled = sendButton.disabled = true; // until a conversation of ours is picked
 
   /** @type {Member | null} */
   let self = null;
@@ -98,12 +66,6 @@ function startConsole(desk, token) {
   /** @type {string | null} */
   let active = null;
   let welcomed = false;
-  /**
-   * Customers whose conversation this page asked to close, with the request's id: a `closed` for
-   * any other was the desk's, after the idle time (or another window of this agent's).
-   * @type {Map<string, string>}
-   */
-  const closing = new Map();
 
   /** The conversation with a customer, created on first sight. @param {string} id @param {string} name */
   function entryOf(id, name) {
@@ -198,7 +160,8 @@ function startConsole(desk, token) {
   /** @param {StoredFrame} frame @param {boolean} live */
   function show(frame, live) {
     if (frame.type !== "message" || shown.has(frame.seq)) return;
-    const customer = frame.customer ?? frame.from.id;
+    // A desk message names its conversation by the customer; a plain message, by its sender.
+    const customer = "customer" in frame ? frame.customer : frame.from.id;
     const entry = entryOf(customer, frame.from.id === customer ? frame.from.name : customer);
     shown.add(frame.seq);
     if (frame.id !== undefined) entry.conv.settle(frame.id);
@@ -215,26 +178,20 @@ function startConsole(desk, token) {
   function reply(text) {
     const e = active === null ? undefined : entries.get(active);
     if (e === undefined || e.state !== "open") return false;
-    try {
-      const id = client.sendTo(e.id, { text });
-      e.conv.addPending(id, pendingItem(id, self?.name ?? "me", text));
-      return true;
-    } catch (err) {
-      if (err instanceof RoomClientError) showAlert(explainDesk(err.code, err.message));
-      return false;
-    }
+    return sendPending(e.conv, {
+      name: self?.name ?? "me",
+      text,
+      send: () => client.sendTo(e.id, { text }),
+      refused: (err) => alert.show(explainDesk(err.code, err.message)),
+    });
   }
-
-  byId("composer").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    if (input.value.trim() !== "" && reply(input.value)) input.value = "";
-  });
+  compose.onSend(reply);
   byId("transfer-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     if (active !== null && transferTo.value) client.transfer(active, transferTo.value);
   });
   closeButton.addEventListener("click", () => {
-    if (active !== null) closing.set(active, client.closeConversation(active));
+    if (active !== null) client.closeConversation(active);
   });
 
   client.on("state", () => render());
@@ -296,19 +253,9 @@ function startConsole(desk, token) {
     render();
   });
   client.on("conversationClosed", (c) => {
-    const asked = closing.delete(c.customer.id);
     const e = entries.get(c.customer.id);
     if (e === undefined) return;
-    // The frame does not say who closed it: this page knows when it asked; otherwise it was the
-    // desk, once the conversation had been quiet for its idle time (or this agent elsewhere).
-    const note = asked
-      ? "You closed this conversation"
-      : c.agent !== null && c.agent.id !== self?.id
-        ? `${c.agent.name} closed this conversation`
-        : e.lastTs > 0
-          ? `Closed after ${quietFor(Date.now() - e.lastTs)} without a message`
-          : "This conversation was closed";
-    setState(e, "closed", note);
+    setState(e, "closed", closedNote(c, self?.id, e.lastTs));
     render();
   });
   client.on("message", (m) => show(m, true));
@@ -323,13 +270,12 @@ function startConsole(desk, token) {
     ),
   );
   client.on("error", (e) => {
-    showAlert(explainDesk(e.code, e.message));
-    for (const [customer, id] of closing) if (id === e.id) closing.delete(customer);
+    alert.show(explainDesk(e.code, e.message));
     const frame = e.frame;
     if (frame === undefined || frame.type !== "message" || frame.to === undefined) return;
-    const text = sentText(frame);
-    entries.get(frame.to)?.conv.fail(e.id ?? "", failWord(e.code), () => {
-      if (active === frame.to) reply(text);
+    const customer = frame.to;
+    failPending(entries.get(customer)?.conv, e, (text) => {
+      if (active === customer) reply(text);
     });
   });
   client.on("closed", (c) => {
@@ -341,7 +287,7 @@ function startConsole(desk, token) {
           ? `The desk did not accept this token: ${c.reason}`
           : explainDesk(c.error, c.reason);
     if (!welcomed) showSignin(desk, reason);
-    else showAlert(reason, "fatal", true);
+    else alert.show(reason, "fatal", true);
     render();
   });
   client.connect();
@@ -351,7 +297,7 @@ function startConsole(desk, token) {
 const params = new URLSearchParams(location.search);
 const desk = params.get("desk")?.trim() || "help";
 const token = params.get("token")?.trim() ?? "";
-if (!DESK_NAME.test(desk))
+if (!ROOM_NAME.test(desk))
   showSignin("help", "Desk names are 1–99 letters, digits, “_”, “.” or “-”.");
 else if (token === "") showSignin(desk);
 else startConsole(desk, token);

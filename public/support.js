@@ -3,42 +3,36 @@
  * The customer's chat widget for the help desk: `/support.html?desk=help&name=Ann`. It shows
  * where the customer stands — before writing, how many agents are online (a conversation opens
  * with the first message, not with the join); then in the queue (and at which position), with an
- * agent (by name), or closed, when the next message starts a new conversation — and the
- * conversation with the agent. The customer is a guest: the guest token the desk hands out is
- * kept per desk and name in this browser, so a reload or a reconnect is the same customer id, and
- * so keeps its open conversation and its agent (the desk's assignment is sticky by id). Built on
- * the rooms client with `kind: "desk"`; one column, so it fits a phone.
+ * agent (by name), or closed (by the agent, or after a quiet while), when the next message
+ * starts a new conversation — and the conversation with the agent. The customer is a guest: the
+ * guest token the desk hands out is kept per desk and name in this browser, so a reload or a
+ * reconnect is the same customer id, and so keeps its open conversation and its agent (the
+ * desk's assignment is sticky by id). Built on the rooms client with `kind: "desk"`; one column,
+ * so it fits a phone.
  */
-import { RoomClient, RoomClientError, cleanDisplayName as cleanName } from "./rooms-client.js";
-import { Conversation, el, failWord, messageItem, pendingItem } from "./chat-view.js";
-import { guestStore } from "./guest-store.js";
-import {
-  DESK_NAME,
-  alertBar,
-  bindStatus,
-  byId,
-  confirmAck,
-  explainDesk,
-  sentText,
-} from "./desk-view.js";
+import { ROOM_NAME, RoomClient, cleanDisplayName as cleanName } from "./rooms-client.js";
+import { alertBar } from "./kit/alert.js";
+import { Conversation } from "./kit/conversation.js";
+import { byId, el, field, sayProblem } from "./kit/dom.js";
+import { messageItem } from "./kit/messages.js";
+import { composer, confirmAck, failPending, sendPending } from "./kit/pending.js";
+import { bindStatus } from "./kit/status.js";
+import { guestStore } from "./kit/storage.js";
+import { DISPLAY_NAME_RULE, explainDesk } from "./kit/words.js";
+import { closedWords } from "./desk-view.js";
 
 /** @typedef {import("./rooms-client.js").Member} Member */
 
 /** @param {URLSearchParams} params */
 function showStart(params) {
   byId("start").hidden = false;
-  const form = /** @type {HTMLFormElement} */ (byId("start-form"));
-  const nameInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("name"));
+  const form = byId("start-form", HTMLFormElement);
+  const nameInput = field(form, "name");
   nameInput.focus();
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const name = cleanName(nameInput.value);
-    const problem = byId("start-error");
-    problem.hidden = name !== null;
-    problem.textContent =
-      name === null
-        ? "Names are 1–64 characters, without control or text-direction characters."
-        : "";
+    sayProblem(byId("start-error"), name === null ? DISPLAY_NAME_RULE : null);
     if (name === null) return;
     params.set("name", name);
     location.search = params.toString();
@@ -61,10 +55,9 @@ function startWidget(desk, name) {
     onGuestToken: guest.set,
   });
   bindStatus(client);
-  const showAlert = alertBar();
+  const alert = alertBar();
   const stateLine = byId("desk-state");
-  const input = /** @type {HTMLInputElement} */ (byId("text"));
-  const sendButton = /** @type {HTMLButtonElement} */ (byId("send"));
+  const compose = composer({ label: "Message", placeholder: "Type your question" });
   const conv = new Conversation({
     key: "support",
     kind: "dm",
@@ -93,14 +86,13 @@ function startWidget(desk, name) {
     stateLine.dataset.state = state;
     stateLine.replaceChildren(...parts);
   }
-  const agentName = () => el("strong", "agent-name", agent?.name ?? "");
   function showAssigned() {
-    const name = agentName();
-    name.id = "agent-name";
+    const agentName = el("strong", "agent-name", agent?.name ?? "");
+    agentName.id = "agent-name";
     setState(
       "assigned",
       "You are chatting with ",
-      name,
+      agentName,
       agentAway ? " (away for a moment: your messages will wait for them)" : "",
     );
   }
@@ -118,20 +110,14 @@ function startWidget(desk, name) {
   }
 
   /** @param {string} text */
-  function send(text) {
-    try {
-      const id = client.send({ text });
-      conv.addPending(id, pendingItem(id, self?.name ?? name, text));
-      return true;
-    } catch (err) {
-      if (err instanceof RoomClientError) showAlert(explainDesk(err.code, err.message));
-      return false;
-    }
-  }
-  byId("composer").addEventListener("submit", (e) => {
-    e.preventDefault();
-    if (input.value.trim() !== "" && send(input.value)) input.value = "";
-  });
+  const send = (text) =>
+    sendPending(conv, {
+      name: self?.name ?? name,
+      text,
+      send: () => client.send({ text }),
+      refused: (err) => alert.show(explainDesk(err.code, err.message)),
+    });
+  compose.onSend(send);
 
   client.on("welcome", (w) => {
     self = w.self;
@@ -174,10 +160,9 @@ function startWidget(desk, name) {
       conv.notice("This conversation was closed while waiting for an agent");
       return;
     }
-    // Its agent closed it, or it was quiet for the desk's idle time: the frame does not say.
-    const by = el("strong", undefined, c.agent.name);
-    setState("closed", "Your conversation with ", by, " was closed." + again);
-    conv.notice(`Your conversation with ${c.agent.name} was closed`);
+    const [lead, tail] = closedWords(c);
+    setState("closed", lead, el("strong", undefined, c.agent.name), `${tail}.${again}`);
+    conv.notice(`${lead}${c.agent.name}${tail}`);
   });
   client.on("presence", (p) => {
     if (agent === null || p.member.id !== agent.id) return;
@@ -200,15 +185,13 @@ function startWidget(desk, name) {
   client.on("history", (h) => h.messages.forEach((m) => show(m, false)));
   client.on("ack", (a) => confirmAck([conv], a, shown));
   client.on("error", (e) => {
-    showAlert(explainDesk(e.code, e.message));
-    if (e.frame === undefined) return;
-    const text = sentText(e.frame);
-    conv.fail(e.id ?? "", failWord(e.code), () => send(text));
+    alert.show(explainDesk(e.code, e.message));
+    if (e.frame !== undefined) failPending(conv, e, send);
   });
   client.on("closed", (c) => {
     if (c.error === undefined) return;
-    showAlert(explainDesk(c.error, c.reason), "fatal", true);
-    input.disabled = sendButton.disabled = true;
+    alert.show(explainDesk(c.error, c.reason), "fatal", true);
+    compose.input.disabled = compose.sendButton.disabled = true;
   });
   client.connect();
 }
@@ -217,7 +200,7 @@ function startWidget(desk, name) {
 const params = new URLSearchParams(location.search);
 const desk = params.get("desk")?.trim() || "help";
 const name = cleanName(params.get("name") ?? "");
-if (!DESK_NAME.test(desk)) {
+if (!ROOM_NAME.test(desk)) {
   byId("start").hidden = false;
   byId("start-form").replaceChildren(
     el("h1", undefined, "Chat with support"),

@@ -187,15 +187,23 @@ describe("the help desk pages in Chromium", () => {
     const senders = await items(bo.page, "support").locator(".sender").allTextContents();
     expect(senders).toEqual(["Bo", "Bo", "Bo", "Li"]);
 
-    // Closing Ann's conversation: her widget says so, and the console stops the reply box.
+    // Closing Ann's conversation: her widget says who closed it, and the console stops the
+    // reply box. The closed frame names the reason, so Li's other window, which did not ask,
+    // says the same.
+    const liElsewhere = await console_(desk, "kefu1", "Li");
     await li.page.click(`.tab[data-customer="${annId}"]`);
     await li.page.click("#close-conv");
     await deskState(ann.page, "closed");
     expect(await ann.page.textContent("#desk-state")).toBe(
-      "Your conversation with Li was closed. Write again to start a new one.",
+      "Li closed this conversation. Write again to start a new one.",
     );
     await expect.poll(() => tab(li.page, annId).getAttribute("data-state"), WAIT).toBe("closed");
     expect(await li.page.textContent("#conv-presence")).toBe("You closed this conversation");
+    await liElsewhere.page.click(`.tab[data-customer="${annId}"]`);
+    await expect
+      .poll(() => liElsewhere.page.textContent("#conv-presence"), WAIT)
+      .toBe("You closed this conversation");
+    await liElsewhere.close();
     expect(await li.page.isDisabled("#text")).toBe(true);
     expect(await li.page.isDisabled("#close-conv")).toBe(true);
     // Writing again starts a new conversation with an agent (the only one: Li, again), which
@@ -394,11 +402,11 @@ describe("a full desk and quiet conversations, in Chromium", () => {
     await shows(li.page, deeId, "I have a question too");
     expect(await li.page.locator("#conv-list .tab-title").allTextContents()).toEqual(["Dee"]);
 
-    // Nobody writes: the desk closes the conversation on both sides, and the console says it
-    // was quiet, not that someone closed it.
+    // Nobody writes: the desk closes the conversation on both sides, and both say it was
+    // quiet, not that someone closed it.
     await dee.page.locator('#desk-state[data-state="closed"]').waitFor(QUIET);
     expect(await dee.page.textContent("#desk-state")).toBe(
-      "Your conversation with Li was closed. Write again to start a new one.",
+      "Your conversation with Li was closed: nobody wrote for a while. Write again to start a new one.",
     );
     await expect.poll(() => tab(li.page, deeId).getAttribute("data-state"), WAIT).toBe("closed");
     expect(await li.page.textContent("#conv-presence")).toMatch(
