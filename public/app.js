@@ -6,19 +6,16 @@
  * reload, a reconnect or a second tab is the same member. Then chat.js runs the room.
  */
 import { startChat } from "./chat.js";
-import { guestStore } from "./guest-store.js";
-import { cleanDisplayName as cleanName } from "./rooms-client.js";
-
-const ROOM_NAME = /^[A-Za-z0-9_.-]{1,99}$/;
-
-/** @param {string} id @returns {HTMLElement} */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+import { ROOM_NAME, cleanDisplayName as cleanName } from "./rooms-client.js";
+import { byId, field, sayProblem } from "./kit/dom.js";
+import { guestStore } from "./kit/storage.js";
+import { DISPLAY_NAME_RULE, ROOM_NAME_RULE } from "./kit/words.js";
 
 function showJoinForm(/** @type {URLSearchParams} */ params) {
   byId("join").hidden = false;
-  const form = /** @type {HTMLFormElement} */ (byId("join-form"));
-  const roomInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("room"));
-  const nameInput = /** @type {HTMLInputElement} */ (form.elements.namedItem("name"));
+  const form = byId("join-form", HTMLFormElement);
+  const roomInput = field(form, "room");
+  const nameInput = field(form, "name");
   roomInput.value = params.get("room") ?? "lobby";
   nameInput.value = params.get("name") ?? "";
   (nameInput.value ? roomInput : nameInput).focus();
@@ -26,21 +23,16 @@ function showJoinForm(/** @type {URLSearchParams} */ params) {
   /** Why the form cannot join yet, or null. */
   const problem = () =>
     !ROOM_NAME.test(roomInput.value.trim())
-      ? "Room names are 1–99 letters, digits, “_”, “.” or “-” (no spaces)."
+      ? ROOM_NAME_RULE
       : cleanName(nameInput.value) === null
-        ? "Names are 1–64 characters, without control or text-direction characters."
+        ? DISPLAY_NAME_RULE
         : null;
-  /** @param {string | null} text */
-  const showProblem = (text) => {
-    error.hidden = text === null;
-    error.textContent = text ?? "";
-  };
   // A link that named a room the server would refuse says so before anyone types.
-  if (params.has("room") && !ROOM_NAME.test(roomInput.value.trim())) showProblem(problem());
+  if (params.has("room") && !ROOM_NAME.test(roomInput.value.trim())) sayProblem(error, problem());
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const text = problem();
-    showProblem(text);
+    sayProblem(error, text);
     if (text !== null) return;
     const next = new URLSearchParams({
       room: roomInput.value.trim(),

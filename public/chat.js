@@ -4,20 +4,18 @@
  * in tabs of their own, the member list from presence, the connection status, paging back
  * through history, and errors in plain words. Each stored frame is shown once, by `seq`,
  * whichever way it arrives (live, replayed after a reconnect, or from a history page).
- * Rendering lives in chat-view.js; this file decides what to show when.
+ * The pieces every page shares are the kit's (kit/); this file decides what to show when.
  */
-import { RoomClient, RoomClientError, roomAdmitsGuests } from "./rooms-client.js";
-import {
-  Conversation,
-  bindStatus,
-  el,
-  explain,
-  failWord,
-  memberItem,
-  messageItem,
-  pendingItem,
-} from "./chat-view.js";
-import { HistoryPaging } from "./history-paging.js";
+import { RoomClient, roomAdmitsGuests } from "./rooms-client.js";
+import { alertBar } from "./kit/alert.js";
+import { Conversation } from "./kit/conversation.js";
+import { button, byId, el } from "./kit/dom.js";
+import { historyPager } from "./kit/history.js";
+import { messageItem } from "./kit/messages.js";
+import { composer, confirmAck, failPending, sendPending } from "./kit/pending.js";
+import { bindStatus } from "./kit/status.js";
+import { explain } from "./kit/words.js";
+import { memberItem } from "./chat-view.js";
 
 /** @typedef {import("./rooms-client.js").Member} Member */
 /** @typedef {import("./rooms-client.js").StoredFrame} StoredFrame */
@@ -25,14 +23,11 @@ import { HistoryPaging } from "./history-paging.js";
 const HISTORY_PAGE = 50;
 const ROOM_KEY = "room";
 
-/** @param {string} id @returns {HTMLElement} */
-const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-
 /**
  * Joins with `token` (an invite link's join token) when there is one; otherwise as a guest named
  * `name`, the same guest as before when `guest` holds its token.
  * @param {{ room: string, name?: string, token?: string,
- *   guest?: import("./guest-store.js").GuestStore }} who
+ *   guest?: import("./kit/storage.js").GuestStore }} who
  */
 export function startChat(who) {
   const { room } = who;
@@ -41,7 +36,7 @@ export function startChat(who) {
   byId("room-name").textContent = room;
   byId("me-name").textContent = who.name ?? "…";
   document.title = `#${room} · edge-rooms`;
-  /** @type {HTMLAnchorElement} */ (byId("leave")).href = who.name
+  byId("leave", HTMLAnchorElement).href = who.name
     ? `/?${new URLSearchParams({ name: who.name })}`
     : "/";
 
@@ -56,14 +51,12 @@ export function startChat(who) {
       : { name: who.name, guestToken: guest?.get(), onGuestToken: guest?.set }),
   });
 
-  const alertBox = byId("alert");
-  const alertText = byId("alert-text");
+  const alert = alertBar();
   const tabs = byId("tabs");
   const panes = byId("conversations");
   const memberList = byId("member-list");
-  const composer = /** @type {HTMLFormElement} */ (byId("composer"));
-  const input = /** @type {HTMLInputElement} */ (byId("text"));
-  const sendButton = /** @type {HTMLButtonElement} */ (byId("send"));
+  const compose = composer({ label: "Message" });
+  const { input } = compose;
   const membersToggle = byId("members-toggle");
   const membersPanel = byId("members");
 
@@ -84,22 +77,6 @@ export function startChat(who) {
   /** @type {Map<string, Conversation>} */
   const conversations = new Map();
   let active = ROOM_KEY;
-  let firstWelcome = true;
-  /** "Load older messages": where it goes on from, and whether the room's start is reached. */
-  const paging = new HistoryPaging(HISTORY_PAGE);
-
-  // ---- alerts ----
-  /** @type {ReturnType<typeof setTimeout> | undefined} */
-  let alertTimer;
-  /** @param {string} text @param {"error" | "info"} [kind] @param {boolean} [sticky] */
-  function showAlert(text, kind = "error", sticky = false) {
-    alertText.textContent = text;
-    alertBox.dataset.kind = kind;
-    alertBox.hidden = false;
-    clearTimeout(alertTimer);
-    if (!sticky) alertTimer = setTimeout(() => (alertBox.hidden = true), 10_000);
-  }
-  byId("alert-close").addEventListener("click", () => (alertBox.hidden = true));
 
   // ---- conversations ----
   const roomConv = new Conversation({
@@ -108,8 +85,7 @@ export function startChat(who) {
     title: `# ${room}`,
     intro: `Group chat of #${room}: everyone in the room sees these messages.`,
   });
-  const olderButton = el("button", "load-older", "Load older messages");
-  olderButton.type = "button";
+  const olderButton = button("load-older", "Load older messages");
   olderButton.hidden = true;
   const startNote = el("p", "start", `This is the beginning of #${room}.`);
   startNote.hidden = true;
@@ -174,7 +150,6 @@ export function startChat(who) {
     }
     if (shown.has(frame.seq)) return;
     shown.add(frame.seq);
-    paging.saw(frame.seq);
     const conv = conversationOf(frame);
     if (frame.type !== "event" && frame.id !== undefined) conv.settle(frame.id);
     conv.insert(messageItem(frame, self?.id), frame.seq);
@@ -223,72 +198,50 @@ export function startChat(who) {
 
   // ---- sending ----
   /** @param {string} text @param {string} key */
-  function sendTo(text, key) {
-    const conv = conversations.get(key) ?? roomConv;
-    /** @type {string} */
-    let id;
-    try {
-      id =
+  const sendTo = (text, key) =>
+    sendPending(conversations.get(key) ?? roomConv, {
+      name: self?.name ?? who.name ?? "me",
+      text,
+      send: () =>
         key === ROOM_KEY
           ? client.send({ text })
-          : client.sendDirect(key.slice("dm:".length), { text });
-    } catch (err) {
-      if (err instanceof RoomClientError) showAlert(explain(err.code, err.message, room, invited));
-      return false;
-    }
-    conv.addPending(id, pendingItem(id, self?.name ?? who.name ?? "me", text));
-    return true;
-  }
+          : client.sendDirect(key.slice("dm:".length), { text }),
+      refused: (err) => alert.show(explain(err.code, err.message, room, invited)),
+    });
+  compose.onSend((text) => sendTo(text, active));
 
-  composer.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const text = input.value;
-    if (text.trim() === "") return;
-    if (sendTo(text, active)) input.value = "";
+  // ---- older messages ----
+  const pager = historyPager(client, {
+    pageSize: HISTORY_PAGE,
+    older: (frames) =>
+      roomConv.keepScroll(() => {
+        for (const frame of frames) showStored(frame, false);
+      }),
+    // The control as paging stands: gone at the room's start, busy while a page is on its way.
+    changed: () => {
+      olderButton.hidden = pager.complete;
+      startNote.hidden = !pager.complete;
+      olderButton.disabled = pager.loading;
+      olderButton.textContent = pager.loading ? "Loading…" : "Load older messages";
+    },
   });
-
-  olderButton.addEventListener("click", () => {
-    const page = paging.next();
-    if (page === null) return;
-    showPaging();
-    client.requestHistory(page);
-  });
-
-  /** The control as paging stands: gone at the room's start, busy while a page is on its way. */
-  function showPaging() {
-    olderButton.hidden = paging.complete;
-    startNote.hidden = !paging.complete;
-    olderButton.disabled = paging.loading;
-    olderButton.textContent = paging.loading ? "Loading…" : "Load older messages";
-  }
+  olderButton.addEventListener("click", () => pager.more());
 
   // ---- the client's events ----
   bindStatus(client);
   client.on("state", (s) => {
-    if (s.state === "open" && alertBox.dataset.kind === "offline") alertBox.hidden = true;
-    // A page asked for on a connection that is gone may never be answered: allow asking again.
-    if (s.state === "reconnecting" && paging.loading) {
-      paging.interrupted();
-      showPaging();
-    }
+    if (s.state === "open") alert.clear("offline");
     if (s.state === "reconnecting" && s.previous === "open") {
-      showAlert(
+      alert.show(
         "Connection lost. Reconnecting; messages you send meanwhile are kept and sent when it is back.",
-        "info",
+        "offline",
         true,
       );
-      alertBox.dataset.kind = "offline";
     }
   });
-
   client.on("welcome", (w) => {
     self = w.self;
     byId("me-name").textContent = w.self.name;
-    if (firstWelcome) {
-      firstWelcome = false;
-      paging.welcomed(w.replay);
-      showPaging();
-    }
   });
   client.on("members", (list) => {
     members = new Map(list.map((m) => [m.id, m]));
@@ -302,29 +255,8 @@ export function startChat(who) {
   client.on("message", (m) => showStored(m, true));
   client.on("direct", (m) => showStored(m, true));
   client.on("event", (m) => showStored(m, true));
-  client.on("ack", (a) => {
-    // The echo normally came first; if it was lost, the ack alone still confirms the send.
-    for (const conv of conversations.values()) {
-      const li = conv.pending.get(a.id);
-      if (li === undefined || shown.has(a.seq)) {
-        conv.settle(a.id);
-        continue;
-      }
-      conv.pending.delete(a.id);
-      li.classList.remove("pending");
-      delete li.dataset.pendingId;
-      li.dataset.seq = String(a.seq);
-      li.querySelector(".state")?.remove();
-      shown.add(a.seq);
-    }
-  });
-  client.on("history", (h) => {
-    const older = paging.answered(h);
-    roomConv.keepScroll(() => {
-      for (const frame of older) showStored(frame, false);
-    });
-    showPaging();
-  });
+  // The echo normally came first; if it was lost, the ack alone still confirms the send.
+  client.on("ack", (a) => confirmAck(conversations.values(), a, shown));
   client.on("gap", (g) => {
     roomConv.notice(
       g.reason === "reset"
@@ -333,22 +265,15 @@ export function startChat(who) {
     );
   });
   client.on("error", (e) => {
-    showAlert(explain(e.code, e.message, room, invited));
+    alert.show(explain(e.code, e.message, room, invited));
     if (e.frame === undefined) return;
-    const frame = e.frame;
-    const key = frame.type === "direct" ? `dm:${frame.to}` : ROOM_KEY;
-    const text =
-      typeof frame.data === "object" && frame.data !== null && "text" in frame.data
-        ? String(frame.data.text)
-        : "";
-    conversations.get(key)?.fail(e.id ?? "", failWord(e.code), () => sendTo(text, key));
+    const key = e.frame.type === "direct" ? `dm:${e.frame.to}` : ROOM_KEY;
+    failPending(conversations.get(key), e, (text) => sendTo(text, key));
   });
   client.on("closed", (c) => {
     if (c.error === undefined) return;
-    showAlert(explain(c.error, c.reason, room, invited), "error", true);
-    alertBox.dataset.kind = "fatal";
-    input.disabled = true;
-    sendButton.disabled = true;
+    alert.show(explain(c.error, c.reason, room, invited), "fatal", true);
+    input.disabled = compose.sendButton.disabled = true;
     olderButton.hidden = true;
     input.placeholder = "You are not in this room";
   });
