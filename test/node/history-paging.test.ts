@@ -1,11 +1,12 @@
 /**
  * The pages' history paging (public/history-paging.js), shared by the chat page, the dashboard
  * and the jobs page: where the next page starts, and that only the room's `complete` ends it —
- * never a replay or a page shorter than asked, which the byte budget can make. Then the same
- * cursor driving a RoomClient against a scripted room, as a page does.
+ * never a replay or a page shorter than asked, which the byte budget can make. Then the pager
+ * the pages use (public/kit/history.js), driving a RoomClient against a scripted room.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HistoryPaging } from "../../public/history-paging.js";
+import { historyPager } from "../../public/kit/history.js";
 import { RoomClient, type StoredFrame } from "../../src/client/index.ts";
 import { ScriptedRoom, message, nextEvent, send, welcome, type Frame } from "./scripted-room";
 
@@ -83,7 +84,7 @@ describe("HistoryPaging", () => {
   });
 });
 
-describe("HistoryPaging driving a RoomClient, as the pages do", () => {
+describe("the pages' pager driving a RoomClient", () => {
   let room: ScriptedRoom;
   beforeAll(async () => {
     room = await ScriptedRoom.start();
@@ -94,17 +95,19 @@ describe("HistoryPaging driving a RoomClient, as the pages do", () => {
 
   it("loads older frames past short pages until the room says complete", async () => {
     const c = new RoomClient({ url: room.url, room: "r", name: "Ann", probe: false });
-    const paging = new HistoryPaging(50);
     /** What the page shows, by seq, oldest first. */
     const shown: number[] = [];
     const take = (f: StoredFrame) => {
-      paging.saw(f.seq);
       shown.push(f.seq ?? 0);
       shown.sort((a, b) => a - b);
     };
+    const changes: string[] = [];
     c.on("message", take);
-    c.on("welcome", (w) => paging.welcomed(w.replay));
-    c.on("history", (h) => paging.answered(h).forEach(take));
+    const pager = historyPager(c, {
+      pageSize: 50,
+      older: (frames) => frames.forEach(take),
+      changed: (why) => changes.push(why),
+    });
     try {
       c.connect();
       const conn = await room.connection(1);
@@ -115,23 +118,26 @@ describe("HistoryPaging driving a RoomClient, as the pages do", () => {
         ...range(92, 100).map((s) => message(s)),
       );
       await nextEvent(c, "message", (m) => m.seq === 100);
-      expect(paging.complete).toBe(false);
+      expect(pager.complete).toBe(false);
 
-      // The page's "load older", pressed until the control goes away.
+      // The page's "load older", pressed until the control goes away; a second press while a
+      // page is on its way asks for nothing.
       const pages: Frame[][] = [range(80, 91).map((s) => message(s)), [message(79)]];
       const answers = [false, true];
-      for (let n = 1; !paging.complete; n++) {
+      for (let n = 1; !pager.complete; n++) {
         expect(n, "pages before the start").toBeLessThanOrEqual(2);
-        const page = paging.next();
-        expect(page).not.toBeNull();
-        c.requestHistory(page!);
-        expect(JSON.parse(await conn.frame(n))).toEqual({ type: "history", ...page });
+        expect(pager.more()).toBe(true);
+        expect(pager.more()).toBe(false);
+        expect(pager.loading).toBe(true);
+        expect(JSON.parse(await conn.frame(n))).toMatchObject({ type: "history", limit: 50 });
         const answered = nextEvent(c, "history");
         send(conn, { type: "history", messages: pages[n - 1], complete: answers[n - 1] });
         await answered;
       }
+      expect(pager.more()).toBe(false);
       expect(shown).toEqual(range(79, 100));
       expect(conn.received.map((t) => JSON.parse(t).before)).toEqual([92, 80]);
+      expect(changes).toEqual(["welcome", "asked", "answered", "asked", "answered"]);
     } finally {
       c.close();
     }
