@@ -6,10 +6,11 @@
  * stored frame: a page of history begins where the previous one ended), whether the room has
  * anything older, and whether a page is on its way.
  *
- * Only the room says when its start is reached: `complete` on a `history` answer. A page shorter
- * than asked is not the last when the room's byte budget (`MAX_REPLAY_BYTES`) cut it, so a
- * length is never taken for an answer. No DOM here, so Node tests it
- * (test/node/history-paging.test.ts).
+ * Only the room says when its start is reached: `complete` on a `history` answer, or a welcome
+ * whose replay began at its first frame or held all it had (see `welcomed`). A page shorter than
+ * asked is not the last when the room's byte budget (`MAX_REPLAY_BYTES`) cut it, so a length is
+ * never taken for an answer. No DOM and no client here, so Node tests it
+ * (test/node/history-paging.test.ts); kit/history.js wires it to a client for the pages.
  */
 import { REPLAY_ON_JOIN } from "./rooms-protocol.js";
 
