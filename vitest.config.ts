@@ -1,6 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { generateSecret } from "./src/worker/webhook.ts";
+import { generateSecret } from "./src/protocol/webhook.ts";
 
 // Unit and integration tests run inside workerd with the project's wrangler.toml. A few limits
 // are lowered so tests reach them quickly, and every run makes its own secrets (none is

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { generateSecret } from "../src/worker/webhook.ts";
+import { generateSecret } from "../src/protocol/webhook.ts";
 
 export const DEV_VARS = resolve(import.meta.dirname, "../.dev.vars");
 

@@ -2,7 +2,7 @@
  * One signed POST from the command line tools (push CLI, demo feeders): signs the body with
  * PUSH_SECRET (Standard Webhooks) and reports a refused or unreachable server in one clear line.
  */
-import { signWebhook } from "../src/worker/webhook.ts";
+import { signWebhook } from "../src/protocol/webhook.ts";
 import { secret } from "./secrets.ts";
 
 export async function signedPost(

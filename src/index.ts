@@ -68,7 +68,5 @@ export default {
   fetch: app.fetch,
   // One consumer for both queues of wrangler.toml, told apart by name.
   queue: (batch: MessageBatch<unknown>, env: Env) =>
-    batch.queue === "rooms-hooks"
-      ? consumeHookDeliveries(batch, env)
-      : consumeJobs(batch, env),
+    batch.queue === "rooms-hooks" ? consumeHookDeliveries(batch, env) : consumeJobs(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -10,7 +10,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import worker from "../src/index";
 import type { ConnectRequest } from "../src/worker/hooks/connect";
-import { verifyWebhook } from "../src/worker/webhook";
+import { verifyWebhook } from "../src/protocol/webhook";
 import { Client, type Frame, uniqueRoom, userToken } from "./helpers";
 
 const HOOK_URL = "https://backend.test/rooms/connect";

@@ -14,7 +14,7 @@ import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
 import { DEDUPE_TTL_MS } from "../src/objects/dedupe";
 import { History } from "../src/objects/history";
-import { signWebhook } from "../src/worker/webhook";
+import { signWebhook } from "../src/protocol/webhook";
 import { Client, open, uniqueRoom, vouched } from "./helpers";
 
 const HOUR_MS = 60 * 60 * 1000;

@@ -15,7 +15,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { retryDelaySec } from "../src/worker/hooks/deliver";
-import { verifyWebhook } from "../src/worker/webhook";
+import { verifyWebhook } from "../src/protocol/webhook";
 import { Client, type Frame, join, userToken, vouched } from "./helpers";
 
 const testEnv = env as Env;

@@ -6,10 +6,10 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { callHook, MAX_HOOK_ANSWER_BYTES } from "../src/worker/hooks/call";
+import { callHook, MAX_HOOK_ANSWER_BYTES } from "../src/protocol/hook-call";
 import { connectHookFor, connectRequest, readConnectAnswer } from "../src/worker/hooks/connect";
-import { matchesPattern } from "../src/worker/hooks/patterns";
-import { generateSecret, verifyWebhook } from "../src/worker/webhook";
+import { matchesPattern } from "../src/protocol";
+import { generateSecret, verifyWebhook } from "../src/protocol/webhook";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -21,7 +21,7 @@ import {
   type Job,
 } from "../src/worker/jobs";
 import { retryDelay } from "../src/worker/jobs/run";
-import { generateSecret, signWebhook, verifyWebhook } from "../src/worker/webhook";
+import { generateSecret, signWebhook, verifyWebhook } from "../src/protocol/webhook";
 import { join, userToken, type Client, type Frame } from "./helpers";
 
 const opened: Client[] = [];

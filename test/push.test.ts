@@ -16,7 +16,7 @@ import {
   WEBHOOK_TIMESTAMP,
   generateSecret,
   signWebhook,
-} from "../src/worker/webhook";
+} from "../src/protocol/webhook";
 import { type Client, type Frame, join, uniqueRoom } from "./helpers";
 
 const PUSH_URL = "https://rooms.test/push";

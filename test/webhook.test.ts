@@ -1,5 +1,5 @@
 /**
- * src/worker/webhook.ts on its own: Standard Webhooks signing and verification, checked against an HMAC
+ * src/protocol/webhook.ts on its own: Standard Webhooks signing and verification, checked against an HMAC
  * computed independently here with WebCrypto, the reference vector of the spec's libraries, and
  * the official `standardwebhooks` package in both directions.
  */
@@ -13,7 +13,7 @@ import {
   secretKey,
   signWebhook,
   verifyWebhook,
-} from "../src/worker/webhook";
+} from "../src/protocol/webhook";
 
 const NOW = 1_764_000_000;
 const BODY = '{"room":"orders","event":"order.paid","data":{"order":7}}';

@@ -10,3 +10,5 @@ export * from "./frames.ts";
 export * from "./limits.ts";
 export * from "./names.ts";
 export * from "./hooks.ts";
+export * from "./hook-call.ts";
+export * from "./webhook.ts";

@@ -8,7 +8,7 @@
 import type { MiddlewareHandler } from "hono";
 import { readLimits } from "../protocol";
 import { ApiError } from "./errors";
-import { verifyWebhook } from "./webhook";
+import { verifyWebhook } from "../protocol/webhook";
 
 /** A verified body and the `webhook-id` it was signed under. */
 export interface Signed {

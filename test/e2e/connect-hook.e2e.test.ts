@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/worker/webhook.ts";
+import { generateSecret } from "../../src/protocol/webhook.ts";
 import { mintToken, startServer, type DevServer } from "./server";
 import { WsClient } from "./wsclient";
 

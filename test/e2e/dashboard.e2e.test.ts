@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { generateSecret, signWebhook } from "../../src/worker/webhook.ts";
+import { generateSecret, signWebhook } from "../../src/protocol/webhook.ts";
 import { browserSuite, openPage, saveScreenshot } from "./browser";
 import { WsClient, type Frame } from "./wsclient";
 

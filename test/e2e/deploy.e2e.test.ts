@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureDevVars, readDevVars } from "../../scripts/secrets.ts";
-import { secretKey } from "../../src/worker/webhook.ts";
+import { secretKey } from "../../src/protocol/webhook.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SCRIPT = join(ROOT, "scripts/deploy.ts");

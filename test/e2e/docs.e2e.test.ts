@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { verify } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateSecret, secretKey } from "../../src/worker/webhook.ts";
+import { generateSecret, secretKey } from "../../src/protocol/webhook.ts";
 import { mintToken, startServer, type DevServer } from "./server";
 import { WsClient, type Frame } from "./wsclient";
 

@@ -7,7 +7,7 @@
 import { sign } from "hono/jwt";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { generateSecret, signWebhook } from "../../src/worker/webhook.ts";
+import { generateSecret, signWebhook } from "../../src/protocol/webhook.ts";
 import { browserSuite, openPage, saveScreenshot } from "./browser";
 
 const PUSH_SECRET = generateSecret();

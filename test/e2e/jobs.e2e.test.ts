@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, stopProcessGroup } from "../../scripts/processes.ts";
-import { generateSecret, signWebhook, verifyWebhook } from "../../src/worker/webhook.ts";
+import { generateSecret, signWebhook, verifyWebhook } from "../../src/protocol/webhook.ts";
 import { mintToken, startServer, type DevServer } from "./server";
 import { WsClient } from "./wsclient";
 

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateSecret } from "../../src/worker/webhook.ts";
+import { generateSecret } from "../../src/protocol/webhook.ts";
 import { mintToken, startServer, type DevServer } from "./server";
 import { WsClient } from "./wsclient";
 

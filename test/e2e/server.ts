@@ -12,7 +12,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, stopProcessGroup } from "../../scripts/processes.ts";
-import { generateSecret } from "../../src/worker/webhook.ts";
+import { generateSecret } from "../../src/protocol/webhook.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { extname, join, normalize, resolve } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { generateSecret, signWebhook } from "../../src/worker/webhook.ts";
+import { generateSecret, signWebhook } from "../../src/protocol/webhook.ts";
 import { launchBrowser, openPage, type ChatPage } from "./browser";
 import { startServer, type DevServer } from "./server";
 import { WsClient } from "./wsclient";

@@ -8,8 +8,8 @@
  */
 import { cleanDisplayName, GUEST_PREFIX, isUserId, readPositive } from "../../protocol";
 import type { Place } from "../auth";
-import { callHook } from "./call";
-import { matchesPattern } from "./patterns";
+import { callHook } from "../../protocol/hook-call";
+import { matchesPattern } from "../../protocol";
 
 export const DEFAULT_AUTH_HOOK_ROOMS = "*";
 export const DEFAULT_HOOK_TIMEOUT_MS = 3000;

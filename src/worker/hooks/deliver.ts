@@ -8,7 +8,7 @@
  * goes to the dead-letter queue, where an operator can still read it.
  */
 import { readHookSettings, type HookDelivery } from "../../protocol";
-import { callHook } from "./call";
+import { callHook } from "../../protocol/hook-call";
 
 /** The first retry comes this soon; each next one waits twice as long, up to the cap. */
 const FIRST_RETRY_SEC = 10;

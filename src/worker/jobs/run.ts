@@ -17,7 +17,7 @@ import {
   type DeadJob,
   type Job,
 } from "./core";
-import { signWebhook } from "../webhook";
+import { signWebhook } from "../../protocol/webhook";
 import { readPositive } from "../../protocol";
 
 const PROCESSOR_TIMEOUT_MS = 30_000;

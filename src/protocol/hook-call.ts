@@ -5,7 +5,7 @@
  * no usable answer, and decides what a failing backend means (for every hook: refuse, never
  * admit or store by accident).
  */
-import { signWebhook } from "../webhook";
+import { signWebhook } from "./webhook.ts";
 
 /** The most of a hook's answer that is read: its answers are a few fields, never documents. */
 export const MAX_HOOK_ANSWER_BYTES = 65536;
@@ -47,7 +47,7 @@ export async function callHook(
   try {
     return await Promise.race([exchange(url, signature, text, abort.signal), deadline]);
   } finally {
-    clearTimeout(timer);
+    if (timer !== null) clearTimeout(timer);
   }
 }
 
