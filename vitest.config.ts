@@ -22,6 +22,10 @@ export default defineConfig({
           HOOK_URL: "https://hooks.test/events",
           HOOK_ROOMS: "hooked-*",
           HOOK_MESSAGES: "hooked-msgs-*",
+          // The publish hook for rooms named published-* (test/publish-hook.test.ts).
+          PUBLISH_HOOK_URL: "https://hooks.test/publish",
+          PUBLISH_HOOK_ROOMS: "published-*",
+          HOOK_TIMEOUT_MS: "1000",
           PUSH_SECRET: generateSecret(),
           HOOK_SECRET: generateSecret(),
           JOIN_SECRET: generateSecret().slice("whsec_".length),

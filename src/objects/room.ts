@@ -8,7 +8,10 @@ import type { ClientFrame, ClientFrameType } from "../protocol/client-frames";
 import { Hub } from "./hub";
 import type { Connection } from "./members";
 import {
+  callHook,
   errorFrame,
+  readPublishHook,
+  type PublishHook,
   type DirectFrame,
   type EventFrame,
   type Member,
@@ -24,6 +27,27 @@ const pushKey = (pushId: string) => `push:${pushId}`;
 
 export class Room extends Hub {
   protected readonly accepts = ROOM_FRAMES;
+  /** PUBLISH_HOOK_URL for this room, or null: then nothing here waits for a backend. */
+  readonly #publishHook: PublishHook | null;
+  /**
+   * With a publish hook, every store waits for the ones before it (each may wait for the
+   * backend), so frames are stored in the order they arrived, hook or not. Memory only, by
+   * design: a chain lost to eviction had nothing stored or acknowledged yet, and the clients
+   * re-send what was not acknowledged.
+   */
+  #inOrder: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#publishHook = readPublishHook(env, ctx.id.name ?? "");
+  }
+
+  /** Runs `step` after every earlier store of this room (only when a publish hook is on). */
+  #afterEarlier<T>(step: () => T | Promise<T>): Promise<T> {
+    const run = this.#inOrder.then(step);
+    this.#inOrder = run.catch(() => undefined);
+    return run;
+  }
 
   protected onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
     this.welcome(ws, conn, join, this.members.list());
@@ -52,6 +76,74 @@ export class Room extends Hub {
       );
       return;
     }
+    if (this.#publishHook !== null) {
+      const hook = this.#publishHook;
+      void this.#afterEarlier(() => this.#storeChecked(ws, conn, frame, hook)).catch((err) => {
+        console.error(`Room ${this.ctx.id}: storing through the publish hook failed`, err);
+        this.reply(
+          ws,
+          conn,
+          errorFrame("internal", "this frame could not be handled; nothing was stored", frame.id),
+        );
+      });
+      return;
+    }
+    this.#store(ws, conn, frame, frame.data);
+  }
+
+  /**
+   * The publish hook decides first: 200 `{}` stores the frame as it is, 200 `{"data": v}`
+   * stores it with `v`, 403 refuses it (`rejected`, with the backend's message), anything else
+   * or no answer in time refuses it too (`hook_unavailable`): nothing unchecked is stored. A
+   * re-sent id is answered from the first store, without asking again.
+   */
+  async #storeChecked(
+    ws: WebSocket,
+    conn: Connection,
+    frame: Extract<ClientFrame, { type: "message" | "direct" }>,
+    hook: PublishHook,
+  ): Promise<void> {
+    if (this.acknowledgedBefore(ws, conn, frame.id, Date.now())) return;
+    const refuse = (code: "rejected" | "hook_unavailable", message: string) =>
+      this.reply(ws, conn, errorFrame(code, message, frame.id));
+    if (!hook.secret)
+      return refuse("hook_unavailable", "the publish hook needs HOOK_SECRET on the server");
+    const from: Member = this.members.member(conn.id) ?? { id: conn.id, name: conn.name };
+    const asked = {
+      room: this.ctx.id.name ?? "",
+      from,
+      type: frame.type,
+      to: frame.type === "direct" ? frame.to : null,
+      data: frame.data,
+      id: frame.id ?? null,
+    };
+    const answer = await callHook(hook.url, hook.secret, asked, hook.timeoutMs);
+    if (!answer.ok)
+      return refuse("hook_unavailable", "the backend did not decide on this message in time");
+    const body = answer.json;
+    if (answer.status === 403) {
+      const said =
+        typeof body === "object" && body !== null
+          ? (body as { message?: unknown }).message
+          : undefined;
+      return refuse(
+        "rejected",
+        typeof said === "string" && said !== "" ? said : "the backend refused this message",
+      );
+    }
+    if (answer.status !== 200 || typeof body !== "object" || body === null || Array.isArray(body)) {
+      return refuse("hook_unavailable", "the backend's answer to this message was not a decision");
+    }
+    this.#store(ws, conn, frame, "data" in body ? (body as { data: unknown }).data : frame.data);
+  }
+
+  /** Stores a client message or direct message with `data` and delivers it; acks its id. */
+  #store(
+    ws: WebSocket,
+    conn: Connection,
+    frame: Extract<ClientFrame, { type: "message" | "direct" }>,
+    data: unknown,
+  ): void {
     const now = Date.now();
     if (this.acknowledgedBefore(ws, conn, frame.id, now)) return;
     const from: Member = this.members.member(conn.id) ?? { id: conn.id, name: conn.name };
@@ -65,7 +157,7 @@ export class Room extends Hub {
               id: frame.id,
               from,
               to: frame.to,
-              data: frame.data,
+              data,
               ts: now,
             } satisfies DirectFrame)
           : ({
@@ -73,7 +165,7 @@ export class Room extends Hub {
               seq,
               id: frame.id,
               from,
-              data: frame.data,
+              data,
               ts: now,
             } satisfies MessageFrame),
       ),
@@ -90,6 +182,13 @@ export class Room extends Hub {
    * the same id again delivers nothing and answers the first results with `duplicate: true`.
    */
   async publish(pushId: string, events: RoomEvent[]): Promise<PublishResult> {
+    // Behind client frames still waiting for the publish hook, so the order stays arrival order.
+    if (this.#publishHook !== null)
+      return this.#afterEarlier(() => this.#publishNow(pushId, events));
+    return this.#publishNow(pushId, events);
+  }
+
+  #publishNow(pushId: string, events: RoomEvent[]): PublishResult {
     const now = Date.now();
     const seen = this.history.keys.recall(pushKey(pushId), now);
     if (seen !== undefined)

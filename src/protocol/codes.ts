@@ -47,4 +47,6 @@ export type ErrorCode =
   | "too_many_connections"
   | "desk_full"
   | "auth_unavailable"
+  | "rejected"
+  | "hook_unavailable"
   | "internal";

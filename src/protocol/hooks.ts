@@ -36,6 +36,27 @@ export interface HookDelivery {
 /** The most events one delivery carries (the backend's body stays small). */
 export const MAX_EVENTS_PER_DELIVERY = 100;
 
+/** The publish hook of one room, or null where it is off (no URL, or the room does not match). */
+export interface PublishHook {
+  url: string;
+  /** Missing: every hooked message is refused `hook_unavailable` (never stored unchecked). */
+  secret: string | undefined;
+  timeoutMs: number;
+}
+
+export function readPublishHook(
+  env: HookVars & {
+    PUBLISH_HOOK_URL?: unknown;
+    PUBLISH_HOOK_ROOMS?: unknown;
+    HOOK_SECRET?: string;
+  },
+  room: string,
+): PublishHook | null {
+  const url = text(env.PUBLISH_HOOK_URL, "");
+  if (url === "" || !matchesPattern(text(env.PUBLISH_HOOK_ROOMS, ""), room)) return null;
+  return { url, secret: env.HOOK_SECRET, timeoutMs: readHookSettings(env).timeoutMs };
+}
+
 export interface HookSettings {
   /** HOOK_URL: where events go; empty sends none, and then nothing is written for them. */
   url: string;
