@@ -5,6 +5,7 @@
  * no usable answer, and decides what a failing backend means (for every hook: refuse, never
  * admit or store by accident).
  */
+import { readCapped } from "./bytes.ts";
 import { signWebhook } from "./webhook.ts";
 
 /** The most of a hook's answer that is read: its answers are a few fields, never documents. */
@@ -71,7 +72,7 @@ async function exchange(
   }
   let raw: string | null;
   try {
-    raw = await readCapped(res, MAX_HOOK_ANSWER_BYTES);
+    raw = await readAnswer(res, MAX_HOOK_ANSWER_BYTES);
   } catch (err) {
     return failed(`the hook's answer broke off: ${err instanceof Error ? err.message : err}`);
   }
@@ -86,31 +87,13 @@ async function exchange(
 }
 
 /** The body as text, or null (and the rest cancelled) once it passes `max` bytes. */
-async function readCapped(res: Response, max: number): Promise<string | null> {
+async function readAnswer(res: Response, max: number): Promise<string | null> {
   if (res.body === null) return "";
   const declared = Number(res.headers.get("content-length"));
   if (declared > max) {
     await res.body.cancel();
     return null;
   }
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const bytes = await readCapped(res.body, max);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
 }

@@ -12,3 +12,4 @@ export * from "./names.ts";
 export * from "./hooks.ts";
 export * from "./hook-call.ts";
 export * from "./webhook.ts";
+export * from "./bytes.ts";

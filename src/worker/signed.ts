@@ -6,7 +6,7 @@
  * the signature over the raw bytes; nothing parses the body before it is verified.
  */
 import type { MiddlewareHandler } from "hono";
-import { readLimits } from "../protocol";
+import { readCapped, readLimits } from "../protocol";
 import { ApiError } from "./errors";
 import { verifyWebhook } from "../protocol/webhook";
 
@@ -35,25 +35,8 @@ export async function readLimited(request: Request, max: number): Promise<Uint8A
     if (body.byteLength > max) throw tooLarge();
     return body;
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.byteLength;
-  }
+  const body = await readCapped(request.body, max);
+  if (body === null) throw tooLarge();
   return body;
 }
 
