@@ -45,6 +45,9 @@ export type VisibilityRule = (param: number, role: Reader["role"]) => string;
 export const roomVisibility: VisibilityRule = (param) =>
   `(recipient IS NULL OR recipient = ?${param} OR sender = ?${param})`;
 
+/** Every frame, for the backend (the server API); the reader's parameter goes unused. */
+const everyone: VisibilityRule = () => "1 = 1";
+
 export class History {
   #sql: SqlStorage;
   #limit: number;
@@ -238,12 +241,13 @@ export class History {
     reader: Reader,
     before: number | undefined,
     limit: number,
+    visible: VisibilityRule = this.#visible,
   ): { frames: string[]; complete: boolean } {
     this.flush();
     const bound = before ?? this.#lastSeq + 1;
     const { bodies, cut, more } = this.#newestWithin(
       this.#sql.exec<Row>(
-        `SELECT seq, body FROM frames WHERE seq < ?1 AND ${this.#visible(2, reader.role)} ORDER BY seq DESC LIMIT ?3`,
+        `SELECT seq, body FROM frames WHERE seq < ?1 AND ${visible(2, reader.role)} ORDER BY seq DESC LIMIT ?3`,
         bound,
         reader.id,
         limit + 1, // one extra row tells whether anything older is left
@@ -251,6 +255,14 @@ export class History {
       limit,
     );
     return { frames: bodies, complete: !cut && !more };
+  }
+
+  /**
+   * One page of every stored frame, whoever it was for (directs and desk conversations
+   * included), within the same bounds: what the server API shows the backend, which sees all.
+   */
+  pageAll(before: number | undefined, limit: number): { frames: string[]; complete: boolean } {
+    return this.page({ id: "", role: "member" }, before, limit, everyone);
   }
 
   /**

@@ -49,4 +49,6 @@ export type ErrorCode =
   | "auth_unavailable"
   | "rejected"
   | "hook_unavailable"
+  /** The server API removed this user (`/api/…/kick`): the socket is then closed 4403. */
+  | "kicked"
   | "internal";

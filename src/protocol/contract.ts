@@ -82,3 +82,69 @@ export interface PublishResult {
   duplicate: boolean;
   results: RoomEventResult[];
 }
+
+// ---- the server API (POST /api/rooms/…, /api/desks/…): what the Worker asks a room or desk ----
+
+/** A room or desk: the two kinds of place the server API and the registry know. */
+export type PlaceKind = "room" | "desk";
+
+/** `/api/…/info`: one place, now. A place never used is unoccupied, with seq 0. */
+export interface PlaceInfo {
+  occupied: boolean;
+  /** Distinct users connected (a desk's agents and customers both count). */
+  members: number;
+  sockets: number;
+  /** The place's newest seq; 0 before anything was stored. */
+  seq: number;
+  /** Objects holding the place's sockets: 1 for a plain room or desk. */
+  shards: number;
+}
+
+/** One connected user, in a members page. */
+export interface MemberSockets {
+  id: string;
+  name: string;
+  sockets: number;
+  /** Desks only: whether the user is connected as an agent or as a customer. */
+  role?: "agent" | "customer";
+}
+
+/** `/api/…/members`: members in id order after a cursor; `next` is the cursor for more, or null. */
+export interface MembersPage {
+  members: MemberSockets[];
+  next: string | null;
+}
+
+/**
+ * `/api/…/history`: stored frames, oldest first, as the stored JSON texts (the Worker splices them
+ * into its answer unparsed); `complete` is false while older frames remain.
+ */
+export interface StoredPage {
+  frames: string[];
+  complete: boolean;
+}
+
+/** `/api/…/kick`: the user's sockets are closed; with `banSec`, its joins are refused that long. */
+export interface KickOrder {
+  user: string;
+  reason: string;
+  banSec: number | null;
+}
+
+export interface KickResult {
+  closed: number;
+}
+
+/** What a room or desk answers the Worker for the server API, over RPC. */
+export interface PlaceApi {
+  apiInfo(): Promise<PlaceInfo>;
+  apiMembers(after: string | null, limit: number): Promise<MembersPage>;
+  apiHistory(before: number | null, limit: number): Promise<StoredPage>;
+  apiKick(order: KickOrder): Promise<KickResult>;
+}
+
+/** One occupied place, as the registry lists it. */
+export interface Occupied {
+  name: string;
+  members: number;
+}
