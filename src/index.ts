@@ -4,40 +4,54 @@
  * src/objects/ re-exported for the runtime. `GET /room/:room` and `GET /desk/:desk` forward a
  * checked upgrade to that room's or desk's object, which accepts it with the hibernatable API;
  * `POST /push` hands each room its events over RPC; `POST /jobs` enqueues a background job, and
- * `queue()` consumes them (src/worker/jobs/).
+ * `queue()` consumes them (src/worker/jobs/); `POST /api/…` is the server API (src/worker/api/),
+ * which asks rooms, desks and the registry of occupied places over RPC.
  * Static files in public/ are served by Workers assets before this code runs.
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { serverApi } from "./worker/api";
 import { ApiError } from "./worker/errors";
 import { consumeHookDeliveries } from "./worker/hooks/deliver";
 import { consumeJobs, submitJob } from "./worker/jobs";
 import { ROOM_RULE, forwardJoin, joinCheck } from "./worker/join";
+import { logPush } from "./worker/log";
 import { pushEvents } from "./worker/push";
 import { signedBody } from "./worker/signed";
+import { REGISTRY_NAME } from "./objects/registry";
 
 export { Desk } from "./objects/desk/desk";
+export { Registry } from "./objects/registry";
 export { Room } from "./objects/room";
 
 const app = new Hono<{ Bindings: Env }>();
 
 // Joins: the check (middleware) yields the identity, and the upgrade goes to the place's object.
 app.get("/room/:room", joinCheck("room"), (c) =>
-  forwardJoin(c.env.ROOMS.getByName(c.var.join.name), c.var.join, c.req.raw),
+  forwardJoin(c.env.ROOMS.getByName(c.var.join.name), c.var.join, c.req.raw, "room"),
 );
 app.get("/desk/:desk", joinCheck("desk"), (c) =>
-  forwardJoin(c.env.DESKS.getByName(c.var.join.name), c.var.join, c.req.raw),
+  forwardJoin(c.env.DESKS.getByName(c.var.join.name), c.var.join, c.req.raw, "desk"),
 );
 
 // Backends: signed with PUSH_SECRET (the jobs route also takes a user's own token).
 app.post("/push", signedBody, async (c) =>
   c.json(
-    await pushEvents(c.var.signed, (room, pushId, events) =>
-      c.env.ROOMS.getByName(room).publish(pushId, events),
-    ),
+    await pushEvents(c.var.signed, async (room, pushId, events) => {
+      const out = await c.env.ROOMS.getByName(room).publish(pushId, events);
+      logPush(room, pushId, events, out);
+      return out;
+    }),
   ),
 );
 app.post("/jobs", submitJob);
+app.route(
+  "/api",
+  serverApi((env) => ({
+    place: (kind, name) => (kind === "room" ? env.ROOMS : env.DESKS).getByName(name),
+    occupied: (kind, prefix) => env.REGISTRY.getByName(REGISTRY_NAME).list(kind, prefix),
+  })),
+);
 
 app.all("/room/*", () => {
   throw new ApiError(400, "invalid_room", `room ${ROOM_RULE}`);

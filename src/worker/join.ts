@@ -11,6 +11,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { mintGuestToken, originAllowed, verifyJoinToken, type Place, type PlaceKind } from "./auth";
 import { ApiError } from "./errors";
 import { askConnectHook, connectHookFor, connectRequest } from "./hooks/connect";
+import { logEvent } from "./log";
 import {
   CLOSE_TRY_AGAIN_LATER,
   GUEST_PREFIX,
@@ -232,14 +233,15 @@ export async function forwardJoin(
   stub: { fetch(request: Request): Promise<Response> },
   join: Join,
   request: Request,
+  kind: PlaceKind,
 ): Promise<Response> {
   const res = await stub.fetch(new Request(connectUrl(join), request));
   if (res.status !== 401 && res.status !== 403) return res;
   const body = (await res.json()) as { message?: string };
-  return refuseUpgrade({
-    code: res.status === 401 ? "unauthorized" : "forbidden",
-    message: body.message ?? "refused",
-  });
+  return refuseUpgrade(
+    { code: res.status === 401 ? "unauthorized" : "forbidden", message: body.message ?? "refused" },
+    { [kind]: join.name, user: join.user },
+  );
 }
 
 export interface JoinVariables {
@@ -264,7 +266,8 @@ export const joinCheck =
       agent = role === "agent";
     }
     const checked = await checkJoin(c, { kind, name: c.req.param(kind) ?? "" }, { agent });
-    if (!checked.ok) return refuseUpgrade(checked.refusal);
+    if (!checked.ok)
+      return refuseUpgrade(checked.refusal, { [kind]: c.req.param(kind), user: null });
     c.set("join", checked.join);
     await next();
   };
@@ -276,7 +279,8 @@ export const joinCheck =
  * a plain pair: a hibernatable socket closed inside the object's fetch was seen to deliver the
  * frame but never the close.)
  */
-function refuseUpgrade({ code, message }: JoinRefusal): Response {
+function refuseUpgrade({ code, message }: JoinRefusal, where: Record<string, unknown>): Response {
+  logEvent("join_refused", { ...where, code, reason: message }); // never the token
   const { 0: client, 1: server } = new WebSocketPair();
   server.accept();
   server.send(JSON.stringify(errorFrame(code, message)));

@@ -17,7 +17,19 @@ import { DeskConversations, type Frame } from "./conversations";
 import type { ClientFrame, ClientFrameType } from "../../protocol/client-frames";
 import type { Join, Refusal } from "../../protocol";
 import type { Connection } from "../members";
-import { errorFrame, type DeskCustomer, type Member } from "../../protocol";
+import {
+  CLOSE_FORBIDDEN,
+  errorFrame,
+  type DeskCustomer,
+  type KickOrder,
+  type KickResult,
+  type Member,
+  type MembersPage,
+  type PlaceInfo,
+  type StoredPage,
+} from "../../protocol";
+import { Bans, memberPage } from "../api";
+import { OccupancyReport, REGISTRY_NAME, readPresenceCountMs } from "../registry";
 
 const DESK_FRAMES: ReadonlySet<ClientFrameType> = new Set([
   "message",
@@ -33,6 +45,8 @@ export class Desk extends DeskConversations {
 
   /** An id is an agent or a customer here, never both: an agent's id cannot come in as a customer. */
   protected override refuse(join: Join): Refusal | null {
+    const banned = this.#bans.refusal(join.user, `desk "${this.#name}"`, Date.now());
+    if (banned !== null) return banned;
     if (join.role === "agent" || !this.ledger.agents.has(join.user)) return null;
     return {
       code: "forbidden",
@@ -41,6 +55,7 @@ export class Desk extends DeskConversations {
   }
 
   protected onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
+    if (first) this.#occupancy.changed(this.members.count, Date.now());
     if (conn.role === "agent") this.#agentJoined(ws, conn, join, first);
     else this.#customerJoined(ws, conn, join, first);
   }
@@ -83,6 +98,7 @@ export class Desk extends DeskConversations {
   }
 
   protected onLeave(member: Member, role: Connection["role"]): void {
+    this.#occupancy.changed(this.members.count, Date.now());
     if (role === "agent") {
       const customers = this.ledger.conversationsOf(member.id).map((c) => c.customer);
       this.tell(this.presence("leave", member), customers, this.onlineAgents());
@@ -194,5 +210,70 @@ export class Desk extends DeskConversations {
       name: c.name,
       online: this.members.member(c.customer, "member") !== null,
     }));
+  }
+
+  // ---- the server API (src/worker/api/) and the registry (../registry.ts) ----
+
+  /** Bans left by `kick` with `ban_sec`, checked at every join, agents' too. */
+  readonly #bans = new Bans(this.ctx.storage.sql);
+  /** Tells the registry this desk's member count, throttled, for the server API's `list`. */
+  readonly #occupancy = new OccupancyReport(
+    (members) => this.env.REGISTRY.getByName(REGISTRY_NAME).report("desk", this.#name, members),
+    readPresenceCountMs(this.env),
+    (at) => this.armAlarm(at),
+  );
+
+  get #name(): string {
+    return this.ctx.id.name ?? "";
+  }
+
+  protected override onAlarm(now: number): number | null {
+    const conversations = super.onAlarm(now);
+    const report = this.#occupancy.onAlarm(this.members.count, now);
+    if (conversations === null) return report;
+    return report === null ? conversations : Math.min(conversations, report);
+  }
+
+  /** `members` counts agents and customers alike. */
+  async apiInfo(): Promise<PlaceInfo> {
+    const members = this.members.count;
+    return {
+      occupied: members > 0,
+      members,
+      sockets: this.members.sockets.size,
+      seq: this.history.lastSeq,
+      shards: 1,
+    };
+  }
+
+  /** Agents and customers, each with its role. */
+  async apiMembers(after: string | null, limit: number): Promise<MembersPage> {
+    return memberPage(this.members.sockets.values(), after, limit, true);
+  }
+
+  /** Every stored frame of every conversation kept: the backend sees all. */
+  async apiHistory(before: number | null, limit: number): Promise<StoredPage> {
+    return this.history.pageAll(before ?? undefined, limit);
+  }
+
+  /**
+   * Closes the user's sockets, as an agent and as a customer (`error` `kicked`, then 4403); with
+   * `banSec`, bans it first. A kicked agent's customers wait AGENT_GRACE_SEC like after any leave.
+   */
+  async apiKick(order: KickOrder): Promise<KickResult> {
+    const now = Date.now();
+    if (order.banSec !== null)
+      this.#bans.ban(order.user, now + order.banSec * 1000, order.reason, now);
+    const reason = order.reason === "" ? "you were removed from this desk" : order.reason;
+    const sockets = [
+      ...this.members.socketsOf(order.user, "member"),
+      ...this.members.socketsOf(order.user, "agent"),
+    ];
+    for (const ws of sockets) {
+      const conn = this.members.sockets.get(ws);
+      if (conn !== undefined) this.reply(ws, conn, errorFrame("kicked", reason));
+      this.close(ws, CLOSE_FORBIDDEN, "kicked");
+    }
+    return { closed: sockets.length };
   }
 }
