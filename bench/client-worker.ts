@@ -25,6 +25,7 @@ export type Command =
   | { cmd: "sendText"; socket: number; text: string }
   | { cmd: "waitFrame"; socket: number; type: string; timeoutMs: number }
   | { cmd: "ping"; timeoutMs: number }
+  | { cmd: "acks"; run: number; atLeast: number; timeoutMs: number }
   | { cmd: "closeAll"; drop?: boolean }
   | { cmd: "gc" };
 
@@ -40,9 +41,15 @@ export interface CollectResult {
   lastAt: number;
 }
 
-const { index: WORKER, progress: progressBuffer } = workerData as {
+const {
+  index: WORKER,
+  progress: progressBuffer,
+  ids: SEND_IDS,
+} = workerData as {
   index: number;
   progress: SharedArrayBuffer;
+  /** The sender puts an `id` on every message, as real clients do: the server stores and acks it. */
+  ids: boolean;
 };
 /** [0]: a tick bumped on every change; [1 + w]: messages complete on every socket of worker w. */
 const progress = new Int32Array(progressBuffer);
@@ -88,8 +95,10 @@ interface Run {
   done: number;
   complete: number;
   hist: Histogram;
-  /** WebSocket messages received while this run was current, pongs aside. */
+  /** WebSocket messages that carried a delivery of this run (acks and pongs aside). */
   messages: number;
+  /** Acks of this run's messages (with `ids`: the sender's, one per message). */
+  acks: number;
   firstLatency: Float64Array;
   lastLatency: Float64Array;
   firstSendAt: number;
@@ -196,6 +205,10 @@ function handleLine(c: Client, line: string, at: number): void {
       c.onReady?.();
       return;
     case "ack":
+      if (run !== null && f.id === `b${run.id}-${run.acks}`) run.acks++;
+      else if (SEND_IDS && typeof f.id === "string" && f.id.startsWith("b"))
+        fail(`socket ${c.n}: ack ${f.id} out of order (run ${run?.id}, ${run?.acks} acks so far)`);
+      return;
     case "whoami":
       return;
     default:
@@ -210,7 +223,7 @@ function onData(c: Client, data: WebSocket.RawData): void {
     c.pongs++;
     return;
   }
-  if (run !== null) run.messages++;
+  const countBefore = c.count;
   let start = 0;
   for (;;) {
     const nl = text.indexOf("\n", start);
@@ -219,6 +232,7 @@ function onData(c: Client, data: WebSocket.RawData): void {
     start = nl + 1;
   }
   if (run === null) return;
+  if (c.count !== countBefore) run.messages++;
   const before = run.done;
   if (run.kind === "message") {
     while (run.done < run.total && run.got[run.done] === clients.length) run.done++;
@@ -325,6 +339,7 @@ function expect(id: number, kind: "message" | "event", total: number): void {
     complete: 0,
     hist: new Histogram(),
     messages: 0,
+    acks: 0,
     firstLatency: new Float64Array(total).fill(Infinity),
     lastLatency: new Float64Array(total),
     firstSendAt: 0,
@@ -384,7 +399,12 @@ function send(id: number, from: number, to: number): void {
   const sender = clients[0]!;
   if (run !== null && from === 0) run.firstSendAt = nowMs();
   for (let i = from; i < to; i++) {
-    sender.ws.send(`{"type":"message","data":{"r":${id},"i":${i},"t":${nowMs()}}}`);
+    const data = `{"r":${id},"i":${i},"t":${nowMs()}}`;
+    sender.ws.send(
+      SEND_IDS
+        ? `{"type":"message","data":${data},"id":"b${id}-${i}"}`
+        : `{"type":"message","data":${data}}`,
+    );
   }
 }
 
@@ -405,6 +425,14 @@ function waitFrame(socket: number, type: string, timeoutMs: number): Promise<Fra
     }, timeoutMs);
     c.waiters.push(waiter);
   });
+}
+
+/** With `ids`: waits until the sender has `atLeast` acks of run `id`; answers how many it has. */
+async function acks(id: number, atLeast: number, timeoutMs: number): Promise<number> {
+  const deadline = nowMs() + timeoutMs;
+  while (run !== null && run.id === id && run.acks < atLeast && nowMs() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  return run !== null && run.id === id ? run.acks : 0;
 }
 
 /** Every socket sends `ping`; resolves with how many got `pong` back (all, or it times out). */
@@ -477,6 +505,8 @@ async function handle(m: Command): Promise<unknown> {
       return waitFrame(m.socket, m.type, m.timeoutMs);
     case "ping":
       return ping(m.timeoutMs);
+    case "acks":
+      return acks(m.run, m.atLeast, m.timeoutMs);
     case "closeAll":
       return closeAll(m.drop);
     case "gc":

@@ -24,18 +24,22 @@ const waitAsync = (
 
 export class ClientPool {
   readonly size: number;
+  /** The sender puts an `id` on every message. */
+  readonly ids: boolean;
   readonly #workers: Worker[];
   readonly #progress: Int32Array;
   #nextId = 1;
   #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   failure: Error | null = null;
 
-  constructor(size: number) {
+  /** `ids`: the sender puts an `id` on every message (stored, acked), as real clients do. */
+  constructor(size: number, ids = false) {
     this.size = size;
+    this.ids = ids;
     const buffer = new SharedArrayBuffer(4 * (1 + size));
     this.#progress = new Int32Array(buffer);
     this.#workers = Array.from({ length: size }, (_, index) => {
-      const w = new Worker(WORKER_FILE, { workerData: { index, progress: buffer } });
+      const w = new Worker(WORKER_FILE, { workerData: { index, progress: buffer, ids } });
       w.on(
         "message",
         (m: { type: string; id?: number; result?: unknown; error?: string; message?: string }) => {

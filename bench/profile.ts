@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { ClientPool } from "./clients.ts";
-import { generateSecret } from "../src/worker/webhook.ts";
+import { generateSecret } from "../src/protocol/webhook.ts";
 import { push } from "./push.ts";
 import { startEdgeRooms, type RunningSystem } from "./systems.ts";
 import { dropRoomAndStop, openRoom, throughput } from "./workloads.ts";

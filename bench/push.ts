@@ -2,7 +2,7 @@
  * Signed `POST /push` into a room, end to end (first request to the last delivery on the last
  * socket), and the trivial route beside it: the local HTTP ceiling of `wrangler dev`.
  */
-import { signWebhook } from "../src/worker/webhook.ts";
+import { signWebhook } from "../src/protocol/webhook.ts";
 import type { ClientPool } from "./clients.ts";
 import { snapshot, usageBetween, type Usage } from "./procs.ts";
 import { nowMs } from "./stats.ts";

@@ -4,9 +4,10 @@
  * memory per idle socket, the hibernation proof, and the issue's targets marked met or missed.
  * Rendered from the same `Results` that `--json` saves, so `--report` can print them again.
  */
+import type { DeskQueue } from "./desk.ts";
 import type { Hibernation } from "./hibernation.ts";
 import type { HttpRate, PushRate } from "./push.ts";
-import { fmtBytes, fmtMs, fmtNum, fmtRatio, table } from "./stats.ts";
+import { fmtBytes, fmtMs, fmtNum, fmtRatio, quantileOf, table } from "./stats.ts";
 import type { SystemName } from "./systems.ts";
 import type { Latency, Room, Rss, Throughput } from "./workloads.ts";
 
@@ -45,6 +46,7 @@ export interface Results {
   fanout: FanoutRow[];
   rss0: Partial<Record<SystemName, Rss>>;
   push?: { ceilingBefore: HttpRate; ceilingAfter: HttpRate; rooms: PushRow[] };
+  desk?: DeskQueue;
   hibernation: Partial<Record<SystemName, Hibernation>>;
   seconds: number;
 }
@@ -52,57 +54,62 @@ export interface Results {
 export function report(r: Results): string {
   const out: string[] = [];
   const ps = (n: number) => r.fanout.find((f) => f.label === "partyserver" && f.n === n);
-  out.push(
-    `### Fan-out (one sender, every socket receives every message; window ${r.config.window})\n`,
-  );
-  out.push(
-    table(
-      [
-        "N",
-        "system",
-        "via",
-        "joins/s",
-        "settled s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "burst",
-        "deliveries/s (vs partyserver)",
-        "server CPU µs/delivery",
-        "of which runtime",
-        "busiest server thread",
-        "busiest client thread",
-      ],
-      r.fanout.map((f) => {
-        const base = ps(f.n);
-        const t = f.throughput;
-        return [
-          fmtNum(f.n),
-          f.label,
-          f.label === "node-ws" ? "–" : f.room.direct ? "runtime" : "dev proxy",
-          fmtNum(f.room.connectPerSec),
-          (f.room.settleMs / 1000).toFixed(1),
-          fmtMs(f.latency.p50),
-          fmtMs(f.latency.p99),
-          fmtMs(f.latency.max),
-          `${fmtNum(t.messages)} msgs${t.capped ? "*" : ""} in ${t.seconds.toFixed(1)} s`,
-          fmtNum(t.perSec) + fmtRatio(t.perSec, base?.throughput.perSec),
-          fmtNum((t.server.totalCpuSec / t.deliveries) * 1e6, 1),
-          fmtNum(
-            (((t.server.cpuSec.runtime ?? 0) + (t.server.cpuSec.node ?? 0)) / t.deliveries) * 1e6,
-            1,
-          ),
-          `${(t.server.busiestThread * 100).toFixed(0)} % ${t.server.busiestRole ?? ""}`,
-          `${(t.client.busiestThread * 100).toFixed(0)} %`,
-        ];
-      }),
-    ),
-  );
-  out.push(
-    `\nLatency: ${r.config.rounds} rounds of one message each, every socket's delivery a sample. ` +
-      `Burst: the sender keeps ${r.config.window} messages in flight; * = stopped at the ${r.config.burstSec} s cap, before ${fmtNum(r.config.deliveries)} deliveries. ` +
-      `Server CPU: all processes of the server (for wrangler dev: the runtime workerd, the dev-proxy workerd, the wrangler Node process, esbuild) over the burst, per delivery; "of which runtime": the workerd that runs the Worker (or the Node peer), what Workers would bill.`,
-  );
+  if (r.fanout.length > 0) {
+    out.push(
+      `### Fan-out (one sender, every socket receives every message; window ${r.config.window})\n`,
+    );
+    out.push(
+      table(
+        [
+          "N",
+          "system",
+          "via",
+          "joins/s",
+          "settled s",
+          "p50 ms",
+          "p99 ms",
+          "max ms",
+          "burst",
+          "deliveries/s (vs partyserver)",
+          "server CPU µs/delivery",
+          "of which runtime",
+          "busiest server thread",
+          "busiest client thread",
+        ],
+        r.fanout.map((f) => {
+          const base = ps(f.n);
+          const t = f.throughput;
+          return [
+            fmtNum(f.n),
+            f.label,
+            f.label === "node-ws" ? "–" : f.room.direct ? "runtime" : "dev proxy",
+            fmtNum(f.room.connectPerSec),
+            (f.room.settleMs / 1000).toFixed(1),
+            fmtMs(f.latency.p50),
+            fmtMs(f.latency.p99),
+            fmtMs(f.latency.max),
+            `${fmtNum(t.messages)} msgs${t.capped ? "*" : ""} in ${t.seconds.toFixed(1)} s`,
+            fmtNum(t.perSec) + fmtRatio(t.perSec, base?.throughput.perSec),
+            fmtNum((t.server.totalCpuSec / t.deliveries) * 1e6, 1),
+            fmtNum(
+              (((t.server.cpuSec.runtime ?? 0) + (t.server.cpuSec.node ?? 0)) / t.deliveries) * 1e6,
+              1,
+            ),
+            `${(t.server.busiestThread * 100).toFixed(0)} % ${t.server.busiestRole ?? ""}`,
+            `${(t.client.busiestThread * 100).toFixed(0)} %`,
+          ];
+        }),
+      ),
+    );
+    out.push(
+      `\nLatency: ${r.config.rounds} rounds of one message each, every socket's delivery a sample. ` +
+        (r.config.ids === true
+          ? "The sender puts an `id` on every message (stored with it, acked to the sender), as real clients do. "
+          : "The sender sends no `id` (nothing to remember or ack). ") +
+        `Burst: the sender keeps ${r.config.window} messages in flight; * = stopped at the ${r.config.burstSec} s cap, before ${fmtNum(r.config.deliveries)} deliveries. ` +
+        `Server CPU: all processes of the server (for wrangler dev: the runtime workerd, the dev-proxy workerd, the wrangler Node process, esbuild) over the burst, per delivery; "of which runtime": the workerd that runs the Worker (or the Node peer), what Workers would bill.`,
+    );
+  }
   if (r.push !== undefined) {
     const p = r.push;
     const ceiling = (p.ceilingBefore.perSec + p.ceilingAfter.perSec) / 2;
@@ -150,35 +157,38 @@ export function report(r: Results): string {
       ),
     );
   }
-  out.push(`\n### Connections and memory (idle sockets, a fresh server per room)\n`);
-  const perSocket = (f: FanoutRow, key: keyof Rss) =>
-    fmtBytes((f.room.rssIdle[key] - f.room.rssBefore[key]) / f.n);
-  out.push(
-    table(
-      [
-        "system",
-        "N",
-        "via",
-        "joins/s",
-        "RSS fresh → N idle sockets",
-        "per idle socket",
-        "of which runtime",
-        "of which dev proxy",
-      ],
-      r.fanout
-        .filter((f) => f.label !== "edge-rooms batch=1")
-        .map((f) => [
-          f.label,
-          fmtNum(f.n),
-          f.label === "node-ws" ? "–" : f.room.direct ? "runtime" : "dev proxy",
-          fmtNum(f.room.connectPerSec),
-          `${fmtBytes(f.room.rssBefore.total)} → ${fmtBytes(f.room.rssIdle.total)}`,
-          perSocket(f, "total"),
-          perSocket(f, "runtime"),
-          f.label === "node-ws" ? "–" : perSocket(f, "proxy"),
-        ]),
-    ),
-  );
+  if (r.desk !== undefined) out.push(deskTable(r.desk));
+  if (r.fanout.length > 0) {
+    out.push(`\n### Connections and memory (idle sockets, a fresh server per room)\n`);
+    const perSocket = (f: FanoutRow, key: keyof Rss) =>
+      fmtBytes((f.room.rssIdle[key] - f.room.rssBefore[key]) / f.n);
+    out.push(
+      table(
+        [
+          "system",
+          "N",
+          "via",
+          "joins/s",
+          "RSS fresh → N idle sockets",
+          "per idle socket",
+          "of which runtime",
+          "of which dev proxy",
+        ],
+        r.fanout
+          .filter((f) => f.label !== "edge-rooms batch=1")
+          .map((f) => [
+            f.label,
+            fmtNum(f.n),
+            f.label === "node-ws" ? "–" : f.room.direct ? "runtime" : "dev proxy",
+            fmtNum(f.room.connectPerSec),
+            `${fmtBytes(f.room.rssBefore.total)} → ${fmtBytes(f.room.rssIdle.total)}`,
+            perSocket(f, "total"),
+            perSocket(f, "runtime"),
+            f.label === "node-ws" ? "–" : perSocket(f, "proxy"),
+          ]),
+      ),
+    );
+  }
   const hib = Object.entries(r.hibernation) as [SystemName, Hibernation][];
   if (hib.length > 0) {
     out.push(`\n### Hibernation (idle ${r.config.idleSec} s, sockets kept open)\n`);
@@ -199,10 +209,59 @@ export function report(r: Results): string {
       ),
     );
   }
-  out.push(`\n### Targets (issue 4)\n`);
-  out.push(table(["target", "measured", "met"], targets(r)));
+  const met = targets(r);
+  if (met.length > 0) {
+    out.push(`\n### Targets (issue 4)\n`);
+    out.push(table(["target", "measured", "met"], met));
+  }
   out.push(`\nTotal ${r.seconds.toFixed(0)} s.`);
   return out.join("\n");
+}
+
+/** Customer #1 and customer #(queue + 1) of the same desks, side by side, and their ratio. */
+function deskTable(d: DeskQueue): string {
+  const q = (xs: number[], p: number) => quantileOf(xs, p);
+  const join = (ts: DeskQueue["first"]) => ts.map((t) => t.joinMs);
+  const message = (ts: DeskQueue["first"]) => ts.map((t) => t.messageMs);
+  const row = (who: string, ahead: number, ts: DeskQueue["first"]) => [
+    who,
+    fmtNum(ahead),
+    fmtMs(q(join(ts), 0.5)),
+    fmtMs(q(join(ts), 0.9)),
+    fmtMs(q(message(ts), 0.5)),
+    fmtMs(q(message(ts), 0.9)),
+  ];
+  const ratio = (f: (ts: DeskQueue["first"]) => number[], p: number) =>
+    `${(q(f(d.next), p) / q(f(d.first), p)).toFixed(2)}×`;
+  const fill = d.fillSec.map((s) => s.toFixed(1)).join(", ");
+  return [
+    `\n### Help desk: one more customer into a queue of ${fmtNum(d.queue)} (${d.first.length} desks, no agent online)\n`,
+    table(
+      [
+        "customer",
+        "queued ahead",
+        "join p50 ms",
+        "join p90 ms",
+        "first message p50 ms",
+        "first message p90 ms",
+      ],
+      [
+        row("#1", 0, d.first),
+        row(`#${fmtNum(d.queue + 1)}`, d.queue, d.next),
+        [
+          `#${fmtNum(d.queue + 1)} / #1`,
+          "",
+          ratio(join, 0.5),
+          ratio(join, 0.9),
+          ratio(message, 0.5),
+          ratio(message, 0.9),
+        ],
+      ],
+    ),
+    `\nEach desk is a sample: a guest joins (upgrade request to \`welcome\`) and writes its first message (send to \`queued\`, its position checked) as customer #1, ` +
+      `${fmtNum(d.queue - 1)} more do the same, ${d.leave === true ? "closing their sockets once acked (the queue stays in storage)" : "their sockets left open"} (${fill} s per desk), then customer #${fmtNum(d.queue + 1)} is timed the same way. ` +
+      `${d.direct === true ? "Direct to the runtime's socket" : "Through the dev proxy"}; each desk warmed by a guest who joined and left first, and an uncounted desk before them all.`,
+  ].join("\n");
 }
 
 function targets(r: Results): string[][] {

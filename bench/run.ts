@@ -9,20 +9,22 @@
  *   node bench/run.ts [--quick] [--sizes 100,1000,5000] [--systems edge-rooms,partyserver,node-ws]
  *                     [--workers 2] [--window 100] [--rounds 30] [--deliveries 500000] [--burst-sec 45]
  *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
- *                     [--users 1000] [--direct] [--no-hibernation] [--json out.json]
+ *                     [--users 1000] [--direct] [--no-hibernation] [--ids] [--desk-queue 1000]
+ *                     [--desks 10] [--desk-leave] [--source DIR] [--json out.json]
  *   node bench/run.ts --report out.json   (prints the tables of a saved run again)
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, release, totalmem } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { generateSecret } from "../src/worker/webhook.ts";
+import { generateSecret } from "../src/protocol/webhook.ts";
 import { ClientPool } from "./clients.ts";
 import type { Usage } from "./procs.ts";
 import { fmtBytes, fmtMs, fmtNum } from "./stats.ts";
 import { ROOT, SYSTEM_NAMES, startSystem, type RunningSystem, type SystemName } from "./systems.ts";
+import { deskQueue } from "./desk.ts";
 import { hibernationEdgeRooms, hibernationPartyserver } from "./hibernation.ts";
 import { push, trivialRoute } from "./push.ts";
 import { report, type Label, type PushRow, type Results } from "./report.ts";
@@ -54,6 +56,11 @@ const { values: args } = parseArgs({
     users: { type: "string" },
     "no-hibernation": { type: "boolean", default: false },
     direct: { type: "boolean", default: false },
+    ids: { type: "boolean", default: false },
+    "desk-queue": { type: "string" },
+    desks: { type: "string" },
+    "desk-leave": { type: "boolean", default: false },
+    source: { type: "string" },
     json: { type: "string" },
     report: { type: "string" },
   },
@@ -94,6 +101,19 @@ const config = {
    * descriptors per WebSocket); done anyway for an N the open-file limit cannot carry through it.
    */
   direct: args.direct,
+  /** The fan-out sender puts an `id` on every message (stored and acked), as real clients do. */
+  ids: args.ids,
+  /** Customers queued ahead of the last one measured at the help desk; 0 skips the desk. */
+  deskQueue: num(args["desk-queue"], 1000, 100),
+  /** Desks (samples) for the desk queue: each times its customer #1 and #(queue + 1). */
+  desks: num(args.desks, 10, 3),
+  /** The customers who fill the desk's queue close their sockets after writing. */
+  deskLeave: args["desk-leave"],
+  /**
+   * The project tree this project's Worker is copied from (default: this one): another
+   * checkout, e.g. `git worktree add /tmp/before <commit>`, is measured by this same harness.
+   */
+  source: resolve(args.source ?? ROOT),
 };
 for (const s of config.systems)
   if (!SYSTEM_NAMES.includes(s)) throw new Error(`unknown system ${s}`);
@@ -144,14 +164,14 @@ function workerdOf(wranglerDir: string): string {
 function machine(): Record<string, string> {
   const git = (...a: string[]) => {
     try {
-      return execFileSync("git", a, { cwd: ROOT, encoding: "utf8" }).trim();
+      return execFileSync("git", a, { cwd: config.source, encoding: "utf8" }).trim();
     } catch {
       return "";
     }
   };
   const dirty = git("status", "--porcelain", "src", "wrangler.toml") !== "";
   return {
-    source: `${git("rev-parse", "--short", "HEAD") || "?"}${dirty ? " + uncommitted changes in src/" : ""}`,
+    source: `${git("rev-parse", "--short", "HEAD") || "?"}${dirty ? " + uncommitted changes in src/" : ""}${config.source === ROOT ? "" : ` (from ${config.source})`}`,
     cpu: `${cpus().length} × ${cpus()[0]?.model ?? "?"}`,
     memory: fmtBytes(totalmem()),
     kernel: release(),
@@ -215,7 +235,7 @@ async function main(): Promise<void> {
         "set the same version in bench/peers/partyserver/package.json (overrides) for a same-runtime comparison",
     );
   }
-  const pool = new ClientPool(config.workers);
+  const pool = new ClientPool(config.workers, config.ids);
   const secret = generateSecret();
   let sys: RunningSystem | null = null;
   const stopSys = async () => {
@@ -235,7 +255,7 @@ async function main(): Promise<void> {
             name === "edge-rooms" ? (batch ? "edge-rooms batch=1" : "edge-rooms") : name;
           // Every room gets a fresh server: its memory is this room's alone, and nothing left
           // over from the previous room (a leave storm, garbage) lands in this measurement.
-          sys = await startSystem(name, vars);
+          sys = await startSystem(name, vars, config.source);
           await waitQuiet(sys);
           results.rss0[name] ??= rssOf(sys);
           // Past what the dev proxy's descriptors allow, clients go to the runtime itself.
@@ -259,8 +279,8 @@ async function main(): Promise<void> {
           sys = null;
         }
       }
-      if (name === "edge-rooms") {
-        sys = await startSystem(name, vars);
+      if (name === "edge-rooms" && config.pushRequests > 0) {
+        sys = await startSystem(name, vars, config.source);
         await waitQuiet(sys);
         // Push into a room of one-frame clients and into one of batch=1 clients (the browser
         // client's mode), with the trivial route measured before and after as the ceiling.
@@ -301,9 +321,25 @@ async function main(): Promise<void> {
         log(
           `  trivial route ${fmtNum(ceilingBefore.perSec)} / ${fmtNum(ceilingAfter.perSec)} req/s before / after; CPU per request: ${perReq(ceilingBefore.server, ceilingBefore.requests)}, harness ${perReq(ceilingBefore.client, ceilingBefore.requests)}`,
         );
+        await stopSys();
+      }
+      if (name === "edge-rooms" && config.deskQueue > 0 && config.desks > 0) {
+        log(
+          `\n## edge-rooms help desk: ${config.deskQueue} queued customers, ${config.desks} desks`,
+        );
+        sys = await startSystem(name, vars, config.source);
+        await waitQuiet(sys);
+        results.desk = await deskQueue(
+          sys,
+          config.deskQueue,
+          config.desks,
+          { direct: config.direct, leave: config.deskLeave },
+          log,
+        );
+        await stopSys();
       }
       if (name === "partyserver" && config.hibernation) {
-        sys = await startSystem(name, vars);
+        sys = await startSystem(name, vars, config.source);
         await waitQuiet(sys);
         const room = await openRoom(sys, pool, 100, false, "idle", config.users);
         results.hibernation.partyserver = await hibernationPartyserver(
@@ -318,7 +354,7 @@ async function main(): Promise<void> {
       await stopSys();
       if (name === "edge-rooms" && config.hibernation) {
         log(`\n## edge-rooms hibernation (its own server: RATE_PER_SEC=0.01, RATE_BURST=1)`);
-        sys = await startSystem("edge-rooms", HIBERNATION_VARS);
+        sys = await startSystem("edge-rooms", HIBERNATION_VARS, config.source);
         const room = await openRoom(sys, pool, 100, false, "idle", config.users);
         results.hibernation["edge-rooms"] = await hibernationEdgeRooms(
           sys,

@@ -68,6 +68,13 @@ export class Histogram {
   }
 }
 
+/** The q-quantile (0..1) of a few samples, nearest rank: p90 of 10 samples is the 9th. */
+export function quantileOf(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+}
+
 // ---- formatting ----
 
 export function fmtNum(n: number | undefined, digits = 0): string {

@@ -19,7 +19,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, stopProcessGroup } from "../scripts/processes.ts";
-import { generateSecret } from "../src/worker/webhook.ts";
+import { generateSecret } from "../src/protocol/webhook.ts";
 import { groupPids } from "./procs.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -277,8 +277,11 @@ export async function startWranglerWorker(opts: {
  * is always set (a fresh one unless `vars` has one): the snapshot has no .dev.vars, and a server
  * without it refuses every join, guests included.
  */
-export async function startEdgeRooms(vars: Record<string, string>): Promise<RunningSystem> {
-  const dir = snapshotProject();
+export async function startEdgeRooms(
+  vars: Record<string, string>,
+  source = ROOT,
+): Promise<RunningSystem> {
+  const dir = snapshotProject(source);
   const { s, port, persistDir } = await wranglerDev(
     join(ROOT, "node_modules/.bin/wrangler"),
     dir,
@@ -308,9 +311,11 @@ export async function startEdgeRooms(vars: Record<string, string>): Promise<Runn
 /**
  * A copy of what `wrangler dev` builds from, taken when the system starts: wrangler reloads the
  * Worker (dropping every socket) whenever a source file changes, and a bench must measure one
- * version of the code however long it runs, even while someone edits src/.
+ * version of the code however long it runs, even while someone edits src/. `source` is the
+ * project tree to copy: this one, or (`--source`) another checkout, e.g. a git worktree of an
+ * older commit, measured by this harness and with this project's node_modules.
  */
-function snapshotProject(): string {
+function snapshotProject(source: string): string {
   const dir = mkdtempSync(join(tmpdir(), "rooms-bench-src-"));
   for (const entry of [
     "src",
@@ -320,8 +325,8 @@ function snapshotProject(): string {
     "package.json",
     "tsconfig.json",
   ]) {
-    if (existsSync(join(ROOT, entry)))
-      cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+    if (existsSync(join(source, entry)))
+      cpSync(join(source, entry), join(dir, entry), { recursive: true });
   }
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   return dir;
@@ -367,8 +372,9 @@ export async function startNodeWs(): Promise<RunningSystem> {
 export function startSystem(
   name: SystemName,
   vars: Record<string, string>,
+  source = ROOT,
 ): Promise<RunningSystem> {
-  if (name === "edge-rooms") return startEdgeRooms(vars);
+  if (name === "edge-rooms") return startEdgeRooms(vars, source);
   if (name === "partyserver") return startPartyserver();
   return startNodeWs();
 }

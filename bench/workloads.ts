@@ -146,6 +146,18 @@ export async function dropRoomAndStop(sys: RunningSystem, pool: ClientPool): Pro
   await sys.stop();
 }
 
+/** With `ids`, every message sent in `run` must come back acked to the sender (socket 0). */
+async function checkAcks(pool: ClientPool, run: number, messages: number): Promise<void> {
+  if (!pool.ids) return;
+  const acks = await pool.call<number>(0, {
+    cmd: "acks",
+    run,
+    atLeast: messages,
+    timeoutMs: 10_000,
+  });
+  if (acks !== messages) throw new Error(`run ${run}: ${acks} acks for ${messages} messages`);
+}
+
 export async function collectAll(
   pool: ClientPool,
   run: number,
@@ -217,6 +229,7 @@ async function measureRounds(pool: ClientPool, n: number, rounds: number): Promi
     await sleep(20); // the rounds measure an idle room's latency, not a queue
   }
   const c = await collectAll(pool, run);
+  await checkAcks(pool, run, rounds);
   if (c.deliveries !== rounds * n)
     throw new Error(`latency: ${c.deliveries} deliveries, expected ${rounds * n}`);
   return {
@@ -289,6 +302,7 @@ export async function throughput(
   const server1 = snapshot(pids);
   const client1 = snapshot([process.pid]);
   const c = await collectAll(pool, run);
+  await checkAcks(pool, run, messages);
   if (c.deliveries !== messages * n)
     throw new Error(`throughput: ${c.deliveries} deliveries, expected ${messages * n}`);
   const seconds = (c.lastAt - c.firstSendAt) / 1000;
