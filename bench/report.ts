@@ -259,7 +259,7 @@ function deskTable(d: DeskQueue): string {
       ],
     ),
     `\nEach desk is a sample: a guest joins (upgrade request to \`welcome\`) and writes its first message (send to \`queued\`, its position checked) as customer #1, ` +
-      `${fmtNum(d.queue - 1)} more do the same, ${d.leave === true ? "closing their sockets once acked (the queue stays in storage)" : "their sockets left open"} (${fill} s per desk), then customer #${fmtNum(d.queue + 1)} is timed the same way. ` +
+      `${fmtNum(d.queue - 1)} more do the same, ${d.leave === true ? "closing their sockets once acked, so the queue is in storage only" : "their sockets left open"} (${fill} s per desk), then customer #${fmtNum(d.queue + 1)} is timed the same way. ` +
       `${d.direct === true ? "Direct to the runtime's socket" : "Through the dev proxy"}; each desk warmed by a guest who joined and left first, and an uncounted desk before them all.`,
   ].join("\n");
 }
