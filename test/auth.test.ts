@@ -1,5 +1,5 @@
 /**
- * Unit tests of src/worker/auth.ts (PROTOCOL section 5). The origin policy for browser upgrades: no
+ * Unit tests of src/worker/auth.ts. The origin policy for browser upgrades: no
  * Origin is a backend and allowed, the page's own origin is always allowed, others only when
  * listed in ALLOWED_ORIGINS (a comma list, or `*`). Join tokens: JWT HS256 with sub, name, room,
  * role and a required exp; anything wrong is `unauthorized`, a good token for another room is

@@ -1,6 +1,6 @@
 /// <reference types="vite/client" />
 /**
- * The limits in wrangler.toml [vars] must be PROTOCOL section 1's defaults, and the defaults
+ * The limits in wrangler.toml [vars] must be the protocol's defaults, and the defaults
  * compiled into src/protocol/ must agree with both. The file is read through Vite's `?raw`
  * import (the test modules are transformed by Vite before workerd runs them), because workerd
  * has no file system and vitest.config.ts overrides some of these vars in the test bindings.
@@ -48,7 +48,7 @@ function readVars(toml: string): Record<string, string> {
 describe("configuration", () => {
   const vars = readVars(wranglerToml);
 
-  it("declares every protocol limit in wrangler.toml [vars] with PROTOCOL's default", () => {
+  it("declares every protocol limit in wrangler.toml [vars] with the protocol's default", () => {
     expect(vars).toMatchObject(PROTOCOL_DEFAULTS);
   });
 

@@ -1,5 +1,5 @@
 /**
- * Unit tests of the batching outbox (PROTOCOL section 3, Batching) with fake sockets that record
+ * Unit tests of the batching outbox with fake sockets that record
  * what they were sent. Batched frames leave on a zero-delay timer, so "the next turn" is awaited
  * with a zero-delay timer of our own, scheduled after the outbox's and therefore run after it.
  */

@@ -1,7 +1,7 @@
 /**
  * Unit tests of src/protocol/: the name rules, display names, limits from the environment,
  * close codes, the UTF-8 size check and the one parser every inbound client frame goes through
- * (PROTOCOL sections 1 and 3). Pure functions, so no room or socket is involved, except where
+ *. Pure functions, so no room or socket is involved, except where
  * the runtime's own `WebSocket.close` is the judge of which close codes can be answered.
  */
 import { describe, expect, it } from "vitest";

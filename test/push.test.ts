@@ -1,5 +1,5 @@
 /**
- * POST /push (PROTOCOL section 4) through the Worker's own fetch handler, with real sockets joined
+ * POST /push through the Worker's own fetch handler, with real sockets joined
  * to the rooms: what reaches whom, in which order, what the answer says, and every refusal with
  * its exact status and JSON body. Absence of a frame is proven by ordering: a later push must be
  * the next event a socket sees.

@@ -1,5 +1,5 @@
 /**
- * Unit tests of the per-connection token bucket (PROTOCOL section 1: 20/s, burst 40, sustained
+ * Unit tests of the per-connection token bucket (20/s, burst 40, sustained
  * abuse closes). Time is passed in explicitly, so nothing here waits.
  */
 import { describe, expect, it } from "vitest";

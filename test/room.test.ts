@@ -1,7 +1,7 @@
 /**
  * The Room object end to end through the Worker's fetch handler: ordering, echo, acks and
  * idempotent re-sends, visibility of direct and targeted frames, replay and history, batching,
- * hibernation, bad input and flood control (PROTOCOL.md sections 1-3). Every test has its own
+ * hibernation, bad input and flood control. Every test has its own
  * room; absence of a frame is proven by ordering (the next frame is a later one), never by a sleep.
  */
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
@@ -811,7 +811,7 @@ describe("room: hibernation", () => {
   });
 
   // The close itself wakes the evicted room, whose rebuilt member cache no longer lists the
-  // closing socket: the leave must still be broadcast (PROTOCOL 3, Presence and Hibernation).
+  // closing socket: the leave must still be broadcast.
   it("broadcasts leave when the last socket of a member closes while the room is evicted", async () => {
     const room = uniqueRoom();
     const { client: a1 } = await join(room, { user: "ann", name: "Ann" });

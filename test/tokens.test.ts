@@ -1,5 +1,5 @@
 /**
- * Join tokens (PROTOCOL section 5): `verifyJoinToken` on its own, with tokens made by Hono's JWT
+ * Join tokens: `verifyJoinToken` on its own, with tokens made by Hono's JWT
  * signer, and the Worker's answer to each kind of token on a real upgrade: one `error` frame and
  * close 4401/4403 for a refused identity, the token's identity in `welcome` for an accepted one.
  */

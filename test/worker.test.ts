@@ -1,5 +1,5 @@
 /**
- * The HTTP side of joining (PROTOCOL sections 1, 2 and 5) through the Worker's own fetch handler:
+ * The HTTP side of joining through the Worker's own fetch handler:
  * what is refused before any upgrade and with which JSON error, the origin policy, the identity
  * an anonymous joiner is given, and join tokens (refused inside the socket, 4401/4403).
  */
@@ -12,7 +12,7 @@ import { Client, type Frame, join, request, roomUrl, uniqueRoom, userToken } fro
 
 const UPGRADE = { Upgrade: "websocket" };
 
-/** Asserts PROTOCOL's HTTP error shape: JSON `{"error": code, "message": <sentence>}`, nothing else. */
+/** Asserts the protocol's HTTP error shape: JSON `{"error": code, "message": <sentence>}`, nothing else. */
 async function expectError(res: Response, status: number, code: string): Promise<Frame> {
   const body = (await res.json()) as Frame;
   expect({ status: res.status, error: body.error }).toEqual({ status, error: code });
