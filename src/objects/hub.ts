@@ -12,6 +12,7 @@ import { readInbound } from "./inbound";
 import { Members, attachment, type Attachment, type Connection, type Role } from "./members";
 import { Outbox } from "./outbox";
 import {
+  CLOSE_FORBIDDEN,
   CLOSE_TOO_MANY_CONNECTIONS,
   DEFAULT_REPLAY,
   answerableCloseCode,
@@ -30,6 +31,9 @@ import {
   readJoin,
   type Join,
   type Refusal,
+  type KickResult,
+  type PlaceInfo,
+  type StoredPage,
 } from "../protocol";
 import { TokenBucket } from "./ratelimit";
 
@@ -145,6 +149,34 @@ export abstract class Hub extends DurableObject<Env> {
       .catch((err: unknown) =>
         console.error(`${this.constructor.name} ${this.ctx.id}: arming the alarm failed`, err),
       );
+  }
+
+  // ---- the server API's shared answers (rooms and desks) ----
+
+  async apiInfo(): Promise<PlaceInfo> {
+    const members = this.members.count;
+    return {
+      occupied: members > 0,
+      members,
+      sockets: this.members.sockets.size,
+      seq: this.history.lastSeq,
+      shards: 1,
+    };
+  }
+
+  /** Every stored frame, directs and every desk conversation included: the backend sees all. */
+  async apiHistory(before: number | null, limit: number): Promise<StoredPage> {
+    return this.history.pageAll(before ?? undefined, limit);
+  }
+
+  /** Closes these sockets of a kicked user: `error` `kicked` first, then 4403. */
+  protected kickSockets(sockets: WebSocket[], reason: string): KickResult {
+    for (const ws of sockets) {
+      const conn = this.members.sockets.get(ws);
+      if (conn !== undefined) this.reply(ws, conn, errorFrame("kicked", reason));
+      this.close(ws, CLOSE_FORBIDDEN, "kicked");
+    }
+    return { closed: sockets.length };
   }
 
   /** A socket joined (`first`: the user's first socket). Must send `welcome` first. */

@@ -10,7 +10,6 @@ import { Hub } from "./hub";
 import type { Connection } from "./members";
 import { OccupancyReport, REGISTRY_NAME, readPresenceCountMs } from "./registry";
 import {
-  CLOSE_FORBIDDEN,
   callHook,
   errorFrame,
   readPublishHook,
@@ -26,9 +25,7 @@ import {
   type KickOrder,
   type KickResult,
   type MembersPage,
-  type PlaceInfo,
   type Refusal,
-  type StoredPage,
 } from "../protocol";
 
 const ROOM_FRAMES: ReadonlySet<ClientFrameType> = new Set(["message", "direct", "history"]);
@@ -258,24 +255,8 @@ export class Room extends Hub {
     return this.#occupancy.onAlarm(this.members.count, now);
   }
 
-  async apiInfo(): Promise<PlaceInfo> {
-    const members = this.members.count;
-    return {
-      occupied: members > 0,
-      members,
-      sockets: this.members.sockets.size,
-      seq: this.history.lastSeq,
-      shards: 1,
-    };
-  }
-
   async apiMembers(after: string | null, limit: number): Promise<MembersPage> {
     return memberPage(this.members.sockets.values(), after, limit, false);
-  }
-
-  /** Every stored frame, directs included: the backend sees all. */
-  async apiHistory(before: number | null, limit: number): Promise<StoredPage> {
-    return this.history.pageAll(before ?? undefined, limit);
   }
 
   /** Closes the user's sockets (`error` `kicked`, then 4403); with `banSec`, bans it first. */
@@ -285,11 +266,6 @@ export class Room extends Hub {
       this.#bans.ban(order.user, now + order.banSec * 1000, order.reason, now);
     const reason = order.reason === "" ? "you were removed from this room" : order.reason;
     const sockets = [...this.members.socketsOf(order.user)];
-    for (const ws of sockets) {
-      const conn = this.members.sockets.get(ws);
-      if (conn !== undefined) this.reply(ws, conn, errorFrame("kicked", reason));
-      this.close(ws, CLOSE_FORBIDDEN, "kicked");
-    }
-    return { closed: sockets.length };
+    return this.kickSockets(sockets, reason);
   }
 }

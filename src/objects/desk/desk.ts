@@ -18,15 +18,12 @@ import type { ClientFrame, ClientFrameType } from "../../protocol/client-frames"
 import type { Join, Refusal } from "../../protocol";
 import type { Connection } from "../members";
 import {
-  CLOSE_FORBIDDEN,
   errorFrame,
   type DeskCustomer,
   type KickOrder,
   type KickResult,
   type Member,
   type MembersPage,
-  type PlaceInfo,
-  type StoredPage,
 } from "../../protocol";
 import { Bans, memberPage } from "../api";
 import { OccupancyReport, REGISTRY_NAME, readPresenceCountMs } from "../registry";
@@ -234,26 +231,9 @@ export class Desk extends DeskConversations {
     return report === null ? conversations : Math.min(conversations, report);
   }
 
-  /** `members` counts agents and customers alike. */
-  async apiInfo(): Promise<PlaceInfo> {
-    const members = this.members.count;
-    return {
-      occupied: members > 0,
-      members,
-      sockets: this.members.sockets.size,
-      seq: this.history.lastSeq,
-      shards: 1,
-    };
-  }
-
   /** Agents and customers, each with its role. */
   async apiMembers(after: string | null, limit: number): Promise<MembersPage> {
     return memberPage(this.members.sockets.values(), after, limit, true);
-  }
-
-  /** Every stored frame of every conversation kept: the backend sees all. */
-  async apiHistory(before: number | null, limit: number): Promise<StoredPage> {
-    return this.history.pageAll(before ?? undefined, limit);
   }
 
   /**
@@ -269,11 +249,6 @@ export class Desk extends DeskConversations {
       ...this.members.socketsOf(order.user, "member"),
       ...this.members.socketsOf(order.user, "agent"),
     ];
-    for (const ws of sockets) {
-      const conn = this.members.sockets.get(ws);
-      if (conn !== undefined) this.reply(ws, conn, errorFrame("kicked", reason));
-      this.close(ws, CLOSE_FORBIDDEN, "kicked");
-    }
-    return { closed: sockets.length };
+    return this.kickSockets(sockets, reason);
   }
 }
