@@ -1,9 +1,10 @@
 /**
- * Hub: what every conversation object (Room, Desk) shares, written once. It accepts the sockets
- * the Worker forwards with the hibernatable WebSocket API, keeps identity in their attachments,
- * runs every inbound frame through the same checks (size, rate, binary, parse), keeps the log in
- * SQLite (history.ts) and sends through one outbox (outbox.ts). Subclasses decide what a join
- * and each accepted frame mean.
+ * Hub: the runtime every conversation object (Room, Desk) stands on, written once. It accepts
+ * the sockets the Worker forwards with the hibernatable WebSocket API, keeps identity in their
+ * attachments, runs every inbound frame through the same checks (size, rate, binary, parse),
+ * keeps the log in SQLite (history.ts), sends through one outbox (outbox.ts) and runs the one
+ * alarm every timer shares. What a place says (welcome, history pages, acks, presence, the
+ * server API's answers) is place.ts; what a join and each accepted frame mean is the subclass's.
  */
 import { DurableObject } from "cloudflare:workers";
 import { EventsOut, type EventPlace } from "./events";
@@ -12,28 +13,20 @@ import { readInbound } from "./inbound";
 import { Members, attachment, type Attachment, type Connection, type Role } from "./members";
 import { Outbox } from "./outbox";
 import {
-  CLOSE_FORBIDDEN,
+  CONNECT_PATH,
   CLOSE_TOO_MANY_CONNECTIONS,
-  DEFAULT_REPLAY,
   answerableCloseCode,
   errorFrame,
   readHookSettings,
+  readJoin,
   readLimits,
-  type HistoryFrame,
-  type Limits,
-  type Member,
-  type PresenceFrame,
-  type ServerFrame,
-  type WelcomeFrame,
   type ClientFrame,
   type ClientFrameType,
-  CONNECT_PATH,
-  readJoin,
   type Join,
+  type Limits,
+  type Member,
   type Refusal,
-  type KickResult,
-  type PlaceInfo,
-  type StoredPage,
+  type ServerFrame,
 } from "../protocol";
 import { TokenBucket } from "./ratelimit";
 
@@ -151,34 +144,6 @@ export abstract class Hub extends DurableObject<Env> {
       );
   }
 
-  // ---- the server API's shared answers (rooms and desks) ----
-
-  async apiInfo(): Promise<PlaceInfo> {
-    const members = this.members.count;
-    return {
-      occupied: members > 0,
-      members,
-      sockets: this.members.sockets.size,
-      seq: this.history.lastSeq,
-      shards: 1,
-    };
-  }
-
-  /** Every stored frame, directs and every desk conversation included: the backend sees all. */
-  async apiHistory(before: number | null, limit: number): Promise<StoredPage> {
-    return this.history.pageAll(before ?? undefined, limit);
-  }
-
-  /** Closes these sockets of a kicked user: `error` `kicked` first, then 4403. */
-  protected kickSockets(sockets: WebSocket[], reason: string): KickResult {
-    for (const ws of sockets) {
-      const conn = this.members.sockets.get(ws);
-      if (conn !== undefined) this.reply(ws, conn, errorFrame("kicked", reason));
-      this.close(ws, CLOSE_FORBIDDEN, "kicked");
-    }
-    return { closed: sockets.length };
-  }
-
   /** A socket joined (`first`: the user's first socket). Must send `welcome` first. */
   protected abstract onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void;
   /** An accepted, parsed frame from a member. */
@@ -282,97 +247,7 @@ export abstract class Hub extends DurableObject<Env> {
     }
   }
 
-  // ---- helpers for subclasses ----
-
-  /** Sends `welcome` (with `extra` fields) and the replay the user may see. */
-  protected welcome(
-    ws: WebSocket,
-    conn: Connection,
-    join: Join,
-    members: Member[],
-    extra: Partial<WelcomeFrame> = {},
-  ): void {
-    const replay = this.history.replay(conn, join.since, DEFAULT_REPLAY);
-    const self = this.members.member(conn.id, conn.role) ?? { id: conn.id, name: conn.name };
-    this.send(ws, {
-      type: "welcome",
-      room: join.name,
-      self: join.guestToken === undefined ? self : { ...self, token: join.guestToken },
-      members,
-      count: members.length,
-      seq: this.history.lastSeq,
-      replay: { from: replay.from, count: replay.frames.length, complete: replay.complete },
-      ...extra,
-    });
-    for (const frame of replay.frames) this.outbox.send(ws, frame, conn.batch);
-  }
-
-  /** Answers a `history` request from the log, filtered by what the user may see. */
-  protected answerHistory(
-    ws: WebSocket,
-    conn: Connection,
-    frame: Extract<ClientFrame, { type: "history" }>,
-  ): void {
-    const page = this.history.page(conn, frame.before, frame.limit);
-    this.sendHistory(
-      ws,
-      conn,
-      page.frames,
-      page.complete,
-      frame.id === undefined ? {} : { id: frame.id },
-    );
-  }
-
-  /** Sends stored frames as a `history` frame; the stored texts are spliced in as they are. */
-  protected sendHistory(
-    ws: WebSocket,
-    conn: Connection,
-    frames: string[],
-    complete: boolean,
-    extra: Partial<HistoryFrame> = {},
-  ): void {
-    const head = JSON.stringify({
-      type: "history",
-      ...extra,
-      messages: [],
-      complete,
-    } satisfies HistoryFrame);
-    this.outbox.send(
-      ws,
-      head.replace('"messages":[]', `"messages":[${frames.join(",")}]`),
-      conn.batch,
-    );
-  }
-
-  /**
-   * When a frame's `id` was already stored by this user, answers the original `ack` and returns
-   * true: the caller then stores and delivers nothing.
-   */
-  protected acknowledgedBefore(
-    ws: WebSocket,
-    conn: Connection,
-    id: string | undefined,
-    now: number,
-  ): boolean {
-    if (id === undefined) return false;
-    const seen = this.history.keys.recall(clientKey(conn.id, id), now);
-    if (seen === undefined) return false;
-    this.reply(ws, conn, { type: "ack", id, seq: Number(seen) });
-    return true;
-  }
-
-  /** Records a stored frame's `id` for idempotent re-sends and acknowledges it. */
-  protected acknowledge(
-    ws: WebSocket,
-    conn: Connection,
-    id: string | undefined,
-    seq: number,
-    now: number,
-  ): void {
-    if (id === undefined) return;
-    this.history.keys.remember(clientKey(conn.id, id), String(seq), now);
-    this.reply(ws, conn, { type: "ack", id, seq });
-  }
+  // ---- sending, for the places built on this runtime ----
 
   /**
    * Serializes once and sends to every socket of the given users in one role (a desk's agents
@@ -402,15 +277,6 @@ export abstract class Hub extends DurableObject<Env> {
     this.outbox.send(ws, JSON.stringify(frame), conn.batch);
   }
 
-  protected presence(action: PresenceFrame["action"], member: Member): string {
-    return JSON.stringify({
-      type: "presence",
-      action,
-      member,
-      count: this.members.count,
-    } satisfies PresenceFrame);
-  }
-
   /** Closes a socket from our side: what is queued for it goes first, then the member leaves. */
   protected close(ws: WebSocket, code: number, reason: string): void {
     this.outbox.flushSocket(ws);
@@ -435,9 +301,3 @@ export abstract class Hub extends DurableObject<Env> {
     }
   }
 }
-
-/**
- * The idempotency key of a client frame. The user id's length comes first, so no choice of ids
- * can make two users' keys equal: user "a" with id "b:c" and user "a:b" with id "c" differ.
- */
-const clientKey = (user: string, id: string) => `client:${user.length}:${user}:${id}`;

@@ -1,12 +1,12 @@
 /**
  * Room: one Durable Object per room. Group messages reach every member, direct messages only
  * their two parties, pushed events everyone or one user; each stored frame takes the room's next
- * `seq`. Sockets, checks, storage and sending are the Hub's (hub.ts); this file is what a room
- * means.
+ * `seq`. Sockets, checks, storage and sending are the Hub's (hub.ts), welcome, acks and
+ * history pages the Place's (place.ts); this file is what a room means.
  */
 import type { ClientFrame, ClientFrameType } from "../protocol/client-frames";
 import { Bans, memberPage } from "./api";
-import { Hub } from "./hub";
+import { Place } from "./place";
 import type { Connection } from "./members";
 import { OccupancyReport, REGISTRY_NAME, readPresenceCountMs } from "./registry";
 import {
@@ -31,7 +31,7 @@ import {
 const ROOM_FRAMES: ReadonlySet<ClientFrameType> = new Set(["message", "direct", "history"]);
 const pushKey = (pushId: string) => `push:${pushId}`;
 
-export class Room extends Hub {
+export class Room extends Place {
   protected readonly accepts = ROOM_FRAMES;
   /** PUBLISH_HOOK_URL for this room, or null: then nothing here waits for a backend. */
   readonly #publishHook: PublishHook | null;

@@ -8,7 +8,7 @@
 import { DeskLedger, deskVisibility, type Conversation } from "./ledger";
 import type { ClientFrame } from "../../protocol/client-frames";
 import type { History } from "../history";
-import { Hub } from "../hub";
+import { Place } from "../place";
 import type { Connection } from "../members";
 import {
   errorFrame,
@@ -35,7 +35,7 @@ const IDLE_BATCH = 0.01;
 
 export type Frame<T extends ClientFrame["type"]> = Extract<ClientFrame, { type: T }>;
 
-export abstract class DeskConversations extends Hub {
+export abstract class DeskConversations extends Place {
   protected readonly ledger: DeskLedger;
 
   constructor(ctx: DurableObjectState, env: Env) {

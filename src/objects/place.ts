@@ -1,0 +1,158 @@
+/**
+ * Place: what a room and a desk say, written once over the socket runtime of hub.ts. The
+ * `welcome` with its replay, `history` pages, acknowledgements and idempotent re-sends,
+ * presence frames, and the server API's answers every place gives the same way. Room and Desk
+ * build on it; hub.ts stays only the runtime (sockets, checks, the alarm), so an object that
+ * holds sockets without a log of its own can build on the runtime alone.
+ */
+import { Hub } from "./hub";
+import type { Connection } from "./members";
+import {
+  CLOSE_FORBIDDEN,
+  DEFAULT_REPLAY,
+  errorFrame,
+  type HistoryFrame,
+  type Join,
+  type KickResult,
+  type Member,
+  type PlaceInfo,
+  type PresenceFrame,
+  type StoredPage,
+  type WelcomeFrame,
+  type ClientFrame,
+} from "../protocol";
+
+export abstract class Place extends Hub {
+  /** Sends `welcome` (with `extra` fields) and the replay the user may see. */
+  protected welcome(
+    ws: WebSocket,
+    conn: Connection,
+    join: Join,
+    members: Member[],
+    extra: Partial<WelcomeFrame> = {},
+  ): void {
+    const replay = this.history.replay(conn, join.since, DEFAULT_REPLAY);
+    const self = this.members.member(conn.id, conn.role) ?? { id: conn.id, name: conn.name };
+    this.send(ws, {
+      type: "welcome",
+      room: join.name,
+      self: join.guestToken === undefined ? self : { ...self, token: join.guestToken },
+      members,
+      count: members.length,
+      seq: this.history.lastSeq,
+      replay: { from: replay.from, count: replay.frames.length, complete: replay.complete },
+      ...extra,
+    });
+    for (const frame of replay.frames) this.outbox.send(ws, frame, conn.batch);
+  }
+
+  /** Answers a `history` request from the log, filtered by what the user may see. */
+  protected answerHistory(
+    ws: WebSocket,
+    conn: Connection,
+    frame: Extract<ClientFrame, { type: "history" }>,
+  ): void {
+    const page = this.history.page(conn, frame.before, frame.limit);
+    this.sendHistory(
+      ws,
+      conn,
+      page.frames,
+      page.complete,
+      frame.id === undefined ? {} : { id: frame.id },
+    );
+  }
+
+  /** Sends stored frames as a `history` frame; the stored texts are spliced in as they are. */
+  protected sendHistory(
+    ws: WebSocket,
+    conn: Connection,
+    frames: string[],
+    complete: boolean,
+    extra: Partial<HistoryFrame> = {},
+  ): void {
+    const head = JSON.stringify({
+      type: "history",
+      ...extra,
+      messages: [],
+      complete,
+    } satisfies HistoryFrame);
+    this.outbox.send(
+      ws,
+      head.replace('"messages":[]', `"messages":[${frames.join(",")}]`),
+      conn.batch,
+    );
+  }
+
+  /**
+   * When a frame's `id` was already stored by this user, answers the original `ack` and returns
+   * true: the caller then stores and delivers nothing.
+   */
+  protected acknowledgedBefore(
+    ws: WebSocket,
+    conn: Connection,
+    id: string | undefined,
+    now: number,
+  ): boolean {
+    if (id === undefined) return false;
+    const seen = this.history.keys.recall(clientKey(conn.id, id), now);
+    if (seen === undefined) return false;
+    this.reply(ws, conn, { type: "ack", id, seq: Number(seen) });
+    return true;
+  }
+
+  /** Records a stored frame's `id` for idempotent re-sends and acknowledges it. */
+  protected acknowledge(
+    ws: WebSocket,
+    conn: Connection,
+    id: string | undefined,
+    seq: number,
+    now: number,
+  ): void {
+    if (id === undefined) return;
+    this.history.keys.remember(clientKey(conn.id, id), String(seq), now);
+    this.reply(ws, conn, { type: "ack", id, seq });
+  }
+
+  protected presence(action: PresenceFrame["action"], member: Member): string {
+    return JSON.stringify({
+      type: "presence",
+      action,
+      member,
+      count: this.members.count,
+    } satisfies PresenceFrame);
+  }
+
+  // ---- the server API's shared answers (rooms and desks) ----
+
+  async apiInfo(): Promise<PlaceInfo> {
+    const members = this.members.count;
+    return {
+      occupied: members > 0,
+      members,
+      sockets: this.members.sockets.size,
+      seq: this.history.lastSeq,
+      shards: 1,
+    };
+  }
+
+  /** Every stored frame, directs and every desk conversation included: the backend sees all. */
+  async apiHistory(before: number | null, limit: number): Promise<StoredPage> {
+    return this.history.pageAll(before ?? undefined, limit);
+  }
+
+  /** Closes these sockets of a kicked user: `error` `kicked` first, then 4403. */
+  protected kickSockets(sockets: WebSocket[], reason: string): KickResult {
+    for (const ws of sockets) {
+      const conn = this.members.sockets.get(ws);
+      if (conn !== undefined) this.reply(ws, conn, errorFrame("kicked", reason));
+      this.close(ws, CLOSE_FORBIDDEN, "kicked");
+    }
+    return { closed: sockets.length };
+  }
+}
+
+/**
+ * The idempotency key of a client frame. The user id's length comes first, so no choice of ids
+ * can make two users' keys equal: user "a" with id "b:c" and user "a:b" with id "c" differ.
+ */
+const clientKey = (user: string, id: string) => `client:${user.length}:${user}:${id}`;
