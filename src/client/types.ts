@@ -5,20 +5,8 @@
  * builds them with.
  */
 import type { ErrorCode } from "../protocol/codes.ts";
-import type {
-  AckFrame,
-  AssignedFrame,
-  ClosedFrame,
-  DeskMessageFrame,
-  DirectFrame,
-  EventFrame,
-  HistoryFrame,
-  Member,
-  MessageFrame,
-  PresenceFrame,
-  QueuedFrame,
-  WelcomeFrame,
-} from "../protocol/frames.ts";
+// One namespace import: every frame named below is the protocol's own type, spelled Frames.X.
+import type * as Frames from "../protocol/frames.ts";
 import type { SentFrame } from "./frames.ts";
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
@@ -77,7 +65,7 @@ export interface Gap {
 export interface RoomClientEvents {
   state: StateChange;
   /** `self.token` is set for guests: the newest guest token. */
-  welcome: WelcomeFrame;
+  welcome: Frames.WelcomeFrame;
   /**
    * A stored group message, or our own echoed; at a desk, a conversation's message (with `to`
    * and `customer`). Stored frames (`message`, `direct`, `event`) come once each, in `seq`
@@ -85,22 +73,22 @@ export interface RoomClientEvents {
    * (fetched with `history` before anything newer is handed on), then the replay, then live
    * ones, so a page that appends them has no hole.
    */
-  message: MessageFrame | DeskMessageFrame;
+  message: Frames.MessageFrame | Frames.DeskMessageFrame;
   /** A stored direct message, to or from us; in order as `message`. */
-  direct: DirectFrame;
+  direct: Frames.DirectFrame;
   /** A pushed event; stored ones in order as `message`, live-only ones (no `seq`) as they come. */
-  event: EventFrame;
-  presence: PresenceFrame;
+  event: Frames.EventFrame;
+  presence: Frames.PresenceFrame;
   /** The member list after a welcome or a presence change. */
-  members: Member[];
-  ack: AckFrame;
+  members: Frames.Member[];
+  ack: Frames.AckFrame;
   error: ClientError;
   /**
    * The answer to `requestHistory`; `complete: false` means older frames exist, even when the
    * page is shorter than asked (the byte budget cut it). The client's own requests for what a
    * replay left out are not reported here.
    */
-  history: HistoryFrame;
+  history: Frames.HistoryFrame;
   gap: Gap;
   /** The connection ended for good. */
   closed: Closed;
@@ -108,19 +96,19 @@ export interface RoomClientEvents {
    * Desk customers: the conversation is open and waits for an agent (from its first message,
    * and on every join while it waits); sent again as the position changes.
    */
-  queued: QueuedFrame;
+  queued: Frames.QueuedFrame;
   /**
    * Desk: a conversation got an agent (on its first message, from the queue, by a transfer or
    * after the agent's grace period); a customer gets it again on every join while the
    * conversation is open.
    */
-  assigned: AssignedFrame;
+  assigned: Frames.AssignedFrame;
   /**
    * Desk: a conversation ended, closed by its agent or idle too long (`agent` null: it was
    * still queued); the customer's next message opens a new one. The `closed` frame, not the
    * connection's `closed`.
    */
-  conversationClosed: ClosedFrame;
+  conversationClosed: Frames.ClosedFrame;
 }
 
 /**

@@ -36,6 +36,8 @@ const EVENTS_RETRY_MS = 10_000;
 type HistoryOptions = NonNullable<ConstructorParameters<typeof History>[2]>;
 
 export abstract class Hub extends DurableObject<Env> {
+  /** A room or a desk: what this object is, for the registry, bans and messages. */
+  protected readonly kind: EventPlace["kind"];
   protected readonly limits: Limits;
   protected readonly history: History;
   /** What this place tells your backend (HOOK_URL): written with the turn, sent after it. */
@@ -52,6 +54,7 @@ export abstract class Hub extends DurableObject<Env> {
     { kind = "room", ...options }: HistoryOptions & { kind?: EventPlace["kind"] } = {},
   ) {
     super(ctx, env);
+    this.kind = kind;
     this.limits = readLimits(env);
     // The object's name is the room's or desk's (objects are always reached by name).
     this.events = new EventsOut(

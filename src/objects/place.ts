@@ -5,15 +5,20 @@
  * build on it; hub.ts stays only the runtime (sockets, checks, the alarm), so an object that
  * holds sockets without a log of its own can build on the runtime alone.
  */
+import { Bans, memberPage } from "./api";
 import { Hub } from "./hub";
 import type { Connection } from "./members";
+import { OccupancyReport, REGISTRY_NAME, readPresenceCountMs } from "./registry";
 import {
   CLOSE_FORBIDDEN,
   DEFAULT_REPLAY,
   errorFrame,
   type HistoryFrame,
   type Join,
+  type KickOrder,
   type KickResult,
+  type MembersPage,
+  type Refusal,
   type Member,
   type PlaceInfo,
   type PresenceFrame,
@@ -140,8 +145,53 @@ export abstract class Place extends Hub {
     return this.history.pageAll(before ?? undefined, limit);
   }
 
-  /** Closes these sockets of a kicked user: `error` `kicked` first, then 4403. */
-  protected kickSockets(sockets: WebSocket[], reason: string): KickResult {
+  /** Bans left by `kick` with `ban_sec`, checked at every join (a desk's agents' too). */
+  readonly #bans = new Bans(this.ctx.storage.sql);
+  /** Tells the registry this place's member count, throttled, for the server API's `list`. */
+  readonly #occupancy = new OccupancyReport(
+    (members) => this.env.REGISTRY.getByName(REGISTRY_NAME).report(this.kind, this.name, members),
+    readPresenceCountMs(this.env),
+    (at) => this.armAlarm(at),
+  );
+
+  /** The room's or desk's name (objects are always reached by name). */
+  protected get name(): string {
+    return this.ctx.id.name ?? "";
+  }
+
+  /** The member count changed (a user's first socket joined, or its last left). */
+  protected occupancyChanged(): void {
+    this.#occupancy.changed(this.members.count, Date.now());
+  }
+
+  /** A user banned here (`kick` with `ban_sec`) is refused 4403 until the ban ends. */
+  protected override refuse(join: Join): Refusal | null {
+    return this.#bans.refusal(join.user, `${this.kind} "${this.name}"`, Date.now());
+  }
+
+  /** The registry's throttled report; a subclass with timers of its own adds them to this. */
+  protected override onAlarm(now: number): number | null {
+    return this.#occupancy.onAlarm(this.members.count, now);
+  }
+
+  /** A page of the connected users (a desk's with their roles). */
+  async apiMembers(after: string | null, limit: number): Promise<MembersPage> {
+    return memberPage(this.members.sockets.values(), after, limit, this.kind === "desk");
+  }
+
+  /**
+   * Closes the user's sockets, as a member and as an agent (`error` `kicked`, then 4403); with
+   * `banSec`, bans it first, so the kicked client's reconnect is refused too.
+   */
+  async apiKick(order: KickOrder): Promise<KickResult> {
+    const now = Date.now();
+    if (order.banSec !== null)
+      this.#bans.ban(order.user, now + order.banSec * 1000, order.reason, now);
+    const reason = order.reason === "" ? `you were removed from this ${this.kind}` : order.reason;
+    const sockets = [
+      ...this.members.socketsOf(order.user, "member"),
+      ...this.members.socketsOf(order.user, "agent"),
+    ];
     for (const ws of sockets) {
       const conn = this.members.sockets.get(ws);
       if (conn !== undefined) this.reply(ws, conn, errorFrame("kicked", reason));

@@ -5,10 +5,8 @@
  * history pages the Place's (place.ts); this file is what a room means.
  */
 import type { ClientFrame, ClientFrameType } from "../protocol/client-frames";
-import { Bans, memberPage } from "./api";
 import { Place } from "./place";
 import type { Connection } from "./members";
-import { OccupancyReport, REGISTRY_NAME, readPresenceCountMs } from "./registry";
 import {
   callHook,
   errorFrame,
@@ -22,10 +20,6 @@ import {
   type PublishResult,
   type RoomEvent,
   type RoomEventResult,
-  type KickOrder,
-  type KickResult,
-  type MembersPage,
-  type Refusal,
 } from "../protocol";
 
 const ROOM_FRAMES: ReadonlySet<ClientFrameType> = new Set(["message", "direct", "history"]);
@@ -58,14 +52,14 @@ export class Room extends Place {
   protected onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
     this.welcome(ws, conn, join, this.members.list());
     if (!first) return;
-    this.#occupancy.changed(this.members.count, Date.now());
+    this.occupancyChanged();
     const member = { id: conn.id, name: conn.name };
     this.broadcast(this.presence("join", member), ws);
     this.events.joined(member, this.members.count, Date.now());
   }
 
   protected onLeave(member: Member): void {
-    this.#occupancy.changed(this.members.count, Date.now());
+    this.occupancyChanged();
     this.broadcast(this.presence("leave", member));
     // Presence inside the room is immediate; your backend hears of it after the grace.
     const due = this.events.left(member, Date.now());
@@ -118,7 +112,7 @@ export class Room extends Place {
       return refuse("hook_unavailable", "the publish hook needs HOOK_SECRET on the server");
     const from: Member = this.members.member(conn.id) ?? { id: conn.id, name: conn.name };
     const asked = {
-      room: this.ctx.id.name ?? "",
+      room: this.name,
       from,
       type: frame.type,
       to: frame.type === "direct" ? frame.to : null,
@@ -229,43 +223,5 @@ export class Room extends Place {
     if (!e.store) return { seq: null, delivered: deliver(frame(undefined)) };
     const { seq, body } = this.history.append({ sender: null, recipient: e.to }, frame);
     return { seq, delivered: deliver(body) };
-  }
-
-  // ---- the server API (src/worker/api/) and the registry (registry.ts) ----
-
-  /** Bans left by `kick` with `ban_sec`, checked at every join. */
-  readonly #bans = new Bans(this.ctx.storage.sql);
-  /** Tells the registry this room's member count, throttled, for the server API's `list`. */
-  readonly #occupancy = new OccupancyReport(
-    (members) => this.env.REGISTRY.getByName(REGISTRY_NAME).report("room", this.#name, members),
-    readPresenceCountMs(this.env),
-    (at) => this.armAlarm(at),
-  );
-
-  get #name(): string {
-    return this.ctx.id.name ?? "";
-  }
-
-  /** A user banned here (`kick` with `ban_sec`) is refused 4403 until the ban ends. */
-  protected override refuse(join: Join): Refusal | null {
-    return this.#bans.refusal(join.user, `room "${this.#name}"`, Date.now());
-  }
-
-  protected override onAlarm(now: number): number | null {
-    return this.#occupancy.onAlarm(this.members.count, now);
-  }
-
-  async apiMembers(after: string | null, limit: number): Promise<MembersPage> {
-    return memberPage(this.members.sockets.values(), after, limit, false);
-  }
-
-  /** Closes the user's sockets (`error` `kicked`, then 4403); with `banSec`, bans it first. */
-  async apiKick(order: KickOrder): Promise<KickResult> {
-    const now = Date.now();
-    if (order.banSec !== null)
-      this.#bans.ban(order.user, now + order.banSec * 1000, order.reason, now);
-    const reason = order.reason === "" ? "you were removed from this room" : order.reason;
-    const sockets = [...this.members.socketsOf(order.user)];
-    return this.kickSockets(sockets, reason);
   }
 }

@@ -243,6 +243,7 @@ export abstract class DeskConversations extends Place {
       gone === null ? Infinity : gone + this.limits.agentGraceSec * 1000,
       idle ?? Infinity,
       forget ?? Infinity,
+      super.onAlarm(now) ?? Infinity,
     );
     return next === Infinity ? null : next;
   }

@@ -17,16 +17,7 @@ import { DeskConversations, type Frame } from "./conversations";
 import type { ClientFrame, ClientFrameType } from "../../protocol/client-frames";
 import type { Join, Refusal } from "../../protocol";
 import type { Connection } from "../members";
-import {
-  errorFrame,
-  type DeskCustomer,
-  type KickOrder,
-  type KickResult,
-  type Member,
-  type MembersPage,
-} from "../../protocol";
-import { Bans, memberPage } from "../api";
-import { OccupancyReport, REGISTRY_NAME, readPresenceCountMs } from "../registry";
+import { errorFrame, type DeskCustomer, type Member } from "../../protocol";
 
 const DESK_FRAMES: ReadonlySet<ClientFrameType> = new Set([
   "message",
@@ -42,7 +33,7 @@ export class Desk extends DeskConversations {
 
   /** An id is an agent or a customer here, never both: an agent's id cannot come in as a customer. */
   protected override refuse(join: Join): Refusal | null {
-    const banned = this.#bans.refusal(join.user, `desk "${this.#name}"`, Date.now());
+    const banned = super.refuse(join);
     if (banned !== null) return banned;
     if (join.role === "agent" || !this.ledger.agents.has(join.user)) return null;
     return {
@@ -52,7 +43,7 @@ export class Desk extends DeskConversations {
   }
 
   protected onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
-    if (first) this.#occupancy.changed(this.members.count, Date.now());
+    if (first) this.occupancyChanged();
     if (conn.role === "agent") this.#agentJoined(ws, conn, join, first);
     else this.#customerJoined(ws, conn, join, first);
   }
@@ -95,7 +86,7 @@ export class Desk extends DeskConversations {
   }
 
   protected onLeave(member: Member, role: Connection["role"]): void {
-    this.#occupancy.changed(this.members.count, Date.now());
+    this.occupancyChanged();
     if (role === "agent") {
       const customers = this.ledger.conversationsOf(member.id).map((c) => c.customer);
       this.tell(this.presence("leave", member), customers, this.onlineAgents());
@@ -207,48 +198,5 @@ export class Desk extends DeskConversations {
       name: c.name,
       online: this.members.member(c.customer, "member") !== null,
     }));
-  }
-
-  // ---- the server API (src/worker/api/) and the registry (../registry.ts) ----
-
-  /** Bans left by `kick` with `ban_sec`, checked at every join, agents' too. */
-  readonly #bans = new Bans(this.ctx.storage.sql);
-  /** Tells the registry this desk's member count, throttled, for the server API's `list`. */
-  readonly #occupancy = new OccupancyReport(
-    (members) => this.env.REGISTRY.getByName(REGISTRY_NAME).report("desk", this.#name, members),
-    readPresenceCountMs(this.env),
-    (at) => this.armAlarm(at),
-  );
-
-  get #name(): string {
-    return this.ctx.id.name ?? "";
-  }
-
-  protected override onAlarm(now: number): number | null {
-    const conversations = super.onAlarm(now);
-    const report = this.#occupancy.onAlarm(this.members.count, now);
-    if (conversations === null) return report;
-    return report === null ? conversations : Math.min(conversations, report);
-  }
-
-  /** Agents and customers, each with its role. */
-  async apiMembers(after: string | null, limit: number): Promise<MembersPage> {
-    return memberPage(this.members.sockets.values(), after, limit, true);
-  }
-
-  /**
-   * Closes the user's sockets, as an agent and as a customer (`error` `kicked`, then 4403); with
-   * `banSec`, bans it first. A kicked agent's customers wait AGENT_GRACE_SEC like after any leave.
-   */
-  async apiKick(order: KickOrder): Promise<KickResult> {
-    const now = Date.now();
-    if (order.banSec !== null)
-      this.#bans.ban(order.user, now + order.banSec * 1000, order.reason, now);
-    const reason = order.reason === "" ? "you were removed from this desk" : order.reason;
-    const sockets = [
-      ...this.members.socketsOf(order.user, "member"),
-      ...this.members.socketsOf(order.user, "agent"),
-    ];
-    return this.kickSockets(sockets, reason);
   }
 }
