@@ -29,6 +29,10 @@ export default defineConfig({
           PUSH_SECRET: generateSecret(),
           HOOK_SECRET: generateSecret(),
           JOIN_SECRET: generateSecret().slice("whsec_".length),
+          // Pusher's HTTP API on (test/pusher.test.ts); its secret is made per run like the others.
+          PUSHER_APP_ID: "4242",
+          PUSHER_KEY: "test-pusher-key",
+          PUSHER_SECRET: generateSecret().slice("whsec_".length),
         },
       },
     }),

@@ -5,7 +5,8 @@
  * checked upgrade to that room's or desk's object, which accepts it with the hibernatable API;
  * `POST /push` hands each room its events over RPC; `POST /jobs` enqueues a background job, and
  * `queue()` consumes them (src/worker/jobs/); `POST /api/…` is the server API (src/worker/api/),
- * which asks rooms, desks and the registry of occupied places over RPC.
+ * which asks rooms, desks and the registry of occupied places over RPC; `/apps/…` is Pusher's
+ * HTTP API over the same calls (src/worker/pusher/), for backends written for Pusher Channels.
  * Static files in public/ are served by Workers assets before this code runs.
  */
 import { Hono } from "hono";
@@ -17,6 +18,7 @@ import { consumeJobs, submitJob } from "./worker/jobs";
 import { ROOM_RULE, forwardJoin, joinCheck } from "./worker/join";
 import { logPush } from "./worker/log";
 import { pushEvents } from "./worker/push";
+import { pusherApi } from "./worker/pusher";
 import { signedBody } from "./worker/signed";
 import { REGISTRY_NAME } from "./objects/registry";
 
@@ -50,6 +52,14 @@ app.route(
   serverApi((env) => ({
     place: (kind, name) => (kind === "room" ? env.ROOMS : env.DESKS).getByName(name),
     occupied: (kind, prefix) => env.REGISTRY.getByName(REGISTRY_NAME).list(kind, prefix),
+  })),
+);
+// Pusher's HTTP API (src/worker/pusher/): a channel is the room of the same name.
+app.route(
+  "/apps",
+  pusherApi((env) => ({
+    room: (name) => env.ROOMS.getByName(name),
+    occupied: (prefix) => env.REGISTRY.getByName(REGISTRY_NAME).list("room", prefix),
   })),
 );
 
