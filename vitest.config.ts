@@ -26,6 +26,10 @@ export default defineConfig({
           PUBLISH_HOOK_URL: "https://hooks.test/publish",
           PUBLISH_HOOK_ROOMS: "published-*",
           HOOK_TIMEOUT_MS: "1000",
+          // Rooms above 6 members announce counts (test/presence.test.ts), at most every 300 ms,
+          // so the switch and the trailing count come within a test.
+          PRESENCE_MAX: "6",
+          PRESENCE_COUNT_MS: "300",
           PUSH_SECRET: generateSecret(),
           HOOK_SECRET: generateSecret(),
           JOIN_SECRET: generateSecret().slice("whsec_".length),

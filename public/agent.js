@@ -221,7 +221,8 @@ function startConsole(desk, token) {
   });
   client.on("members", () => render());
   client.on("presence", (p) => {
-    const e = entries.get(p.member.id);
+    // A desk announces members by name; counts are for big rooms.
+    const e = p.action === "count" ? undefined : entries.get(p.member.id);
     if (e !== undefined) {
       e.online = p.action === "join";
       e.conv.notice(`${e.name} ${e.online ? "is back online" : "went offline"}`);

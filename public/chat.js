@@ -165,25 +165,31 @@ export function startChat(who) {
     const list = [...members.values()].sort((a, b) =>
       a.id === self?.id ? -1 : b.id === self?.id ? 1 : a.name.localeCompare(b.name),
     );
-    byId("member-count").textContent = String(list.length);
-    memberList.replaceChildren(
-      ...list.map((m) =>
-        memberItem(m, {
-          self: m.id === self?.id,
-          current: active === `dm:${m.id}`,
-          unread: conversations.get(`dm:${m.id}`)?.unread ?? 0,
-          pick: () => {
-            activate(dmWith(m.id).key);
-            setDrawer(false);
-            input.focus();
-          },
-        }),
-      ),
-    );
+    // A big room (above its PRESENCE_MAX) sends counts, not names: the count is all there is.
+    const listed = client.membersListed;
+    byId("member-count").textContent = String(listed ? list.length : client.count);
+    if (!listed) {
+      const note = `${client.count} people are here: too many to list, so joins and leaves are not shown.`;
+      memberList.replaceChildren(el("li", "too-many", note));
+    } else
+      memberList.replaceChildren(
+        ...list.map((m) =>
+          memberItem(m, {
+            self: m.id === self?.id,
+            current: active === `dm:${m.id}`,
+            unread: conversations.get(`dm:${m.id}`)?.unread ?? 0,
+            pick: () => {
+              activate(dmWith(m.id).key);
+              setDrawer(false);
+              input.focus();
+            },
+          }),
+        ),
+      );
     for (const conv of conversations.values()) {
       if (conv.kind !== "dm") continue;
       const peer = conv.key.slice("dm:".length);
-      conv.setTitle(`@ ${nameOf(peer)}${members.has(peer) ? "" : " (away)"}`);
+      conv.setTitle(`@ ${nameOf(peer)}${!listed || members.has(peer) ? "" : " (away)"}`);
     }
   }
 
@@ -249,7 +255,7 @@ export function startChat(who) {
     renderMembers();
   });
   client.on("presence", (p) => {
-    if (p.member.id !== self?.id)
+    if (p.action !== "count" && p.member.id !== self?.id)
       roomConv.notice(`${p.member.name} ${p.action === "join" ? "joined" : "left"}`);
   });
   client.on("message", (m) => showStored(m, true));

@@ -165,7 +165,8 @@ function startWidget(desk, name) {
     conv.notice(`${lead}${c.agent.name}${tail}`);
   });
   client.on("presence", (p) => {
-    if (agent === null || p.member.id !== agent.id) return;
+    // A desk announces members by name; counts are for big rooms.
+    if (p.action === "count" || agent === null || p.member.id !== agent.id) return;
     agentAway = p.action === "leave";
     showAssigned();
   });

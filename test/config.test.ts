@@ -21,6 +21,7 @@ const PROTOCOL_DEFAULTS = {
   MAX_REPLAY_BYTES: "1048576",
   DESK_IDLE_SEC: "86400",
   DESK_MAX_OPEN: "10000",
+  PRESENCE_MAX: "200",
 };
 
 /**
@@ -64,6 +65,7 @@ describe("configuration", () => {
       maxReplayBytes: Number(vars.MAX_REPLAY_BYTES),
       deskIdleSec: Number(vars.DESK_IDLE_SEC),
       deskMaxOpen: Number(vars.DESK_MAX_OPEN),
+      presenceMax: Number(vars.PRESENCE_MAX),
     });
   });
 

@@ -187,6 +187,7 @@ describe("readLimits", () => {
       maxReplayBytes: 1048576,
       deskIdleSec: 86400,
       deskMaxOpen: 10000,
+      presenceMax: 200,
     };
     expect(DEFAULT_LIMITS).toEqual(expected);
     expect(readLimits({})).toEqual(expected);
@@ -209,6 +210,7 @@ describe("readLimits", () => {
         MAX_REPLAY_BYTES: "5000",
         DESK_IDLE_SEC: "0.5",
         DESK_MAX_OPEN: "7",
+        PRESENCE_MAX: "50",
       }),
     ).toEqual({
       maxFrameBytes: 4096,
@@ -221,6 +223,7 @@ describe("readLimits", () => {
       maxReplayBytes: 5000,
       deskIdleSec: 0.5,
       deskMaxOpen: 7,
+      presenceMax: 50,
     });
   });
 
@@ -252,6 +255,7 @@ describe("readLimits", () => {
       "MAX_REPLAY_BYTES",
       "DESK_IDLE_SEC",
       "DESK_MAX_OPEN",
+      "PRESENCE_MAX",
     ] as const;
     for (const name of names) {
       for (const bad of ["abc", "0", "-1", "Infinity", "NaN"]) {
@@ -272,6 +276,7 @@ describe("readLimits", () => {
       "RATE_BURST",
       "HISTORY_LIMIT",
       "DESK_MAX_OPEN",
+      "PRESENCE_MAX",
     ] as const) {
       expect(() => readLimits({ [name]: "0.5" }), `${name}=0.5`).toThrow(name);
     }

@@ -46,6 +46,10 @@ export class RoomClient {
   #inbox: Inbox;
   #conn: Connection;
   #members = new Map<string, Member>();
+  /** Distinct members, known also when the room is too big to list them. */
+  #count = 0;
+  /** False while the room announces only counts (above its PRESENCE_MAX): `members` is empty. */
+  #listed = true;
   #self: Self | null = null;
 
   /**
@@ -109,8 +113,20 @@ export class RoomClient {
   get guestToken(): string | null {
     return this.#identity.guestToken;
   }
+  /**
+   * The members, kept up to date from `welcome` and `presence`. Empty while the room is too big
+   * to list them (`membersListed` false): then only `count` is known.
+   */
   get members(): Member[] {
     return [...this.#members.values()];
+  }
+  /** Distinct members in the room (a user with several tabs counts once). */
+  get count(): number {
+    return this.#count;
+  }
+  /** Whether `members` is the room's whole list; false above the room's PRESENCE_MAX. */
+  get membersListed(): boolean {
+    return this.#listed;
   }
   /** Frames sent with an `id` and not acknowledged yet: they are re-sent on every reconnect. */
   get pending(): SentFrame[] {
@@ -213,12 +229,22 @@ export class RoomClient {
     if (link !== null) this.#outbox.transmit(link, out);
   }
 
+  /**
+   * A whole list, or null from a room that announces only counts: then no list is kept, since a
+   * list from before would only go stale.
+   */
+  #setMembers(list: Member[] | null, count: number): void {
+    this.#members = new Map((list ?? []).map((m) => [m.id, m]));
+    this.#listed = list !== null;
+    this.#count = count;
+  }
+
   #handle(link: Link, frame: ServerFrame): void {
     switch (frame.type) {
       case "welcome": {
         this.#self = frame.self;
         this.#identity.welcomed(frame.self);
-        this.#members = new Map(frame.members.map((m) => [m.id, m]));
+        this.#setMembers(frame.members, frame.count);
         this.#inbox.welcome(frame);
         this.#conn.opened(link);
         this.#events.emit("welcome", frame);
@@ -234,8 +260,12 @@ export class RoomClient {
         this.#inbox.stored(frame);
         return;
       case "presence":
-        if (frame.action === "join") this.#members.set(frame.member.id, frame.member);
-        else this.#members.delete(frame.member.id);
+        if (frame.action === "count") this.#setMembers(frame.members ?? null, frame.count);
+        else {
+          if (frame.action === "join") this.#members.set(frame.member.id, frame.member);
+          else this.#members.delete(frame.member.id);
+          this.#count = frame.count;
+        }
         this.#events.emit("presence", frame);
         this.#events.emit("members", this.members);
         return;

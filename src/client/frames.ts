@@ -33,6 +33,7 @@ export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const isMember = (v: unknown): v is Member =>
   isObject(v) && typeof v.id === "string" && typeof v.name === "string";
+const isMemberList = (v: unknown): v is Member[] => Array.isArray(v) && v.every(isMember);
 const isDeskCustomer = (v: unknown): v is DeskCustomer =>
   isMember(v) && typeof (v as { online?: unknown }).online === "boolean";
 const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -63,8 +64,7 @@ function readFrame(raw: unknown): ServerFrame | null {
       return typeof f.room === "string" &&
         isMember(f.self) &&
         isOptionalString((f.self as { token?: unknown }).token) &&
-        Array.isArray(f.members) &&
-        f.members.every(isMember) &&
+        (f.members === null || isMemberList(f.members)) &&
         isSeq(f.seq) &&
         isObject(f.replay) &&
         isSeq(f.replay.from) &&
@@ -94,6 +94,10 @@ function readFrame(raw: unknown): ServerFrame | null {
         ? (f as unknown as EventFrame)
         : null;
     case "presence":
+      if (f.action === "count")
+        return isSeq(f.count) && (f.members === undefined || isMemberList(f.members))
+          ? (f as unknown as PresenceFrame)
+          : null;
       return (f.action === "join" || f.action === "leave") && isMember(f.member)
         ? (f as unknown as PresenceFrame)
         : null;

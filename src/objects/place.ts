@@ -21,19 +21,22 @@ import {
   type Refusal,
   type Member,
   type PlaceInfo,
-  type PresenceFrame,
+  type PresenceChangeFrame,
   type StoredPage,
   type WelcomeFrame,
   type ClientFrame,
 } from "../protocol";
 
 export abstract class Place extends Hub {
-  /** Sends `welcome` (with `extra` fields) and the replay the user may see. */
+  /**
+   * Sends `welcome` (with `extra` fields) and the replay the user may see. `members: null` is a
+   * room too big to list (then `count` is all its members).
+   */
   protected welcome(
     ws: WebSocket,
     conn: Connection,
     join: Join,
-    members: Member[],
+    members: Member[] | null,
     extra: Partial<WelcomeFrame> = {},
   ): void {
     const replay = this.history.replay(conn, join.since, DEFAULT_REPLAY);
@@ -43,7 +46,7 @@ export abstract class Place extends Hub {
       room: join.name,
       self: join.guestToken === undefined ? self : { ...self, token: join.guestToken },
       members,
-      count: members.length,
+      count: members === null ? this.members.count : members.length,
       seq: this.history.lastSeq,
       replay: { from: replay.from, count: replay.frames.length, complete: replay.complete },
       ...extra,
@@ -118,13 +121,13 @@ export abstract class Place extends Hub {
     this.reply(ws, conn, { type: "ack", id, seq });
   }
 
-  protected presence(action: PresenceFrame["action"], member: Member): string {
+  protected presence(action: PresenceChangeFrame["action"], member: Member): string {
     return JSON.stringify({
       type: "presence",
       action,
       member,
       count: this.members.count,
-    } satisfies PresenceFrame);
+    } satisfies PresenceChangeFrame);
   }
 
   // ---- the server API's shared answers (rooms and desks) ----

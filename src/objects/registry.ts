@@ -162,6 +162,11 @@ export class OccupancyReport {
     }
   }
 
+  /** What was last sent is no longer what the receiver holds: the next change is sent. */
+  forget(): void {
+    this.#sent = null;
+  }
+
   /** The place's alarm: sends a trailing report when due; returns when it next needs the alarm. */
   onAlarm(count: number, now: number): number | null {
     if (this.#due === null) {

@@ -6,6 +6,8 @@
  */
 import type { ClientFrame, ClientFrameType } from "../protocol/client-frames";
 import { Place } from "./place";
+import { Presence } from "./presence";
+import { readPresenceCountMs } from "./registry";
 import type { Connection } from "./members";
 import {
   callHook,
@@ -49,18 +51,33 @@ export class Room extends Place {
     return run;
   }
 
+  /** Members one by one, or counts above PRESENCE_MAX (presence.ts says why). */
+  readonly #presence = new Presence(
+    this.limits.presenceMax,
+    readPresenceCountMs(this.env),
+    this.ctx.storage.kv,
+    {
+      count: () => this.members.count,
+      list: () => this.members.list(),
+      broadcast: (text) => this.broadcast(text),
+      armAlarm: (at) => this.armAlarm(at),
+    },
+  );
+
   protected onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
-    this.welcome(ws, conn, join, this.members.list());
+    // The join that takes the room over PRESENCE_MAX is already a count: decided before welcome.
+    const perMember = first ? this.#presence.changed(Date.now()) : !this.#presence.counting;
+    this.welcome(ws, conn, join, perMember ? this.members.list() : null);
     if (!first) return;
     this.occupancyChanged();
     const member = { id: conn.id, name: conn.name };
-    this.broadcast(this.presence("join", member), ws);
+    if (perMember) this.broadcast(this.presence("join", member), ws);
     this.events.joined(member, this.members.count, Date.now());
   }
 
   protected onLeave(member: Member): void {
     this.occupancyChanged();
-    this.broadcast(this.presence("leave", member));
+    if (this.#presence.changed(Date.now())) this.broadcast(this.presence("leave", member));
     // Presence inside the room is immediate; your backend hears of it after the grace.
     const due = this.events.left(member, Date.now());
     if (due !== null) this.armAlarm(due);
@@ -223,5 +240,11 @@ export class Room extends Place {
     if (!e.store) return { seq: null, delivered: deliver(frame(undefined)) };
     const { seq, body } = this.history.append({ sender: null, recipient: e.to }, frame);
     return { seq, delivered: deliver(body) };
+  }
+
+  protected override onAlarm(now: number): number | null {
+    const presence = this.#presence.onAlarm(now);
+    const report = super.onAlarm(now);
+    return presence === null ? report : Math.min(presence, report ?? Infinity);
   }
 }

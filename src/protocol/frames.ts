@@ -29,7 +29,8 @@ export interface WelcomeFrame {
   type: "welcome";
   room: string;
   self: Self;
-  members: Member[];
+  /** Every member; null in a room above PRESENCE_MAX members, which announces only counts. */
+  members: Member[] | null;
   /** Distinct members: a user with several sockets counts once. */
   count: number;
   seq: number;
@@ -66,12 +67,25 @@ export interface EventFrame {
   to: string | null;
   ts: number;
 }
-export interface PresenceFrame {
+/** A member's first socket joined or its last left (rooms of at most PRESENCE_MAX members). */
+export interface PresenceChangeFrame {
   type: "presence";
   action: "join" | "leave";
   member: Member;
   count: number;
 }
+/**
+ * Above PRESENCE_MAX members a room announces only its count, at most once per
+ * PRESENCE_COUNT_MS. The frame that comes when the room is back at PRESENCE_MAX or below carries
+ * `members`, the whole list, and per-member `join`/`leave` follow from then on.
+ */
+export interface PresenceCountFrame {
+  type: "presence";
+  action: "count";
+  count: number;
+  members?: Member[];
+}
+export type PresenceFrame = PresenceChangeFrame | PresenceCountFrame;
 export interface AckFrame {
   type: "ack";
   id: string;

@@ -19,6 +19,8 @@ export interface Limits {
   deskIdleSec: number;
   /** Open conversations one desk may hold; a customer who would open one more gets `desk_full`. */
   deskMaxOpen: number;
+  /** Members above which a room announces counts instead of each member. */
+  presenceMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -32,6 +34,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxReplayBytes: 1048576,
   deskIdleSec: 86400,
   deskMaxOpen: 10000,
+  presenceMax: 200,
 };
 
 /** Frames replayed on join when the client gives no `since`. */
@@ -48,7 +51,8 @@ type LimitVars = Partial<
     | "MAX_SOCKETS_PER_USER"
     | "MAX_REPLAY_BYTES"
     | "DESK_IDLE_SEC"
-    | "DESK_MAX_OPEN",
+    | "DESK_MAX_OPEN"
+    | "PRESENCE_MAX",
     unknown
   >
 >;
@@ -93,5 +97,6 @@ export function readLimits(env: LimitVars): Limits {
     maxReplayBytes: readPositive(env.MAX_REPLAY_BYTES, "MAX_REPLAY_BYTES", d.maxReplayBytes, true),
     deskIdleSec: readPositive(env.DESK_IDLE_SEC, "DESK_IDLE_SEC", d.deskIdleSec, false),
     deskMaxOpen: readPositive(env.DESK_MAX_OPEN, "DESK_MAX_OPEN", d.deskMaxOpen, true),
+    presenceMax: readPositive(env.PRESENCE_MAX, "PRESENCE_MAX", d.presenceMax, true),
   };
 }

@@ -169,6 +169,33 @@ describe("RoomClient state machine", () => {
     expect(messages.map((m) => m.data)).toEqual(["m1", "m2", "m3", "m4"]);
   });
 
+  it("keeps the member list, or only the count while the room is too big to list", async () => {
+    const c = client().connect();
+    const conn = await room.connection(1);
+    const bo = { id: "u2", name: "Bo" };
+    send(conn, welcome(0), { type: "presence", action: "join", member: bo, count: 2 });
+    await nextEvent(c, "members", (list) => list.length === 2);
+    expect([c.count, c.membersListed]).toEqual([2, true]);
+    // Above the room's PRESENCE_MAX: counts only, and no list kept that would go stale.
+    send(conn, { type: "presence", action: "count", count: 250 });
+    await nextEvent(c, "presence", (p) => p.count === 250);
+    expect([c.members, c.count, c.membersListed]).toEqual([[], 250, false]);
+    // Back at PRESENCE_MAX: the whole list comes with the count, then joins by name again.
+    const list = [{ id: "u1", name: "Ann" }, bo];
+    send(conn, { type: "presence", action: "count", count: 2, members: list });
+    send(conn, { type: "presence", action: "leave", member: bo, count: 1 });
+    await nextEvent(c, "presence", (p) => p.action === "leave");
+    expect([c.members, c.count, c.membersListed]).toEqual([[list[0]], 1, true]);
+  });
+
+  it("joins a big room with members: null", async () => {
+    const c = client().connect();
+    const conn = await room.connection(1);
+    send(conn, welcome(0, 0, { members: null, count: 5000 }));
+    await nextEvent(c, "welcome");
+    expect([c.members, c.count, c.membersListed]).toEqual([[], 5000, false]);
+  });
+
   it("resumes with since = the last seq seen after every reconnect", async () => {
     const c = client().connect();
     const first = await room.connection(1);

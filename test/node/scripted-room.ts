@@ -137,6 +137,7 @@ export const welcome = (seq: number, count = 0, extra: Frame = {}): Frame => ({
   room: "r",
   self: { id: "u1", name: "Ann" },
   members: [{ id: "u1", name: "Ann" }],
+  count: 1,
   seq,
   replay: { from: seq - count, count, complete: true },
   ...extra,

@@ -1,0 +1,190 @@
+/**
+ * Presence that grows with N (src/objects/presence.ts). vitest.config.ts sets PRESENCE_MAX to 6
+ * and PRESENCE_COUNT_MS to 300, so a room of seven announces counts and the throttle's trailing
+ * frame arrives within a test. The waits here are for frames (the throttle's window ends on the
+ * room's alarm), never sleeps.
+ */
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import { Presence } from "../src/objects/presence";
+import { join, uniqueRoom, type Client, type Frame } from "./helpers";
+
+const MAX = 6;
+let opened: Client[] = [];
+afterEach(() => {
+  for (const c of opened) c.close();
+  opened = [];
+});
+
+async function member(room: string, user: string) {
+  const joined = await join(room, { user, name: user.toUpperCase() });
+  opened.push(joined.client);
+  return joined;
+}
+
+/** Fills a room with `n` members u0…u(n-1); returns the first one's client, frames drained. */
+async function fill(room: string, n: number) {
+  const first = await member(room, "u0");
+  const rest: Client[] = [];
+  for (let i = 1; i < n; i++) {
+    rest.push((await member(room, `u${i}`)).client);
+    // Announced by name while the room is small enough; over it, the count comes instead.
+    const announced = (f: Frame) =>
+      f.type === "presence" && (f.member?.id === `u${i}` || (isCount(f) && f.count === i + 1));
+    await first.client.waitFor(announced, `the join of u${i}`);
+  }
+  return { first: first.client, rest };
+}
+
+const isCount = (f: Frame) => f.type === "presence" && f.action === "count";
+describe("presence at scale: counts above PRESENCE_MAX", () => {
+  it("lists members one by one up to PRESENCE_MAX", async () => {
+    const room = uniqueRoom("p");
+    const { first } = await fill(room, MAX - 1);
+    const { welcome } = await member(room, "last");
+    expect(welcome.members).toHaveLength(MAX);
+    expect(welcome.count).toBe(MAX);
+    const joined = await first.waitFor((f) => f.type === "presence", "the join of last");
+    expect(joined).toEqual({
+      type: "presence",
+      action: "join",
+      member: { id: "last", name: "LAST" },
+      count: MAX,
+    });
+  });
+
+  it("announces the join that takes the room over PRESENCE_MAX as a count, with no member list", async () => {
+    const room = uniqueRoom("p");
+    const { first } = await fill(room, MAX);
+    const { welcome } = await member(room, "seventh");
+    expect(welcome.members).toBeNull();
+    expect(welcome.count).toBe(MAX + 1);
+    const count = await first.waitFor(isCount, "a count frame");
+    expect(count).toEqual({ type: "presence", action: "count", count: MAX + 1 });
+    // Nobody was told who the seventh member is.
+    expect(first.pending.some((f) => f.type === "presence" && f.member?.id === "seventh")).toBe(
+      false,
+    );
+  });
+
+  it("sends at most one count per PRESENCE_COUNT_MS while the count changes, and the last count always", async () => {
+    const room = uniqueRoom("p");
+    const { first } = await fill(room, MAX);
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) await member(room, `burst${i}`);
+    const burstMs = Date.now() - started;
+    // The trailing frame carries the final count.
+    const seen: Frame[] = [];
+    while (seen.at(-1)?.count !== MAX + 5) seen.push(await first.waitFor(isCount, "counts", 3000));
+    // One leading frame and one trailing per window the burst spanned, never one per join.
+    const windows = Math.floor(burstMs / 300) + 1;
+    expect(seen.length).toBeLessThanOrEqual(windows + 1);
+    expect(seen.length).toBeLessThan(5);
+    expect(first.pending.filter((f) => f.type === "presence" && f.action !== "count")).toEqual([]);
+  });
+
+  it("goes back to a member list and per-member leave once the room is at PRESENCE_MAX again", async () => {
+    const room = uniqueRoom("p");
+    const { first, rest } = await fill(room, MAX + 1);
+    // fill() saw the count of seven arrive.
+    rest.pop()!.close(); // u6 leaves: six members, the room lists them again
+    const back = await first.waitFor((f) => isCount(f) && f.members !== undefined, "the list");
+    expect(back.count).toBe(MAX);
+    expect(back.members.map((m: Frame) => m.id).sort()).toEqual(
+      ["u0", "u1", "u2", "u3", "u4", "u5"].sort(),
+    );
+    rest.pop()!.close(); // u5 leaves: announced by name again
+    const leave = await first.waitFor((f) => f.type === "presence" && f.action === "leave");
+    expect(leave).toMatchObject({ member: { id: "u5" }, count: MAX - 1 });
+    const { welcome } = await member(room, "newcomer");
+    expect(welcome.members.map((m: Frame) => m.id)).toContain("u0");
+  });
+
+  it("keeps counting across hibernation", async () => {
+    const room = uniqueRoom("p");
+    const { first } = await fill(room, MAX + 1);
+    // fill() saw the count of seven arrive.
+    await evictDurableObject(env.ROOMS.getByName(room));
+    const { welcome } = await member(room, "eighth");
+    expect(welcome.members).toBeNull();
+    expect(welcome.count).toBe(MAX + 2);
+    await first.waitFor((f) => isCount(f) && f.count === MAX + 2, "the count of eight");
+  });
+});
+
+describe("Presence after a restart", () => {
+  /** A room of `n` members as Presence sees it, recording what it broadcasts. */
+  const fakeRoom = (n: () => number) => {
+    const sent: Frame[] = [];
+    const armed: number[] = [];
+    return {
+      sent,
+      armed,
+      room: {
+        count: n,
+        list: () => Array.from({ length: n() }, (_, i) => ({ id: `u${i}`, name: `U${i}` })),
+        broadcast: (text: string) => sent.push(JSON.parse(text)),
+        armAlarm: (at: number) => armed.push(at),
+      },
+    };
+  };
+  const settle = () => new Promise<void>((resolve) => queueMicrotask(resolve));
+
+  it("sends the list it still owed when the object was evicted before the trailing frame", async () => {
+    const stub = env.ROOMS.getByName(uniqueRoom("p"));
+    await runInDurableObject(stub, async (_instance, state) => {
+      let n = MAX + 1;
+      const before = fakeRoom(() => n);
+      const p = new Presence(MAX, 300, state.storage.kv, before.room);
+      expect(p.changed(0)).toBe(false); // seven: counting, the count goes out at once
+      await settle();
+      n = MAX;
+      expect(p.changed(10)).toBe(false); // six, inside the window: a trailing frame is due
+      expect(before.armed).toEqual([300]);
+      // The object is evicted here: a new instance reads what the clients were told, and its
+      // alarm sends the list.
+      const after = fakeRoom(() => n);
+      const woken = new Presence(MAX, 300, state.storage.kv, after.room);
+      expect(woken.counting).toBe(true);
+      woken.onAlarm(400);
+      await settle();
+      await settle();
+      expect(after.sent).toEqual([
+        { type: "presence", action: "count", count: MAX, members: after.room.list() },
+      ]);
+      expect(woken.counting).toBe(false);
+      expect(new Presence(MAX, 300, state.storage.kv, after.room).counting).toBe(false);
+    });
+  });
+
+  it("switches back even when the count returns to the very number last sent", async () => {
+    const stub = env.ROOMS.getByName(uniqueRoom("p"));
+    await runInDurableObject(stub, async (_instance, state) => {
+      let n = MAX;
+      const r = fakeRoom(() => n);
+      const p = new Presence(MAX, 300, state.storage.kv, r.room);
+      n = MAX + 1;
+      p.changed(0);
+      await settle();
+      n = MAX;
+      p.changed(10);
+      await settle();
+      p.onAlarm(400);
+      await settle();
+      await settle();
+      expect(r.sent.at(-1)).toMatchObject({ count: MAX, members: r.room.list() });
+      // Over again, and back to six inside one window: six was the last count sent, yet the
+      // clients were told "counting" in between, so the list must come again.
+      n = MAX + 1;
+      p.changed(500);
+      n = MAX;
+      p.changed(510);
+      p.onAlarm(800);
+      await settle();
+      await settle();
+      expect(p.counting).toBe(false);
+      expect(r.sent.at(-1)).toMatchObject({ count: MAX, members: r.room.list() });
+    });
+  });
+});
