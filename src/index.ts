@@ -32,6 +32,11 @@ const app = new Hono<{ Bindings: Env }>();
 app.get("/room/:room", joinCheck("room"), (c) =>
   forwardJoin(c.env.ROOMS.getByName(c.var.join.name), c.var.join, c.req.raw, "room"),
 );
+// The trailing-slash form a Django Channels page opens (`/room/<group>/`): the same room, joined
+// as a raw socket (plain text in, only data out). Hono's router is strict about the slash.
+app.get("/room/:room/", joinCheck("room", { raw: true }), (c) =>
+  forwardJoin(c.env.ROOMS.getByName(c.var.join.name), c.var.join, c.req.raw, "room"),
+);
 app.get("/desk/:desk", joinCheck("desk"), (c) =>
   forwardJoin(c.env.DESKS.getByName(c.var.join.name), c.var.join, c.req.raw, "desk"),
 );

@@ -11,7 +11,7 @@ import { EventsOut, type EventPlace } from "./events";
 import { History } from "./history";
 import { readInbound } from "./inbound";
 import { Members, attachment, type Attachment, type Connection, type Role } from "./members";
-import { Outbox } from "./outbox";
+import { NO_DATA, Outbox, rawText } from "./outbox";
 import {
   CONNECT_PATH,
   CLOSE_TOO_MANY_CONNECTIONS,
@@ -81,7 +81,11 @@ export abstract class Hub extends DurableObject<Env> {
       ctx.getWebSockets(),
       () => new TokenBucket(this.limits.ratePerSec, this.limits.rateBurst, Date.now()),
     );
-    this.outbox = new Outbox(this.members.sockets, () => this.writeTurn());
+    this.outbox = new Outbox(
+      this.members.sockets,
+      () => this.writeTurn(),
+      () => this.members.rawSockets > 0,
+    );
     // Answered by the runtime itself, so a keep-alive never wakes a hibernating object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -180,10 +184,11 @@ export abstract class Hub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    const a = attachment(join.user, join.displayName, join.batch, join.role);
+    const raw = join.raw === true;
+    const a = attachment(join.user, join.displayName, join.batch, join.role, raw);
     server.serializeAttachment(a);
     const first = this.members.add(server, a);
-    this.outbox.admit(server, join.batch);
+    this.outbox.admit(server, join.batch, raw);
     this.#capSockets(a);
     // Everything for the join is sent in this one synchronous turn, so no live frame can come
     // between the welcome, the replay and what follows.
@@ -235,7 +240,7 @@ export abstract class Hub extends DurableObject<Env> {
   }
 
   #receive(ws: WebSocket, conn: Connection, message: string | ArrayBuffer): void {
-    const rules = { ...this.limits, accepts: this.accepts };
+    const rules = { ...this.limits, accepts: this.accepts, raw: conn.raw === true };
     const inbound = readInbound(message, conn.bucket, rules, Date.now());
     switch (inbound.kind) {
       case "pong":
@@ -254,29 +259,50 @@ export abstract class Hub extends DurableObject<Env> {
 
   /**
    * Serializes once and sends to every socket of the given users in one role (a desk's agents
-   * and customers are separate even if an id were both); returns the socket count.
+   * and customers are separate even if an id were both); returns the socket count. `data`: a
+   * data frame's, for raw sockets (see `broadcast`); their raw text is made once, if one is there.
    */
-  protected sendToUsers(text: string, users: Iterable<string>, role: Role = "member"): number {
+  protected sendToUsers(
+    text: string,
+    users: Iterable<string>,
+    role: Role = "member",
+    data: unknown = NO_DATA,
+  ): number {
     let delivered = 0;
+    let raw: string | undefined;
     for (const user of new Set(users)) {
       for (const ws of this.members.socketsOf(user, role)) {
-        this.outbox.send(ws, text, this.members.sockets.get(ws)?.batch ?? false);
+        const conn = this.members.sockets.get(ws);
+        if (conn?.raw === true) {
+          if (data === NO_DATA) continue; // a protocol frame: never for a raw socket
+          raw ??= rawText(data);
+          this.outbox.sendRaw(ws, raw);
+        } else this.outbox.send(ws, text, conn?.batch ?? false);
         delivered++;
       }
     }
     return delivered;
   }
 
-  /** Sends one text to every socket, or every socket but one; returns the socket count. */
-  protected broadcast(text: string, except?: WebSocket): number {
-    return this.outbox.broadcast(text, except);
+  /**
+   * Sends one text to every socket, or every socket but one; returns the socket count. `data`:
+   * the frame's data when it is a data frame (a message, direct or event), which raw sockets get
+   * instead of the JSON text; without it raw sockets get nothing (outbox.ts).
+   */
+  protected broadcast(text: string, except?: WebSocket, data: unknown = NO_DATA): number {
+    return this.outbox.broadcast(text, except, data);
   }
 
   protected send(ws: WebSocket, frame: ServerFrame): void {
-    this.outbox.send(ws, JSON.stringify(frame), this.members.sockets.get(ws)?.batch ?? false);
+    const conn = this.members.sockets.get(ws);
+    if (conn?.raw === true) return; // protocol frames never reach a raw socket: not even built
+    this.outbox.send(ws, JSON.stringify(frame), conn?.batch ?? false);
   }
 
   protected reply(ws: WebSocket, conn: Connection, frame: ServerFrame): void {
+    // A raw socket hears no acks or errors: what it sent over the rate, or that the publish
+    // hook refused, is dropped without a word (its page would show an error as a message).
+    if (conn.raw === true) return;
     this.outbox.send(ws, JSON.stringify(frame), conn.batch);
   }
 

@@ -2,7 +2,8 @@
  * What every inbound WebSocket message goes through before an object acts on it, in order:
  * size (a frame over MAX_FRAME_BYTES closes the socket 1009), the keep-alive `ping`, the user's
  * rate bucket (charged before anything is parsed; sustained abuse closes 1008), binary frames,
- * then the one client-frame parser. A pure decision: the object carries it out.
+ * then the one client-frame parser, or, for a raw socket, no parser: its text is a message's data
+ * as it is. A pure decision: the object carries it out.
  */
 import {
   CLOSE_POLICY,
@@ -28,6 +29,8 @@ export interface InboundRules {
   ratePerSec: number;
   /** The client frame types the object accepts; others are `unknown_type`. */
   accepts: ReadonlySet<ClientFrameType>;
+  /** A raw socket's frames: every text is a group message with that text as its data. */
+  raw?: boolean;
 }
 
 export function readInbound(
@@ -63,6 +66,8 @@ export function readInbound(
       error: errorFrame("unsupported_binary", "frames must be JSON text, not binary"),
     };
   }
+  // Never parsed: "23423423" or "{}" from a raw socket is that text, not a number or an object.
+  if (rules.raw === true) return { kind: "frame", frame: { type: "message", data: message } };
   const parsed = parseClientFrame(message, rules.accepts);
   return parsed.ok
     ? { kind: "frame", frame: parsed.frame }

@@ -20,6 +20,11 @@ export interface Attachment {
   name: string;
   batch: boolean;
   role: Role;
+  /**
+   * A raw socket (plain text in, data out). Optional, so attachments written before it existed
+   * read as what they were, JSON sockets, with no version bump.
+   */
+  raw?: true;
   /** Set once the room has counted this socket as gone, so a later close event is not a second leave. */
   left?: true;
 }
@@ -50,6 +55,7 @@ export function readAttachment(ws: WebSocket): Attachment | null {
     name: a.name,
     batch: a.batch === true,
     role: a.role === "agent" ? "agent" : "member",
+    ...(a.raw === true ? { raw: true as const } : {}),
     ...(a.left === true ? { left: true as const } : {}),
   };
 }
@@ -59,12 +65,14 @@ export const attachment = (
   name: string,
   batch: boolean,
   role: Attachment["role"] = "member",
+  raw = false,
 ): Attachment => ({
   v: ATTACHMENT_VERSION,
   id,
   name,
   batch,
   role,
+  ...(raw ? { raw: true as const } : {}),
 });
 
 /** Best effort: a socket that is already closed may refuse a new attachment, and then the
@@ -77,6 +85,7 @@ function markLeft(ws: WebSocket, a: Attachment): void {
       name: a.name,
       batch: a.batch,
       role: a.role,
+      ...(a.raw === true ? { raw: true as const } : {}),
       left: true,
     } satisfies Attachment);
   } catch {
@@ -106,6 +115,7 @@ export class Members {
   /** Sockets removed by this instance; the attachment's `left` flag covers earlier instances. */
   #removed = new WeakSet<WebSocket>();
   #newBucket: () => TokenBucket;
+  #raw = 0;
 
   constructor(existing: WebSocket[], newBucket: () => TokenBucket) {
     this.#newBucket = newBucket;
@@ -117,6 +127,7 @@ export class Members {
 
   /** Adds a socket; true when it is the user's first, i.e. the user just joined. */
   add(ws: WebSocket, a: Attachment): boolean {
+    if (a.raw === true) this.#raw++;
     const key = memberKey(a.id, a.role);
     const entry = this.#members.get(key);
     if (entry !== undefined) {
@@ -135,6 +146,7 @@ export class Members {
     const conn = this.sockets.get(ws);
     if (conn === undefined) return this.#removeUnknown(ws);
     this.sockets.delete(ws);
+    if (conn.raw === true) this.#raw--;
     this.#removed.add(ws);
     markLeft(ws, conn);
     const key = memberKey(conn.id, conn.role);
@@ -162,6 +174,11 @@ export class Members {
 
   get count(): number {
     return this.#members.size;
+  }
+
+  /** Raw sockets here now: while none is, nothing is ever turned into raw text (outbox.ts). */
+  get rawSockets(): number {
+    return this.#raw;
   }
 
   /** Distinct members; a user with several tabs is listed once, under the name it joined with. */

@@ -17,6 +17,12 @@
  * direct message, or one left out of a broadcast) gets a private queue: it starts as a copy of
  * the shared list so far, and later broadcasts are added to it as well, so every socket still
  * sees one order.
+ *
+ * Raw sockets (the plain-text sockets a Django Channels page opens) take only the data of data
+ * frames (messages, directs, events), one per message: never batched, never a protocol frame.
+ * Data frames come with their `data`, and its raw text is made here, once per frame, only while
+ * the room holds a raw socket: a room without one never serializes anything a second time. The
+ * raw texts of the turn's broadcasts are a second shared list, beside the first.
  */
 
 /** A batched message is cut here, so one flush never builds a huge string. */
@@ -29,7 +35,16 @@ const encoder = new TextEncoder();
 /** What the outbox needs to know of a member: how it takes its frames. */
 export interface Recipient {
   batch: boolean;
+  /** A raw socket: only the raw text of data frames, one per message. */
+  raw?: boolean;
 }
+
+/** The `data` argument of a frame that has none for raw sockets (welcome, presence, acks…). */
+export const NO_DATA: unique symbol = Symbol("no data");
+
+/** What a raw socket is sent for a frame's data: a string as it is, other JSON as its text. */
+export const rawText = (data: unknown): string =>
+  typeof data === "string" ? data : (JSON.stringify(data) ?? "null");
 
 interface Pending {
   frames: string[];
@@ -41,6 +56,8 @@ interface Pending {
   size: number;
   exact: boolean;
   batch: boolean;
+  /** A raw socket's queue: raw texts only, never batched. */
+  raw: boolean;
 }
 
 /** UTF-8 never takes more than 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2). */
@@ -53,6 +70,13 @@ export class Outbox {
   readonly #beforeSend: () => void;
   /** This turn's broadcasts, for every member without a private queue. */
   #shared: string[] = [];
+  /**
+   * The raw texts of this turn's data broadcasts, for raw sockets without a private queue; only
+   * filled while a raw socket is present (one that is on this list has been here all turn).
+   */
+  #sharedRaw: string[] = [];
+  /** Whether the audience holds a raw socket now (the owner counts them). */
+  readonly #rawPresent: () => boolean;
   /** Sockets with frames of their own this turn: everything they are due, in order. */
   #private = new Map<WebSocket, Pending>();
   #scheduled = false;
@@ -60,9 +84,14 @@ export class Outbox {
   #measured = "";
   #measuredBytes = 0;
 
-  constructor(audience: ReadonlyMap<WebSocket, Recipient> = new Map(), beforeSend = () => {}) {
+  constructor(
+    audience: ReadonlyMap<WebSocket, Recipient> = new Map(),
+    beforeSend = () => {},
+    rawPresent: () => boolean = () => false,
+  ) {
     this.#audience = audience;
     this.#beforeSend = beforeSend;
+    this.#rawPresent = rawPresent;
   }
 
   #utf8Bytes(text: string): number {
@@ -92,21 +121,22 @@ export class Outbox {
    * A socket that just joined: it must not get the broadcasts queued before it was a member
    * (its welcome already counts them), so it starts with a private queue of its own.
    */
-  admit(ws: WebSocket, batch: boolean): void {
-    this.#private.set(ws, { frames: [], size: 0, exact: false, batch });
+  admit(ws: WebSocket, batch: boolean, raw = false): void {
+    this.#private.set(ws, { frames: [], size: 0, exact: false, batch: batch && !raw, raw });
   }
 
   /** The private queue of `ws`, created on first use as a copy of this turn's broadcasts. */
-  #queueOf(ws: WebSocket, batch: boolean): Pending {
+  #queueOf(ws: WebSocket, batch: boolean, raw = false): Pending {
     let pending = this.#private.get(ws);
     if (pending === undefined) {
-      const frames = this.#audience.has(ws) ? this.#shared.slice() : [];
+      const member = this.#audience.has(ws);
+      const frames = member ? (raw ? this.#sharedRaw : this.#shared).slice() : [];
       let size = 0;
-      if (batch) {
+      if (batch && !raw) {
         size = Math.max(0, frames.length - 1);
         for (const frame of frames) size += upperBytes(frame);
       }
-      pending = { frames, size, exact: false, batch };
+      pending = { frames, size, exact: false, batch: batch && !raw, raw };
       this.#private.set(ws, pending);
     }
     return pending;
@@ -133,23 +163,43 @@ export class Outbox {
     pending.frames.push(text);
   }
 
-  /** Queues one JSON text for one socket; it leaves on the next turn. */
+  /**
+   * Queues one JSON text for one socket; it leaves on the next turn. A raw socket is never sent
+   * one (a welcome, an ack, an error, a history page, a replay): this is the one place that
+   * keeps every protocol frame from it.
+   */
   send(ws: WebSocket, text: string, batch: boolean): void {
+    if (this.#audience.get(ws)?.raw === true) return;
     this.#push(ws, this.#queueOf(ws, batch), text);
+    this.#schedule();
+  }
+
+  /** Queues one raw text (a data frame's, see `rawText`) for one raw socket. */
+  sendRaw(ws: WebSocket, text: string): void {
+    this.#push(ws, this.#queueOf(ws, false, true), text);
     this.#schedule();
   }
 
   /**
    * Queues one JSON text for every member, or every member but `except`; returns how many
-   * sockets it will reach.
+   * sockets it will reach. `data`: a data frame's, which raw sockets get as its raw text; the
+   * default (NO_DATA) is a protocol frame, which they never get.
    */
-  broadcast(text: string, except?: WebSocket): number {
+  broadcast(text: string, except?: WebSocket, data: unknown = NO_DATA): number {
     const excluded = except !== undefined && this.#audience.has(except);
     // The one left out keeps what it is due so far, and is then skipped below.
-    if (excluded) this.#queueOf(except, this.#audience.get(except)!.batch);
+    if (excluded) {
+      const member = this.#audience.get(except)!;
+      this.#queueOf(except, member.batch, member.raw === true);
+    }
     this.#shared.push(text);
+    // Made once for the frame, whatever the number of raw sockets, and never without one.
+    const raw = data !== NO_DATA && this.#rawPresent() ? rawText(data) : undefined;
+    if (raw !== undefined) this.#sharedRaw.push(raw);
     for (const [ws, pending] of this.#private) {
-      if (ws !== except && this.#audience.has(ws)) this.#push(ws, pending, text);
+      if (ws === except || !this.#audience.has(ws)) continue;
+      if (!pending.raw) this.#push(ws, pending, text);
+      else if (raw !== undefined) this.#push(ws, pending, raw);
     }
     this.#schedule();
     return this.#audience.size - (excluded ? 1 : 0);
@@ -159,15 +209,22 @@ export class Outbox {
   flush(): void {
     this.#scheduled = false;
     const shared = this.#shared;
+    const sharedRaw = this.#sharedRaw;
     const own = this.#private;
     this.#shared = [];
+    this.#sharedRaw = [];
     this.#private = new Map();
     this.#beforeSend();
     for (const [ws, p] of own) deliver(ws, p);
     if (shared.length === 0) return;
     let batched: string[] | undefined;
+    const rawHere = this.#rawPresent();
     for (const [ws, member] of this.#audience) {
       if (own.has(ws)) continue;
+      if (rawHere && member.raw === true) {
+        for (const text of sharedRaw) sendQuietly(ws, text);
+        continue;
+      }
       if (!member.batch) {
         for (const frame of shared) sendQuietly(ws, frame);
         continue;
@@ -208,10 +265,12 @@ export class Outbox {
   /** Sends what is queued for one socket now: before closing it, so nothing queued is lost. */
   flushSocket(ws: WebSocket): void {
     const member = this.#audience.get(ws);
+    const raw = member?.raw === true;
     const p =
-      this.#private.get(ws) ?? (member === undefined ? undefined : this.#queueOf(ws, member.batch));
+      this.#private.get(ws) ??
+      (member === undefined ? undefined : this.#queueOf(ws, member.batch, raw));
     // What it was sent now is not sent again at the turn's end.
-    if (member !== undefined) this.admit(ws, member.batch);
+    if (member !== undefined) this.admit(ws, member.batch, raw);
     else this.#private.delete(ws);
     if (p === undefined || p.frames.length === 0) return;
     this.#beforeSend();

@@ -67,7 +67,8 @@ export class Room extends Place {
   protected onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
     // The join that takes the room over PRESENCE_MAX is already a count: decided before welcome.
     const perMember = first ? this.#presence.changed(Date.now()) : !this.#presence.counting;
-    this.welcome(ws, conn, join, perMember ? this.members.list() : null);
+    // A raw socket gets no welcome and no replay (not even read): only live data from now on.
+    if (conn.raw !== true) this.welcome(ws, conn, join, perMember ? this.members.list() : null);
     if (!first) return;
     this.occupancyChanged();
     const member = { id: conn.id, name: conn.name };
@@ -189,8 +190,9 @@ export class Room extends Place {
             } satisfies MessageFrame),
       ),
     );
-    if (recipient === null) this.broadcast(body);
-    else this.sendToUsers(body, [conn.id, recipient]);
+    // With `data`, raw sockets get that data's text (made only if one is here).
+    if (recipient === null) this.broadcast(body, undefined, data);
+    else this.sendToUsers(body, [conn.id, recipient], "member", data);
     this.acknowledge(ws, conn, frame.id, seq, now);
     if (this.events.messages)
       this.events.emit({ type: "message.created", frame: JSON.parse(body) }, now);
@@ -236,7 +238,9 @@ export class Room extends Place {
         ts: now,
       } satisfies EventFrame);
     const deliver = (text: string) =>
-      e.to === null ? this.broadcast(text) : this.sendToUsers(text, [e.to]);
+      e.to === null
+        ? this.broadcast(text, undefined, e.data)
+        : this.sendToUsers(text, [e.to], "member", e.data);
     if (!e.store) return { seq: null, delivered: deliver(frame(undefined)) };
     const { seq, body } = this.history.append({ sender: null, recipient: e.to }, frame);
     return { seq, delivered: deliver(body) };

@@ -23,6 +23,11 @@ export interface Join {
   role: Role;
   since: number | undefined;
   batch: boolean;
+  /**
+   * A raw socket (`/room/<room>/` or `?format=raw`): plain text in, only the data of what it may
+   * see out, no protocol frames. Absent or false: the JSON protocol.
+   */
+  raw?: boolean;
   /** Guests only: a fresh guest token, handed to the guest in its welcome. */
   guestToken?: string;
 }
@@ -42,6 +47,7 @@ export function connectUrl(join: Join): URL {
     display: join.displayName,
     role: join.role,
     batch: join.batch ? "1" : "0",
+    ...(join.raw === true ? { raw: "1" } : {}),
     ...(join.since === undefined ? {} : { since: String(join.since) }),
     ...(join.guestToken === undefined ? {} : { token: join.guestToken }),
   }).toString();
@@ -60,6 +66,7 @@ export function readJoin(url: URL): Join {
     role: p.get("role") === "agent" ? "agent" : "member",
     since: since === null ? undefined : Number(since),
     batch: p.get("batch") === "1",
+    ...(p.get("raw") === "1" ? { raw: true } : {}),
     ...(token === null ? {} : { guestToken: token }),
   };
 }

@@ -57,10 +57,23 @@ const admitted = (join: Join): JoinCheck => ({ ok: true, join });
 export async function checkJoin(
   c: Pick<Context<{ Bindings: Env }>, "req" | "env">,
   place: Place,
-  options: { agent?: boolean } = {},
+  options: { agent?: boolean; raw?: boolean } = {},
 ): Promise<JoinCheck> {
   if (!isRoomName(place.name)) throw new ApiError(400, "invalid_room", ROOM_RULE);
   const q = c.req.query();
+  const raw = options.raw === true || q.format === "raw";
+  if (q.format !== undefined && q.format !== "raw") {
+    throw new ApiError(
+      400,
+      "invalid_format",
+      "format is raw (plain text in, only data out, as a Django Channels page expects), or " +
+        "absent for the JSON protocol",
+    );
+  }
+  if (raw && place.kind === "desk") {
+    // A desk's conversations, queue and agents live in its JSON frames: plain text has no room here.
+    throw new ApiError(400, "invalid_format", "raw sockets join rooms; a desk speaks JSON only");
+  }
   if (q.user !== undefined) {
     throw new ApiError(
       400,
@@ -90,6 +103,17 @@ export async function checkJoin(
   if (q.batch !== undefined && q.batch !== "0" && q.batch !== "1") {
     throw new ApiError(400, "invalid_batch", "batch is 1 (several frames per message) or 0");
   }
+  // A raw socket's page reads one message per text and keeps no seq: say so rather than ignore.
+  if (raw && q.batch === "1") {
+    throw new ApiError(
+      400,
+      "invalid_batch",
+      "a raw socket gets one text per message, never a batch",
+    );
+  }
+  if (raw && q.since !== undefined) {
+    throw new ApiError(400, "invalid_since", "a raw socket gets no replay: since does not apply");
+  }
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "upgrade_required", "join with a WebSocket upgrade request", {
       Upgrade: "websocket",
@@ -111,7 +135,7 @@ export async function checkJoin(
     );
   }
   const since = q.since === undefined ? undefined : Number(q.since);
-  const base = { name: place.name, since, batch: q.batch === "1" };
+  const base = { name: place.name, since, batch: q.batch === "1", ...(raw ? { raw } : {}) };
   const agent = options.agent === true;
   const closedToGuests = guestsRefused(place, agent);
   const newGuest = async (): Promise<JoinCheck> => {
@@ -177,7 +201,7 @@ export async function checkJoin(
  * `?role=agent` (an agent joining without it is a customer like any other).
  */
 function admitUser(
-  base: Pick<Join, "name" | "since" | "batch">,
+  base: Pick<Join, "name" | "since" | "batch" | "raw">,
   place: Place,
   agent: boolean,
   proven: { user: string; name: string; role: "member" | "agent" },
@@ -241,6 +265,7 @@ export async function forwardJoin(
   return refuseUpgrade(
     { code: res.status === 401 ? "unauthorized" : "forbidden", message: body.message ?? "refused" },
     { [kind]: join.name, user: join.user },
+    join.raw === true,
   );
 }
 
@@ -252,10 +277,13 @@ export interface JoinVariables {
  * The join check as middleware for `/room/:room` and `/desk/:desk`: the checked identity is
  * `c.var.join`, or the upgrade is refused here (HTTP errors thrown, identity refusals as a
  * socket closed 4401/4403, or 1013 when the connect hook could not decide), before any object
- * is woken.
+ * is woken. `raw`: the route itself makes raw sockets (`/room/:room/`, the Django Channels form).
  */
 export const joinCheck =
-  (kind: PlaceKind): MiddlewareHandler<{ Bindings: Env; Variables: JoinVariables }> =>
+  (
+    kind: PlaceKind,
+    options: { raw?: boolean } = {},
+  ): MiddlewareHandler<{ Bindings: Env; Variables: JoinVariables }> =>
   async (c, next) => {
     let agent = false;
     if (kind === "desk") {
@@ -265,9 +293,12 @@ export const joinCheck =
       }
       agent = role === "agent";
     }
-    const checked = await checkJoin(c, { kind, name: c.req.param(kind) ?? "" }, { agent });
+    // checkJoin throws on any other format, so this is what it decided too.
+    const raw = options.raw === true || c.req.query("format") === "raw";
+    const place = { kind, name: c.req.param(kind) ?? "" };
+    const checked = await checkJoin(c, place, { agent, raw });
     if (!checked.ok)
-      return refuseUpgrade(checked.refusal, { [kind]: c.req.param(kind), user: null });
+      return refuseUpgrade(checked.refusal, { [kind]: c.req.param(kind), user: null }, raw);
     c.set("join", checked.join);
     await next();
   };
@@ -277,13 +308,18 @@ export const joinCheck =
  * upgrade is accepted here in the Worker, one `error` frame is sent and the socket is closed
  * with 4401/4403, or 1013 ("try again later") for `auth_unavailable`. (Done in the Worker with
  * a plain pair: a hibernatable socket closed inside the object's fetch was seen to deliver the
- * frame but never the close.)
+ * frame but never the close.) A raw socket gets the close alone: its page would show the JSON
+ * of an `error` frame as if someone had said it.
  */
-function refuseUpgrade({ code, message }: JoinRefusal, where: Record<string, unknown>): Response {
+function refuseUpgrade(
+  { code, message }: JoinRefusal,
+  where: Record<string, unknown>,
+  raw: boolean,
+): Response {
   logEvent("join_refused", { ...where, code, reason: message }); // never the token
   const { 0: client, 1: server } = new WebSocketPair();
   server.accept();
-  server.send(JSON.stringify(errorFrame(code, message)));
+  if (!raw) server.send(JSON.stringify(errorFrame(code, message)));
   server.close(code === "auth_unavailable" ? CLOSE_TRY_AGAIN_LATER : refusalCloseCode(code), code);
   return new Response(null, { status: 101, webSocket: client });
 }
