@@ -195,6 +195,18 @@ describe("raw sockets: joining", () => {
     for (const t of texts) expect((await late.expect("message", WAIT_MS)).data).toBe(t);
   });
 
+  it("gets pong for the keep-alive text ping, which is not stored", async () => {
+    const room = uniqueRoom();
+    const { client: ann } = await join(room, { user: "ann" });
+    const r = await raw(room);
+    await ann.expect("presence", WAIT_MS);
+    r.send("ping");
+    expect(await r.next()).toBe("pong");
+    r.send("pingpong");
+    expect(await ann.expect("message", WAIT_MS)).toMatchObject({ seq: 1, data: "pingpong" });
+    expect(await r.next()).toBe("pingpong");
+  });
+
   it("answers an unknown format, or batch or since on a raw join, with a 400 JSON error", async () => {
     const room = uniqueRoom();
     const get = (url: string) => exports.default.fetch(url, { headers: { Upgrade: "websocket" } });
