@@ -6,6 +6,7 @@
  */
 import type { DeskQueue } from "./desk.ts";
 import type { Hibernation } from "./hibernation.ts";
+import { publishHookTable, type PublishHookResult } from "./publish-hook.ts";
 import type { HttpRate, PushRate } from "./push.ts";
 import { fmtBytes, fmtMs, fmtNum, fmtRatio, quantileOf, table } from "./stats.ts";
 import type { SystemName } from "./systems.ts";
@@ -47,6 +48,7 @@ export interface Results {
   rss0: Partial<Record<SystemName, Rss>>;
   push?: { ceilingBefore: HttpRate; ceilingAfter: HttpRate; rooms: PushRow[] };
   desk?: DeskQueue;
+  publishHook?: PublishHookResult;
   hibernation: Partial<Record<SystemName, Hibernation>>;
   seconds: number;
 }
@@ -158,6 +160,7 @@ export function report(r: Results): string {
     );
   }
   if (r.desk !== undefined) out.push(deskTable(r.desk));
+  if (r.publishHook !== undefined) out.push(publishHookTable(r.publishHook));
   if (r.fanout.length > 0) {
     out.push(`\n### Connections and memory (idle sockets, a fresh server per room)\n`);
     const perSocket = (f: FanoutRow, key: keyof Rss) =>

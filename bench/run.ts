@@ -10,7 +10,8 @@
  *                     [--workers 2] [--window 100] [--rounds 30] [--deliveries 500000] [--burst-sec 45]
  *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
  *                     [--users 1000] [--direct] [--no-hibernation] [--ids] [--desk-queue 1000]
- *                     [--desks 10] [--desk-leave] [--source DIR] [--json out.json]
+ *                     [--desks 10] [--desk-leave] [--hook-room 100] [--hook-senders 4]
+ *                     [--hook-rounds 6] [--hook-messages 2000] [--source DIR] [--json out.json]
  *   node bench/run.ts --report out.json   (prints the tables of a saved run again)
  */
 import { execFileSync } from "node:child_process";
@@ -25,6 +26,7 @@ import type { Usage } from "./procs.ts";
 import { fmtBytes, fmtMs, fmtNum } from "./stats.ts";
 import { ROOT, SYSTEM_NAMES, startSystem, type RunningSystem, type SystemName } from "./systems.ts";
 import { deskQueue } from "./desk.ts";
+import { publishHook } from "./publish-hook.ts";
 import { hibernationEdgeRooms, hibernationPartyserver } from "./hibernation.ts";
 import { push, trivialRoute } from "./push.ts";
 import { report, type Label, type PushRow, type Results } from "./report.ts";
@@ -60,6 +62,10 @@ const { values: args } = parseArgs({
     "desk-queue": { type: "string" },
     desks: { type: "string" },
     "desk-leave": { type: "boolean", default: false },
+    "hook-room": { type: "string" },
+    "hook-senders": { type: "string" },
+    "hook-rounds": { type: "string" },
+    "hook-messages": { type: "string" },
     source: { type: "string" },
     json: { type: "string" },
     report: { type: "string" },
@@ -109,6 +115,14 @@ const config = {
   desks: num(args.desks, 10, 3),
   /** The customers who fill the desk's queue close their sockets after writing. */
   deskLeave: args["desk-leave"],
+  /** Members of each room of the publish-hook line (bench/publish-hook.ts). */
+  hookRoom: num(args["hook-room"], 100, 20),
+  /** Members of those rooms who send. */
+  hookSenders: num(args["hook-senders"], 4, 2),
+  /** Bursts per room, hook on and off interleaved; 0 skips the publish-hook line. */
+  hookRounds: num(args["hook-rounds"], 6, 1),
+  /** Messages per burst of the publish-hook line. */
+  hookMessages: num(args["hook-messages"], 2000, 100),
   /**
    * The project tree this project's Worker is copied from (default: this one): another
    * checkout, e.g. `git worktree add /tmp/before <commit>`, is measured by this same harness.
@@ -337,6 +351,27 @@ async function main(): Promise<void> {
           log,
         );
         await stopSys();
+      }
+      if (name === "edge-rooms" && config.hookRounds > 0) {
+        log(
+          `\n## edge-rooms publish hook: a room of ${config.hookRoom} with the hook on, and without it`,
+        );
+        // Its own wrangler dev and backend, started and stopped by publishHook().
+        results.publishHook = await publishHook(
+          vars,
+          {
+            n: config.hookRoom,
+            senders: config.hookSenders,
+            window: config.window,
+            messages: config.hookMessages,
+            rounds: config.hookRounds,
+            latencyRounds: config.rounds,
+            burstSec: config.burstSec,
+            direct: config.direct,
+            source: config.source,
+          },
+          log,
+        );
       }
       if (name === "partyserver" && config.hibernation) {
         sys = await startSystem(name, vars, config.source);
