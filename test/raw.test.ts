@@ -10,6 +10,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { attachment, readAttachment } from "../src/objects/members";
 import { NO_DATA, Outbox, type Recipient } from "../src/objects/outbox";
 import type { Room } from "../src/objects/room";
 import { verifyWebhook, type RoomEvent } from "../src/protocol";
@@ -541,5 +542,19 @@ describe("raw sockets: what they cost the room", () => {
     expect(await r1.take(2)).toEqual(['{"n":1}', '{"n":1}']);
     expect(await r2.take(2)).toEqual(['{"n":1}', '{"n":1}']);
     await ann.waitFor((f) => f.type === "event" && f.seq === 2, "the second push");
+  });
+});
+
+describe("raw sockets: attachments", () => {
+  const socket = (a: unknown) => ({ deserializeAttachment: () => a }) as unknown as WebSocket;
+
+  it("keeps raw in the socket's attachment, and reads one written before raw sockets as JSON", () => {
+    expect(readAttachment(socket(attachment("bo", "Bo", false, "member", true)))?.raw).toBe(true);
+    expect(readAttachment(socket(attachment("bo", "Bo", false, "member")))?.raw).toBeUndefined();
+    const old = readAttachment(
+      socket({ v: 1, id: "ann", name: "Ann", batch: true, role: "member" }),
+    );
+    expect(old).toMatchObject({ id: "ann", name: "Ann", batch: true, role: "member" });
+    expect(old?.raw).toBeUndefined();
   });
 });

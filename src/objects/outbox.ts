@@ -169,7 +169,7 @@ export class Outbox {
    * keeps every protocol frame from it.
    */
   send(ws: WebSocket, text: string, batch: boolean): void {
-    if (this.#audience.get(ws)?.raw === true) return;
+    if (this.#rawPresent() && this.#audience.get(ws)?.raw === true) return;
     this.#push(ws, this.#queueOf(ws, batch), text);
     this.#schedule();
   }

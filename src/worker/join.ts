@@ -5,7 +5,9 @@
  * is set the backend's answer, or, with no token where the place admits guests, a fresh guest id
  * with its guest token. The result is either the checked identity for the object, or a refusal
  * the browser can read (an accepted socket with one `error` frame, closed 4401/4403, or 1013
- * when the connect hook could not decide).
+ * when the connect hook could not decide). A raw socket (`/room/<room>/` or `?format=raw`, the
+ * plain-text socket of a Django Channels page) is checked the same way, and refused without
+ * the frame.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { mintGuestToken, originAllowed, verifyJoinToken, type Place, type PlaceKind } from "./auth";
@@ -24,6 +26,7 @@ import {
   connectUrl,
   type Refusal,
   type Join,
+  type ShardPick,
 } from "../protocol";
 
 export const ROOM_RULE = "names are 1-99 characters of A-Z a-z 0-9 _ . -";
@@ -267,6 +270,33 @@ export async function forwardJoin(
     { [kind]: join.name, user: join.user },
     join.raw === true,
   );
+}
+
+/** How the Worker reaches a room: its own object, and (sharded rooms) the shards. */
+export interface RoomObjects {
+  keeper: {
+    fetch(request: Request): Promise<Response>;
+    shardFor(user: string): Promise<ShardPick>;
+  };
+  shard(n: number): { fetch(request: Request): Promise<Response> };
+  sharded: boolean;
+}
+
+/**
+ * Hands a checked room join on. A plain room's object takes the socket; a sharded room's (its
+ * order keeper) first says which shard takes it (docs/sharded-rooms.md), or refuses a banned
+ * user, refused here like any other.
+ */
+export async function forwardRoomJoin(
+  room: RoomObjects,
+  join: Join,
+  request: Request,
+): Promise<Response> {
+  if (!room.sharded) return forwardJoin(room.keeper, join, request, "room");
+  const pick = await room.keeper.shardFor(join.user);
+  if ("refusal" in pick)
+    return refuseUpgrade(pick.refusal, { room: join.name, user: join.user }, join.raw === true);
+  return forwardJoin(room.shard(pick.shard), join, request, "room");
 }
 
 export interface JoinVariables {
