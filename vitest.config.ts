@@ -30,6 +30,9 @@ export default defineConfig({
           // so the switch and the trailing count come within a test.
           PRESENCE_MAX: "6",
           PRESENCE_COUNT_MS: "300",
+          // Rooms named sharded-* spread over shards of two sockets each (test/sharded.test.ts).
+          SHARDED_ROOMS: "sharded-*",
+          SHARD_SOCKETS: "2",
           PUSH_SECRET: generateSecret(),
           HOOK_SECRET: generateSecret(),
           JOIN_SECRET: generateSecret().slice("whsec_".length),

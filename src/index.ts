@@ -15,7 +15,14 @@ import { serverApi } from "./worker/api";
 import { ApiError } from "./worker/errors";
 import { consumeHookDeliveries } from "./worker/hooks/deliver";
 import { consumeJobs, submitJob } from "./worker/jobs";
-import { ROOM_RULE, forwardJoin, joinCheck } from "./worker/join";
+import {
+  ROOM_RULE,
+  forwardJoin,
+  forwardRoomJoin,
+  joinCheck,
+  type RoomObjects,
+} from "./worker/join";
+import { isShardedRoom, readShardSettings, shardName } from "./protocol";
 import { logPush } from "./worker/log";
 import { pushEvents } from "./worker/push";
 import { pusherApi } from "./worker/pusher";
@@ -25,17 +32,23 @@ import { REGISTRY_NAME } from "./objects/registry";
 export { Desk } from "./objects/desk/desk";
 export { Registry } from "./objects/registry";
 export { Room } from "./objects/room";
+export { RoomShard } from "./objects/shards/shard";
 
 const app = new Hono<{ Bindings: Env }>();
 
 // Joins: the check (middleware) yields the identity, and the upgrade goes to the place's object.
+const room = (env: Env, name: string): RoomObjects => ({
+  keeper: env.ROOMS.getByName(name),
+  shard: (n) => env.SHARDS.getByName(shardName(name, n)),
+  sharded: isShardedRoom(readShardSettings(env), name),
+});
 app.get("/room/:room", joinCheck("room"), (c) =>
-  forwardJoin(c.env.ROOMS.getByName(c.var.join.name), c.var.join, c.req.raw, "room"),
+  forwardRoomJoin(room(c.env, c.var.join.name), c.var.join, c.req.raw),
 );
 // The trailing-slash form a Django Channels page opens (`/room/<group>/`): the same room, joined
 // as a raw socket (plain text in, only data out). Hono's router is strict about the slash.
 app.get("/room/:room/", joinCheck("room", { raw: true }), (c) =>
-  forwardJoin(c.env.ROOMS.getByName(c.var.join.name), c.var.join, c.req.raw, "room"),
+  forwardRoomJoin(room(c.env, c.var.join.name), c.var.join, c.req.raw),
 );
 app.get("/desk/:desk", joinCheck("desk"), (c) =>
   forwardJoin(c.env.DESKS.getByName(c.var.join.name), c.var.join, c.req.raw, "desk"),

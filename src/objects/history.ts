@@ -258,6 +258,25 @@ export class History {
   }
 
   /**
+   * Stored frames after `after` up to `upTo`, oldest first, with who may see each: what a
+   * sharded room's shard fetches when its stream from the keeper skipped some (shards/shard.ts).
+   * Frames already trimmed are simply absent.
+   */
+  between(
+    after: number,
+    upTo: number,
+  ): { seq: number; sender: string | null; recipient: string | null; body: string }[] {
+    this.flush();
+    return this.#sql
+      .exec<{ seq: number; sender: string | null; recipient: string | null; body: string }>(
+        "SELECT seq, sender, recipient, body FROM frames WHERE seq > ? AND seq <= ? ORDER BY seq",
+        after,
+        upTo,
+      )
+      .toArray();
+  }
+
+  /**
    * One page of every stored frame, whoever it was for (directs and desk conversations
    * included), within the same bounds: what the server API shows the backend, which sees all.
    */

@@ -10,7 +10,14 @@ import { DurableObject } from "cloudflare:workers";
 import { EventsOut, type EventPlace } from "./events";
 import { History } from "./history";
 import { readInbound } from "./inbound";
-import { Members, attachment, type Attachment, type Connection, type Role } from "./members";
+import {
+  Members,
+  attachment,
+  readAttachment,
+  type Attachment,
+  type Connection,
+  type Role,
+} from "./members";
 import { NO_DATA, Outbox, rawText } from "./outbox";
 import {
   CONNECT_PATH,
@@ -319,9 +326,26 @@ export abstract class Hub extends DurableObject<Env> {
     }
   }
 
+  /**
+   * One socket left; `remaining` is how many its user still has here. A sharded room's shard
+   * tells its order keeper (shards/shard.ts); other objects need only `onLeave`.
+   */
+  protected onSocketLeft(_ws: WebSocket, _who: Attachment, _remaining: number): void {}
+
   #leave(ws: WebSocket): void {
     this.outbox.drop(ws);
+    const known = this.members.sockets.get(ws);
     const left = this.members.remove(ws);
+    // A socket the caches did not hold counts only when it was its user's last (members.ts).
+    const who = known ?? (left !== null ? readAttachment(ws) : null);
+    if (who !== null) {
+      const remaining = left !== null ? 0 : [...this.members.socketsOf(who.id, who.role)].length;
+      try {
+        this.onSocketLeft(ws, who, remaining);
+      } catch (err) {
+        console.error(`${this.constructor.name} ${this.ctx.id}: onSocketLeft failed`, err);
+      }
+    }
     if (left === null) return;
     try {
       this.onLeave({ id: left.id, name: left.name }, left.role);

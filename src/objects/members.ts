@@ -25,6 +25,12 @@ export interface Attachment {
    * read as what they were, JSON sockets, with no version bump.
    */
   raw?: true;
+  /**
+   * The socket's own number in this object, random, so a sharded room's order keeper can
+   * address one socket of a shard (an ack goes to the socket that sent the frame). 0 in
+   * attachments written before it existed.
+   */
+  sid: number;
   /** Set once the room has counted this socket as gone, so a later close event is not a second leave. */
   left?: true;
 }
@@ -56,6 +62,7 @@ export function readAttachment(ws: WebSocket): Attachment | null {
     batch: a.batch === true,
     role: a.role === "agent" ? "agent" : "member",
     ...(a.raw === true ? { raw: true as const } : {}),
+    sid: typeof a.sid === "number" ? a.sid : 0,
     ...(a.left === true ? { left: true as const } : {}),
   };
 }
@@ -73,6 +80,8 @@ export const attachment = (
   batch,
   role,
   ...(raw ? { raw: true as const } : {}),
+  // 2^53 values: among a shard's 20,000 sockets, two alike is a one-in-40-million chance.
+  sid: Math.floor(Math.random() * Number.MAX_SAFE_INTEGER) + 1,
 });
 
 /** Best effort: a socket that is already closed may refuse a new attachment, and then the
@@ -86,6 +95,7 @@ function markLeft(ws: WebSocket, a: Attachment): void {
       batch: a.batch,
       role: a.role,
       ...(a.raw === true ? { raw: true as const } : {}),
+      sid: a.sid,
       left: true,
     } satisfies Attachment);
   } catch {

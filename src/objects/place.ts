@@ -7,6 +7,7 @@
  */
 import { Bans, memberPage } from "./api";
 import { Hub } from "./hub";
+import type { Reader } from "./history";
 import type { Connection } from "./members";
 import { OccupancyReport, REGISTRY_NAME, readPresenceCountMs } from "./registry";
 import {
@@ -25,6 +26,7 @@ import {
   type StoredPage,
   type WelcomeFrame,
   type ClientFrame,
+  type ServerFrame,
 } from "../protocol";
 
 export abstract class Place extends Hub {
@@ -39,38 +41,43 @@ export abstract class Place extends Hub {
     members: Member[] | null,
     extra: Partial<WelcomeFrame> = {},
   ): void {
-    const replay = this.history.replay(conn, join.since, DEFAULT_REPLAY);
+    if (conn.raw === true) return; // a raw socket hears no protocol frame
     const self = this.members.member(conn.id, conn.role) ?? { id: conn.id, name: conn.name };
-    this.send(ws, {
+    const { text, frames } = this.welcomeFor(conn, self, join, members, extra);
+    this.outbox.send(ws, text, conn.batch);
+    for (const frame of frames) this.outbox.send(ws, frame, conn.batch);
+  }
+
+  /** The `welcome` text and the replay for a reader, wherever its socket is (a sharded room's shard). */
+  protected welcomeFor(
+    reader: Reader,
+    self: Member,
+    join: Pick<Join, "name" | "since" | "guestToken">,
+    members: Member[] | null,
+    extra: Partial<WelcomeFrame> = {},
+  ): { text: string; frames: string[]; seq: number } {
+    const replay = this.history.replay(reader, join.since, DEFAULT_REPLAY);
+    const text = JSON.stringify({
       type: "welcome",
       room: join.name,
       self: join.guestToken === undefined ? self : { ...self, token: join.guestToken },
       members,
-      count: members === null ? this.members.count : members.length,
+      count: members === null ? this.memberCount : members.length,
       seq: this.history.lastSeq,
       replay: { from: replay.from, count: replay.frames.length, complete: replay.complete },
       ...extra,
-    });
-    for (const frame of replay.frames) this.outbox.send(ws, frame, conn.batch);
+    } satisfies WelcomeFrame);
+    return { text, frames: replay.frames, seq: this.history.lastSeq };
   }
 
   /** Answers a `history` request from the log, filtered by what the user may see. */
-  protected answerHistory(
-    ws: WebSocket,
-    conn: Connection,
-    frame: Extract<ClientFrame, { type: "history" }>,
-  ): void {
-    const page = this.history.page(conn, frame.before, frame.limit);
-    this.sendHistory(
-      ws,
-      conn,
-      page.frames,
-      page.complete,
-      frame.id === undefined ? {} : { id: frame.id },
-    );
+  protected answerHistory(sender: Sender, frame: Extract<ClientFrame, { type: "history" }>): void {
+    const page = this.history.page(sender, frame.before, frame.limit);
+    const extra = frame.id === undefined ? {} : { id: frame.id };
+    sender.answer(historyText(page.frames, page.complete, extra));
   }
 
-  /** Sends stored frames as a `history` frame; the stored texts are spliced in as they are. */
+  /** Sends stored frames as a `history` frame. */
   protected sendHistory(
     ws: WebSocket,
     conn: Connection,
@@ -78,47 +85,38 @@ export abstract class Place extends Hub {
     complete: boolean,
     extra: Partial<HistoryFrame> = {},
   ): void {
-    const head = JSON.stringify({
-      type: "history",
-      ...extra,
-      messages: [],
-      complete,
-    } satisfies HistoryFrame);
-    this.outbox.send(
-      ws,
-      head.replace('"messages":[]', `"messages":[${frames.join(",")}]`),
-      conn.batch,
-    );
+    this.outbox.send(ws, historyText(frames, complete, extra), conn.batch);
+  }
+
+  /** A socket here as the sender of a frame: its answers go to it (none to a raw socket). */
+  protected local(ws: WebSocket, conn: Connection): Sender {
+    return {
+      id: conn.id,
+      role: conn.role,
+      answer: (frame) => {
+        if (conn.raw === true) return;
+        this.outbox.send(ws, typeof frame === "string" ? frame : JSON.stringify(frame), conn.batch);
+      },
+    };
   }
 
   /**
    * When a frame's `id` was already stored by this user, answers the original `ack` and returns
    * true: the caller then stores and delivers nothing.
    */
-  protected acknowledgedBefore(
-    ws: WebSocket,
-    conn: Connection,
-    id: string | undefined,
-    now: number,
-  ): boolean {
+  protected acknowledgedBefore(sender: Sender, id: string | undefined, now: number): boolean {
     if (id === undefined) return false;
-    const seen = this.history.keys.recall(clientKey(conn.id, id), now);
+    const seen = this.history.keys.recall(clientKey(sender.id, id), now);
     if (seen === undefined) return false;
-    this.reply(ws, conn, { type: "ack", id, seq: Number(seen) });
+    sender.answer({ type: "ack", id, seq: Number(seen) });
     return true;
   }
 
   /** Records a stored frame's `id` for idempotent re-sends and acknowledges it. */
-  protected acknowledge(
-    ws: WebSocket,
-    conn: Connection,
-    id: string | undefined,
-    seq: number,
-    now: number,
-  ): void {
+  protected acknowledge(sender: Sender, id: string | undefined, seq: number, now: number): void {
     if (id === undefined) return;
-    this.history.keys.remember(clientKey(conn.id, id), String(seq), now);
-    this.reply(ws, conn, { type: "ack", id, seq });
+    this.history.keys.remember(clientKey(sender.id, id), String(seq), now);
+    sender.answer({ type: "ack", id, seq });
   }
 
   protected presence(action: PresenceChangeFrame["action"], member: Member): string {
@@ -126,14 +124,19 @@ export abstract class Place extends Hub {
       type: "presence",
       action,
       member,
-      count: this.members.count,
+      count: this.memberCount,
     } satisfies PresenceChangeFrame);
   }
 
   // ---- the server API's shared answers (rooms and desks) ----
 
+  /** Distinct members (a sharded room counts those on all its shards). */
+  protected get memberCount(): number {
+    return this.members.count;
+  }
+
   async apiInfo(): Promise<PlaceInfo> {
-    const members = this.members.count;
+    const members = this.memberCount;
     return {
       occupied: members > 0,
       members,
@@ -164,17 +167,27 @@ export abstract class Place extends Hub {
 
   /** The member count changed (a user's first socket joined, or its last left). */
   protected occupancyChanged(): void {
-    this.#occupancy.changed(this.members.count, Date.now());
+    this.#occupancy.changed(this.memberCount, Date.now());
   }
 
   /** A user banned here (`kick` with `ban_sec`) is refused 4403 until the ban ends. */
   protected override refuse(join: Join): Refusal | null {
-    return this.#bans.refusal(join.user, `${this.kind} "${this.name}"`, Date.now());
+    return this.banned(join.user);
+  }
+
+  protected banned(user: string): Refusal | null {
+    return this.#bans.refusal(user, `${this.kind} "${this.name}"`, Date.now());
+  }
+
+  /** Records a ban (`kick` with `ban_sec`). */
+  protected ban(order: KickOrder, now: number): void {
+    if (order.banSec !== null)
+      this.#bans.ban(order.user, now + order.banSec * 1000, order.reason, now);
   }
 
   /** The registry's throttled report; a subclass with timers of its own adds them to this. */
   protected override onAlarm(now: number): number | null {
-    return this.#occupancy.onAlarm(this.members.count, now);
+    return this.#occupancy.onAlarm(this.memberCount, now);
   }
 
   /** A page of the connected users (a desk's with their roles). */
@@ -187,10 +200,8 @@ export abstract class Place extends Hub {
    * `banSec`, bans it first, so the kicked client's reconnect is refused too.
    */
   async apiKick(order: KickOrder): Promise<KickResult> {
-    const now = Date.now();
-    if (order.banSec !== null)
-      this.#bans.ban(order.user, now + order.banSec * 1000, order.reason, now);
-    const reason = order.reason === "" ? `you were removed from this ${this.kind}` : order.reason;
+    this.ban(order, Date.now());
+    const reason = kickReason(order, this.kind);
     const sockets = [
       ...this.members.socketsOf(order.user, "member"),
       ...this.members.socketsOf(order.user, "agent"),
@@ -209,3 +220,23 @@ export abstract class Place extends Hub {
  * can make two users' keys equal: user "a" with id "b:c" and user "a:b" with id "c" differ.
  */
 const clientKey = (user: string, id: string) => `client:${user.length}:${user}:${id}`;
+
+/** What a kicked user is told: the backend's reason, or a plain sentence. */
+export const kickReason = (order: KickOrder, kind: string): string =>
+  order.reason === "" ? `you were removed from this ${kind}` : order.reason;
+
+/** A `history` frame around stored texts, spliced in as they are (never parsed again). */
+function historyText(frames: string[], complete: boolean, extra: Partial<HistoryFrame>): string {
+  const head = JSON.stringify({
+    type: "history",
+    ...extra,
+    messages: [],
+    complete,
+  } satisfies HistoryFrame);
+  return head.replace('"messages":[]', `"messages":[${frames.join(",")}]`);
+}
+
+/** Who sent a frame and where its answers go: a socket here, or one on a sharded room's shard. */
+export interface Sender extends Reader {
+  answer(frame: ServerFrame | string): void;
+}

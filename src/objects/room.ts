@@ -5,14 +5,25 @@
  * history pages the Place's (place.ts); this file is what a room means.
  */
 import type { ClientFrame, ClientFrameType } from "../protocol/client-frames";
-import { Place } from "./place";
+import { Place, kickReason, type Sender } from "./place";
 import { Presence } from "./presence";
 import { readPresenceCountMs } from "./registry";
 import type { Connection } from "./members";
+import { Fanout } from "./shards/fanout";
+import { Roster } from "./shards/roster";
+import type { Delivery, ShardFrame, ShardJoin, ShardWelcome, StoredRow } from "./shards/wire";
 import {
   callHook,
   errorFrame,
+  isShardedRoom,
   readPublishHook,
+  readShardSettings,
+  shardName,
+  type KickOrder,
+  type KickResult,
+  type MembersPage,
+  type PlaceInfo,
+  type ShardPick,
   type PublishHook,
   type DirectFrame,
   type EventFrame,
@@ -39,9 +50,27 @@ export class Room extends Place {
    */
   #inOrder: Promise<unknown> = Promise.resolve();
 
+  /**
+   * Set when this room is sharded (SHARDED_ROOMS): this object is then its order keeper and
+   * holds no sockets; the shards hold them (shards/, docs/sharded-rooms.md).
+   */
+  readonly #shards: Keeper | null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#publishHook = readPublishHook(env, ctx.id.name ?? "");
+    const settings = readShardSettings(env);
+    this.#shards = isShardedRoom(settings, ctx.id.name ?? "")
+      ? {
+          roster: new Roster(ctx.storage.sql),
+          fanout: new Fanout(
+            (n) => env.SHARDS.getByName(shardName(ctx.id.name ?? "", n)),
+            () => this.writeTurn(),
+          ),
+          shardSockets: settings.shardSockets,
+          load: new Map(),
+        }
+      : null;
   }
 
   /** Runs `step` after every earlier store of this room (only when a publish hook is on). */
@@ -57,58 +86,107 @@ export class Room extends Place {
     readPresenceCountMs(this.env),
     this.ctx.storage.kv,
     {
-      count: () => this.members.count,
-      list: () => this.members.list(),
-      broadcast: (text) => this.broadcast(text),
+      count: () => this.memberCount,
+      list: () => this.#shards?.roster.list() ?? this.members.list(),
+      broadcast: (text) => this.#announce(text),
       armAlarm: (at) => this.armAlarm(at),
     },
   );
+
+  protected override get memberCount(): number {
+    return this.#shards?.roster.count ?? this.members.count;
+  }
+
+  /** A protocol frame (presence) to every member, or every socket but one. */
+  #announce(text: string, except?: { ws: WebSocket } | { shard: number; socket: number }): void {
+    if (this.#shards === null) {
+      this.broadcast(text, except !== undefined && "ws" in except ? except.ws : undefined);
+      return;
+    }
+    const d: Delivery = { text };
+    if (except !== undefined && "socket" in except) d.except = except.socket;
+    this.#shards.fanout.send(this.#shards.roster.shards(), d);
+  }
+
+  /**
+   * A data frame (message, direct, event) to everyone, or only to `to`; `seq` for stored ones.
+   * Returns the sockets it was handed to (a sharded room's: as its roster counts them).
+   */
+  #deliver(text: string, data: unknown, to: string[] | null, seq?: number): number {
+    const k = this.#shards;
+    if (k === null) {
+      // With `data`, raw sockets get that data's text (made only if one is here).
+      return to === null
+        ? this.broadcast(text, undefined, data)
+        : this.sendToUsers(text, to, "member", data);
+    }
+    // Every stored frame goes to every shard, so each sees the seqs without holes (shard.ts).
+    const d: Delivery = { text, data: true };
+    if (seq !== undefined) d.seq = seq;
+    if (to !== null) d.to = to;
+    k.fanout.send(k.roster.shards(), d);
+    let sockets = 0;
+    for (const [user, n] of k.roster.sockets()) if (to === null || to.includes(user)) sockets += n;
+    return sockets;
+  }
+
+  #memberOf(user: string): Member | null {
+    return this.#shards?.roster.member(user) ?? this.members.member(user);
+  }
 
   protected onJoin(ws: WebSocket, conn: Connection, join: Join, first: boolean): void {
     // The join that takes the room over PRESENCE_MAX is already a count: decided before welcome.
     const perMember = first ? this.#presence.changed(Date.now()) : !this.#presence.counting;
     // A raw socket gets no welcome and no replay (not even read): only live data from now on.
     if (conn.raw !== true) this.welcome(ws, conn, join, perMember ? this.members.list() : null);
-    if (!first) return;
+    if (first) this.#joined({ id: conn.id, name: conn.name }, perMember, { ws });
+  }
+
+  /** A new member: the registry, the others (by name or as a count), your backend. */
+  #joined(
+    member: Member,
+    perMember: boolean,
+    except: { ws: WebSocket } | { shard: number; socket: number },
+  ): void {
     this.occupancyChanged();
-    const member = { id: conn.id, name: conn.name };
-    if (perMember) this.broadcast(this.presence("join", member), ws);
-    this.events.joined(member, this.members.count, Date.now());
+    if (perMember) this.#announce(this.presence("join", member), except);
+    this.events.joined(member, this.memberCount, Date.now());
   }
 
   protected onLeave(member: Member): void {
     this.occupancyChanged();
-    if (this.#presence.changed(Date.now())) this.broadcast(this.presence("leave", member));
+    if (this.#presence.changed(Date.now())) this.#announce(this.presence("leave", member));
     // Presence inside the room is immediate; your backend hears of it after the grace.
     const due = this.events.left(member, Date.now());
     if (due !== null) this.armAlarm(due);
   }
 
   protected onFrame(ws: WebSocket, conn: Connection, frame: ClientFrame): void {
-    if (frame.type === "history") return this.answerHistory(ws, conn, frame);
+    this.#onFrame(this.local(ws, conn), frame);
+  }
+
+  /** A client frame, from a socket here or (a sharded room) on a shard. */
+  #onFrame(sender: Sender, frame: ClientFrame): void {
+    if (frame.type === "history") return this.answerHistory(sender, frame);
     if (frame.type !== "message" && frame.type !== "direct") return;
     if (frame.type === "message" && frame.to !== undefined) {
       // A room message always goes to everyone; a "to" here is a client bug that would leak.
-      this.reply(
-        ws,
-        conn,
+      sender.answer(
         errorFrame("invalid_frame", 'a room "message" has no "to": use "direct"', frame.id),
       );
       return;
     }
     if (this.#publishHook !== null) {
       const hook = this.#publishHook;
-      void this.#afterEarlier(() => this.#storeChecked(ws, conn, frame, hook)).catch((err) => {
+      void this.#afterEarlier(() => this.#storeChecked(sender, frame, hook)).catch((err) => {
         console.error(`Room ${this.ctx.id}: storing through the publish hook failed`, err);
-        this.reply(
-          ws,
-          conn,
+        sender.answer(
           errorFrame("internal", "this frame could not be handled; nothing was stored", frame.id),
         );
       });
       return;
     }
-    this.#store(ws, conn, frame, frame.data);
+    this.#store(sender, frame, frame.data);
   }
 
   /**
@@ -118,17 +196,16 @@ export class Room extends Place {
    * re-sent id is answered from the first store, without asking again.
    */
   async #storeChecked(
-    ws: WebSocket,
-    conn: Connection,
+    sender: Sender,
     frame: Extract<ClientFrame, { type: "message" | "direct" }>,
     hook: PublishHook,
   ): Promise<void> {
-    if (this.acknowledgedBefore(ws, conn, frame.id, Date.now())) return;
+    if (this.acknowledgedBefore(sender, frame.id, Date.now())) return;
     const refuse = (code: "rejected" | "hook_unavailable", message: string) =>
-      this.reply(ws, conn, errorFrame(code, message, frame.id));
+      sender.answer(errorFrame(code, message, frame.id));
     if (!hook.secret)
       return refuse("hook_unavailable", "the publish hook needs HOOK_SECRET on the server");
-    const from: Member = this.members.member(conn.id) ?? { id: conn.id, name: conn.name };
+    const from = this.#memberOf(sender.id) ?? { id: sender.id, name: sender.id };
     const asked = {
       room: this.name,
       from,
@@ -154,21 +231,20 @@ export class Room extends Place {
     if (answer.status !== 200 || typeof body !== "object" || body === null || Array.isArray(body)) {
       return refuse("hook_unavailable", "the backend's answer to this message was not a decision");
     }
-    this.#store(ws, conn, frame, "data" in body ? (body as { data: unknown }).data : frame.data);
+    this.#store(sender, frame, "data" in body ? (body as { data: unknown }).data : frame.data);
   }
 
   /** Stores a client message or direct message with `data` and delivers it; acks its id. */
   #store(
-    ws: WebSocket,
-    conn: Connection,
+    sender: Sender,
     frame: Extract<ClientFrame, { type: "message" | "direct" }>,
     data: unknown,
   ): void {
     const now = Date.now();
-    if (this.acknowledgedBefore(ws, conn, frame.id, now)) return;
-    const from: Member = this.members.member(conn.id) ?? { id: conn.id, name: conn.name };
+    if (this.acknowledgedBefore(sender, frame.id, now)) return;
+    const from = this.#memberOf(sender.id) ?? { id: sender.id, name: sender.id };
     const recipient = frame.type === "direct" ? frame.to : null;
-    const { seq, body } = this.history.append({ sender: conn.id, recipient }, (seq) =>
+    const { seq, body } = this.history.append({ sender: sender.id, recipient }, (seq) =>
       JSON.stringify(
         frame.type === "direct"
           ? ({
@@ -190,10 +266,8 @@ export class Room extends Place {
             } satisfies MessageFrame),
       ),
     );
-    // With `data`, raw sockets get that data's text (made only if one is here).
-    if (recipient === null) this.broadcast(body, undefined, data);
-    else this.sendToUsers(body, [conn.id, recipient], "member", data);
-    this.acknowledge(ws, conn, frame.id, seq, now);
+    this.#deliver(body, data, recipient === null ? null : [sender.id, recipient], seq);
+    this.acknowledge(sender, frame.id, seq, now);
     if (this.events.messages)
       this.events.emit({ type: "message.created", frame: JSON.parse(body) }, now);
   }
@@ -237,13 +311,120 @@ export class Room extends Place {
         to: e.to,
         ts: now,
       } satisfies EventFrame);
-    const deliver = (text: string) =>
-      e.to === null
-        ? this.broadcast(text, undefined, e.data)
-        : this.sendToUsers(text, [e.to], "member", e.data);
-    if (!e.store) return { seq: null, delivered: deliver(frame(undefined)) };
+    const to = e.to === null ? null : [e.to];
+    if (!e.store) return { seq: null, delivered: this.#deliver(frame(undefined), e.data, to) };
     const { seq, body } = this.history.append({ sender: null, recipient: e.to }, frame);
-    return { seq, delivered: deliver(body) };
+    return { seq, delivered: this.#deliver(body, e.data, to, seq) };
+  }
+
+  // ---- a sharded room's order keeper (shards/, docs/sharded-rooms.md) ----
+
+  #keeper(): Keeper {
+    if (this.#shards === null) throw new Error(`room "${this.name}" is not sharded`);
+    return this.#shards;
+  }
+
+  /**
+   * Where a join of `user` goes: the shard its other sockets are on (so its rate and socket cap
+   * stay exact), else the lowest-numbered shard under SHARD_SOCKETS; a banned user is refused.
+   */
+  async shardFor(user: string): Promise<ShardPick> {
+    const k = this.#keeper();
+    const refusal = this.banned(user);
+    if (refusal !== null) return { refusal };
+    let shard = k.roster.shardOf(user);
+    if (shard === null) {
+      if (k.load.size === 0) for (const [n, c] of k.roster.socketsPerShard()) k.load.set(n, c);
+      shard = 0;
+      while ((k.load.get(shard) ?? 0) >= k.shardSockets) shard++;
+    }
+    // Counted now, so a storm of joins spreads before the shards report; their reports correct it.
+    k.load.set(shard, (k.load.get(shard) ?? 0) + 1);
+    return { shard };
+  }
+
+  /** A socket joined a shard: records the member, answers its welcome and replay. */
+  async shardJoin(j: ShardJoin): Promise<ShardWelcome> {
+    const k = this.#keeper();
+    const now = Date.now();
+    if (j.fresh) {
+      // A shard that started with no sockets lost whoever the roster still lists on it.
+      for (const gone of k.roster.resetShard(j.shard)) if (gone.id !== j.user) this.onLeave(gone);
+    }
+    k.load.set(j.shard, j.sockets);
+    const first = k.roster.joined(j.user, j.name, j.shard);
+    const perMember = first ? this.#presence.changed(now) : !this.#presence.counting;
+    const self = k.roster.member(j.user) ?? { id: j.user, name: j.name };
+    const welcome = this.welcomeFor(
+      { id: j.user, role: "member" },
+      self,
+      {
+        name: this.name,
+        since: j.since,
+        ...(j.guestToken === undefined ? {} : { guestToken: j.guestToken }),
+      },
+      perMember ? k.roster.list() : null,
+    );
+    if (first) this.#joined(self, perMember, { shard: j.shard, socket: j.socket });
+    return { welcome: welcome.text, frames: welcome.frames, seq: welcome.seq };
+  }
+
+  /** Client frames a shard checked, in the order its sockets sent them. */
+  async shardFrames(shard: number, frames: ShardFrame[]): Promise<void> {
+    const k = this.#keeper();
+    for (const f of frames) {
+      const sender: Sender = {
+        id: f.user,
+        role: "member",
+        answer: (frame) =>
+          k.fanout.send([shard], {
+            text: typeof frame === "string" ? frame : JSON.stringify(frame),
+            socket: f.socket,
+          }),
+      };
+      this.#onFrame(sender, f.frame);
+    }
+  }
+
+  /** A socket left a shard; `remaining`: its user's sockets still there. */
+  async shardLeft(shard: number, user: string, remaining: number, sockets: number): Promise<void> {
+    const k = this.#keeper();
+    k.load.set(shard, sockets);
+    const left = k.roster.left(user, shard, remaining);
+    if (left !== null) this.onLeave(left);
+  }
+
+  /** Stored frames a shard missed (its stream skipped them), with who may see each. */
+  async catchUp(after: number, upTo: number): Promise<StoredRow[]> {
+    return this.history.between(after, upTo);
+  }
+
+  override async apiInfo(): Promise<PlaceInfo> {
+    const k = this.#shards;
+    if (k === null) return super.apiInfo();
+    let sockets = 0;
+    for (const [, n] of k.roster.sockets()) sockets += n;
+    return {
+      occupied: k.roster.count > 0,
+      members: k.roster.count,
+      sockets,
+      seq: this.history.lastSeq,
+      shards: k.roster.shards().size,
+    };
+  }
+
+  override async apiMembers(after: string | null, limit: number): Promise<MembersPage> {
+    return this.#shards?.roster.page(after, limit) ?? super.apiMembers(after, limit);
+  }
+
+  override async apiKick(order: KickOrder): Promise<KickResult> {
+    const k = this.#shards;
+    if (k === null) return super.apiKick(order);
+    this.ban(order, Date.now());
+    const shard = k.roster.shardOf(order.user);
+    if (shard === null) return { closed: 0 };
+    const stub = this.env.SHARDS.getByName(shardName(this.name, shard));
+    return { closed: await stub.kick(order.user, kickReason(order, "room")) };
   }
 
   protected override onAlarm(now: number): number | null {
@@ -251,4 +432,13 @@ export class Room extends Place {
     const report = super.onAlarm(now);
     return presence === null ? report : Math.min(presence, report ?? Infinity);
   }
+}
+
+/** What the order keeper of a sharded room holds beside a plain room's state. */
+interface Keeper {
+  roster: Roster;
+  fanout: Fanout;
+  shardSockets: number;
+  /** Sockets per shard: reported by the shards, plus joins sent there since. */
+  load: Map<number, number>;
 }

@@ -13,3 +13,4 @@ export * from "./hooks.ts";
 export * from "./hook-call.ts";
 export * from "./webhook.ts";
 export * from "./bytes.ts";
+export * from "./shards.ts";

@@ -103,7 +103,7 @@ export class Desk extends DeskConversations {
   protected onFrame(ws: WebSocket, conn: Connection, frame: ClientFrame): void {
     switch (frame.type) {
       case "history":
-        return this.answerHistory(ws, conn, frame);
+        return this.answerHistory(this.local(ws, conn), frame);
       case "message":
         return conn.role === "agent"
           ? this.#agentMessage(ws, conn, frame)
@@ -131,7 +131,7 @@ export class Desk extends DeskConversations {
       return;
     }
     const now = Date.now();
-    if (this.acknowledgedBefore(ws, conn, frame.id, now)) return;
+    if (this.acknowledgedBefore(this.local(ws, conn), frame.id, now)) return;
     let conv = this.ledger.conversation(conn.id);
     if (conv?.open !== 1) {
       // The first message (or the first after a close) opens the conversation.
@@ -139,7 +139,7 @@ export class Desk extends DeskConversations {
       if (conv === null) return;
     }
     const seq = this.store(conn, conv, frame, now);
-    this.acknowledge(ws, conn, frame.id, seq, now);
+    this.acknowledge(this.local(ws, conn), frame.id, seq, now);
   }
 
   #agentMessage(ws: WebSocket, conn: Connection, frame: Frame<"message">): void {
@@ -154,9 +154,9 @@ export class Desk extends DeskConversations {
     const conv = this.#ownConversation(ws, conn, frame.to, frame.id);
     if (conv === null) return;
     const now = Date.now();
-    if (this.acknowledgedBefore(ws, conn, frame.id, now)) return;
+    if (this.acknowledgedBefore(this.local(ws, conn), frame.id, now)) return;
     const seq = this.store(conn, conv, frame, now);
-    this.acknowledge(ws, conn, frame.id, seq, now);
+    this.acknowledge(this.local(ws, conn), frame.id, seq, now);
   }
 
   #transfer(ws: WebSocket, conn: Connection, frame: Frame<"transfer">): void {
