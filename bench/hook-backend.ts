@@ -30,12 +30,28 @@ export interface BackendStats {
   connections: number;
   /** Wall time in the request handlers, summed, ms. */
   handlerMs: number;
+  /**
+   * Wall time from one answer to the next call, summed over the gaps under a second that no
+   * `GET /stats` came between (`gaps` of them), ms. A room asks one call at a time, so this is the time a hooked message spends
+   * outside this process: the way back, the room's work, the next call's way here.
+   */
+  betweenMs: number;
+  gaps: number;
 }
 
 const secret = process.env.HOOK_SECRET;
 if (secret === undefined) throw new Error("HOOK_SECRET is not set");
 const key = secretKey(secret);
-const stats: BackendStats = { calls: 0, refused: 0, connections: 0, handlerMs: 0 };
+const stats: BackendStats = {
+  calls: 0,
+  refused: 0,
+  connections: 0,
+  handlerMs: 0,
+  betweenMs: 0,
+  gaps: 0,
+};
+/** When the last answer was written (hrtime, ns); 0 after a `GET /stats`, which starts a count. */
+let answeredAt = 0n;
 
 function signed(headers: Record<string, string | string[] | undefined>, body: Buffer): boolean {
   const id = headers[WEBHOOK_ID];
@@ -57,9 +73,18 @@ const server = createServer((req, res) => {
   const done = (status: number, body: string) => {
     res.writeHead(status, { "content-type": "application/json" });
     res.end(body);
-    stats.handlerMs += Number(process.hrtime.bigint() - t0) / 1e6;
+    const t1 = process.hrtime.bigint();
+    stats.handlerMs += Number(t1 - t0) / 1e6;
+    const gapMs = Number(t0 - answeredAt) / 1e6;
+    if (answeredAt !== 0n && gapMs >= 0 && gapMs < 1000) {
+      stats.betweenMs += gapMs;
+      stats.gaps++;
+    }
+    answeredAt = t1;
   };
   if (req.method === "GET" && req.url === "/stats") {
+    // The bench asks before and after each burst: the first call after it has no gap to count.
+    answeredAt = 0n;
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify(stats));
     return;

@@ -71,6 +71,9 @@ export interface HookBurst {
   calls: number;
   /** Wall time in the backend's handlers over the burst, ms. */
   handlerMs: number;
+  /** From each answer to the next call, summed over `gaps` of them, ms (see BackendStats). */
+  betweenMs: number;
+  gaps: number;
   /** CPU seconds the whole machine spent outside the server, the backend and the bench. */
   othersCpuSec: number;
 }
@@ -78,7 +81,15 @@ export interface HookBurst {
 export interface HookSide {
   hooked: boolean;
   bursts: HookBurst[];
-  latency: { rounds: number; samples: number; p50: number; p99: number; max: number };
+  latency: {
+    rounds: number;
+    samples: number;
+    p50: number;
+    p99: number;
+    max: number;
+    /** The runtime's CPU over the rounds (their 20 ms pauses included, when it idles). */
+    runtimeCpuSec: number;
+  };
 }
 
 export interface PublishHookResult extends Omit<PublishHookOptions, "source"> {
@@ -86,7 +97,8 @@ export interface PublishHookResult extends Omit<PublishHookOptions, "source"> {
   off: HookSide;
   /** The same signed call made from Node to the backend, one at a time: the floor of a call. */
   nodeCall: { calls: number; p50: number; p99: number };
-  /** TCP connections the backend accepted over the whole line (the runtime's and nodeCall's). */
+  /** Calls the backend accepted, and the TCP connections they came on, over the whole line. */
+  calls: number;
   connections: number;
   /** /proc/loadavg (1, 5, 15 min) when the line started and when it ended. */
   loadBefore: string;
@@ -415,8 +427,9 @@ async function burst(
   backend: Backend,
   room: HookRoom,
   o: PublishHookOptions,
+  quiet = true,
 ): Promise<HookBurst> {
-  await waitQuiet(sys);
+  if (quiet) await waitQuiet(sys);
   const pids = sys.pids();
   const b0 = await backend.stats();
   const server0 = snapshot(pids);
@@ -451,6 +464,8 @@ async function burst(
     backend: back,
     calls: b1.calls - b0.calls,
     handlerMs: b1.handlerMs - b0.handlerMs,
+    betweenMs: b1.betweenMs - b0.betweenMs,
+    gaps: b1.gaps - b0.gaps,
     othersCpuSec: Math.max(
       0,
       machine1 - machine0 - server.totalCpuSec - client.totalCpuSec - back.totalCpuSec,
@@ -459,8 +474,14 @@ async function burst(
 }
 
 /** Single messages, the senders in turn, each delivered everywhere before the next. */
-async function latencyRounds(room: HookRoom, rounds: number): Promise<HistogramData[]> {
+async function latencyRounds(
+  sys: RunningSystem,
+  room: HookRoom,
+  rounds: number,
+): Promise<{ parts: HistogramData[]; runtimeCpuSec: number }> {
   const parts: HistogramData[] = [];
+  const pids = sys.pids();
+  const before = snapshot(pids);
   for (let r = 0; r < rounds; r++) {
     const totals = new Array<number>(room.senders).fill(0);
     totals[r % room.senders] = 1;
@@ -468,7 +489,8 @@ async function latencyRounds(room: HookRoom, rounds: number): Promise<HistogramD
     parts.push(run.hist.toData());
     await sleep(20); // an idle room's latency, not a queue's
   }
-  return parts;
+  const runtimeCpuSec = usageBetween(before, snapshot(pids)).cpuSec.runtime ?? 0;
+  return { parts, runtimeCpuSec };
 }
 
 /**
@@ -498,20 +520,21 @@ export async function publishHook(
     if (o.direct && (await sys.directBase()) === null)
       throw new Error("no runtime entry socket found to connect to directly");
     await waitQuiet(sys);
-    const nodeCall = await nodeCalls(backend, secret, 220);
+    const nodeCall = await nodeCalls(backend, secret, 20 + Math.min(200, o.messages));
     const on = new HookRoom(`bench-hook-on-${tag}`, o.n, o.senders);
     const off = new HookRoom(`bench-hook-off-${tag}`, o.n, o.senders);
     rooms.push(on, off);
     for (const room of rooms) await room.open(sys, o.direct);
     // Uncounted: the same code paths in both rooms before anything is measured.
-    const warm = { ...o, messages: Math.min(o.messages, 10 * o.window) };
+    const warm = { ...o, messages: Math.min(Math.ceil(o.messages / 2), 10 * o.window) };
     for (const room of rooms) {
-      await latencyRounds(room, WARMUP_ROUNDS);
-      await burst(sys, backend, room, warm);
+      await latencyRounds(sys, room, WARMUP_ROUNDS);
+      await burst(sys, backend, room, warm, false);
     }
-    const sides = new Map<HookRoom, { bursts: HookBurst[]; latency: HistogramData[] }>(
-      rooms.map((r) => [r, { bursts: [], latency: [] }]),
-    );
+    const sides = new Map<
+      HookRoom,
+      { bursts: HookBurst[]; latency: HistogramData[]; runtimeCpuSec: number }
+    >(rooms.map((r) => [r, { bursts: [], latency: [], runtimeCpuSec: 0 }]));
     for (let k = 0; k < o.rounds; k++) {
       for (const room of k % 2 === 0 ? [on, off] : [off, on]) {
         const b = await burst(sys, backend, room, o);
@@ -528,11 +551,15 @@ export async function publishHook(
     const block = 5;
     for (let r = 0; r < o.latencyRounds; r += block) {
       const k = Math.min(block, o.latencyRounds - r);
-      for (const room of (r / block) % 2 === 0 ? [on, off] : [off, on])
-        sides.get(room)!.latency.push(...(await latencyRounds(room, k)));
+      for (const room of (r / block) % 2 === 0 ? [on, off] : [off, on]) {
+        const { parts, runtimeCpuSec } = await latencyRounds(sys, room, k);
+        const side = sides.get(room)!;
+        side.latency.push(...parts);
+        side.runtimeCpuSec += runtimeCpuSec;
+      }
     }
     const side = (room: HookRoom): HookSide => {
-      const { bursts, latency } = sides.get(room)!;
+      const { bursts, latency, runtimeCpuSec } = sides.get(room)!;
       const hist = Histogram.merge(latency);
       return {
         hooked: room === on,
@@ -543,6 +570,7 @@ export async function publishHook(
           p50: hist.quantile(0.5),
           p99: hist.quantile(0.99),
           max: hist.max,
+          runtimeCpuSec,
         },
       };
     };
@@ -554,6 +582,7 @@ export async function publishHook(
       on: side(on),
       off: side(off),
       nodeCall,
+      calls: stats.calls,
       connections: stats.connections,
       loadBefore,
       loadAfter: loadavg(),
@@ -587,19 +616,14 @@ function publishHookSummary(r: PublishHookResult): string {
   return `  publish hook: ${fmtNum(on)} deliveries/s on, ${fmtNum(off)} off (${(on / off).toFixed(2)}×); one message p50 ${fmtMs(r.on.latency.p50)} vs ${fmtMs(r.off.latency.p50)} ms`;
 }
 
-/** The table of the line: hook on, hook off, and on / off; medians over the rounds. */
+/** The tables of the line: hook on, hook off, on / off, and where a hooked message's time goes. */
 export function publishHookTable(r: PublishHookResult): string {
   const med = (side: HookSide, f: (b: HookBurst) => number) => median(side.bursts.map(f));
   const perSec = (s: HookSide) => med(s, (b) => b.perSec);
   const msgs = (s: HookSide) => med(s, (b) => b.messages / b.seconds);
-  const calls = (s: HookSide) => med(s, (b) => b.calls / b.seconds);
   const serverUs = (s: HookSide) => med(s, (b) => (b.server.totalCpuSec / b.deliveries) * 1e6);
   const runtimeUs = (s: HookSide) =>
     med(s, (b) => ((b.server.cpuSec.runtime ?? 0) / b.deliveries) * 1e6);
-  const backendUs = (s: HookSide) =>
-    s.hooked ? med(s, (b) => (b.backend.totalCpuSec / Math.max(1, b.calls)) * 1e6) : NaN;
-  const handlerUs = (s: HookSide) =>
-    s.hooked ? med(s, (b) => (b.handlerMs / Math.max(1, b.calls)) * 1000) : NaN;
   const range = (s: HookSide) =>
     `${fmtNum(Math.min(...s.bursts.map((b) => b.perSec)))}–${fmtNum(Math.max(...s.bursts.map((b) => b.perSec)))}`;
   const row = (what: string, s: HookSide) => [
@@ -607,21 +631,23 @@ export function publishHookTable(r: PublishHookResult): string {
     fmtNum(perSec(s)),
     range(s),
     fmtNum(msgs(s)),
-    s.hooked ? fmtNum(calls(s)) : "0",
+    s.hooked ? fmtNum(med(s, (b) => b.calls / b.seconds)) : "0",
     fmtMs(med(s, (b) => b.p50)),
     fmtMs(med(s, (b) => b.p99)),
     fmtMs(s.latency.p50),
     fmtMs(s.latency.p99),
     fmtNum(serverUs(s), 1),
     fmtNum(runtimeUs(s), 1),
-    s.hooked ? `${fmtNum(backendUs(s), 0)} / ${fmtNum(handlerUs(s), 0)}` : "–",
   ];
   const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
   // Paired: each round's on against the same round's off, then the median of those ratios.
   const paired = r.on.bursts.map((b, k) => b.perSec / r.off.bursts[k]!.perSec);
-  const addedMs = 1000 / msgs(r.on) - 1000 / msgs(r.off);
-  const others = [...r.on.bursts, ...r.off.bursts].map((b) => b.othersCpuSec / b.seconds);
-  const capped = [...r.on.bursts, ...r.off.bursts].some((b) => b.capped);
+  const all = [...r.on.bursts, ...r.off.bursts];
+  const others = all.map((b) => b.othersCpuSec / b.seconds);
+  const perCall = (f: (b: HookBurst) => number) => med(r.on, (b) => f(b) / Math.max(1, b.calls));
+  const runtimeMs = (s: HookSide) =>
+    med(s, (b) => ((b.server.cpuSec.runtime ?? 0) / b.messages) * 1000);
+  const oneMs = (s: HookSide) => (s.latency.runtimeCpuSec / s.latency.rounds) * 1000;
   return [
     `\n### Publish hook: a room of ${fmtNum(r.n)} with the hook on against the same room without it (${r.senders} senders, window ${r.window}, ${r.rounds} interleaved rounds)\n`,
     table(
@@ -637,7 +663,6 @@ export function publishHookTable(r: PublishHookResult): string {
         "one message p99 ms",
         "server CPU µs/delivery",
         "of which runtime",
-        "backend CPU / handler µs per call",
       ],
       [
         row("hook on (accept)", r.on),
@@ -645,7 +670,7 @@ export function publishHookTable(r: PublishHookResult): string {
         [
           "on / off",
           `${x(perSec(r.on), perSec(r.off))} (paired ${x(quantileOf(paired, 0.5), 1)})`,
-          `${paired.map((p) => p.toFixed(2)).join(", ")}`,
+          paired.map((p) => p.toFixed(2)).join(", "),
           x(msgs(r.on), msgs(r.off)),
           "",
           x(
@@ -660,13 +685,41 @@ export function publishHookTable(r: PublishHookResult): string {
           x(r.on.latency.p99, r.off.latency.p99),
           x(serverUs(r.on), serverUs(r.off)),
           x(runtimeUs(r.on), runtimeUs(r.off)),
-          "",
         ],
       ],
     ),
-    `\nBursts of ${fmtNum(r.messages)} messages (${fmtNum(r.messages * r.n)} deliveries)${capped ? ", some stopped at the cap" : ""}; single messages: ${r.latencyRounds} rounds per room, every member's delivery a sample. ` +
-      `Every hooked message waits for its call, one at a time (the room keeps arrival order): the hook adds ${fmtMs(addedMs)} ms of the room's time per message. ` +
-      `A signed call from Node to the same backend, one at a time: p50 ${fmtMs(r.nodeCall.p50)} ms, p99 ${fmtMs(r.nodeCall.p99)} ms; the backend accepted ${fmtNum(r.connections)} connections in all. ` +
+    `\nBursts of ${fmtNum(r.messages)} messages (${fmtNum(r.messages * r.n)} deliveries)${all.some((b) => b.capped) ? ", some stopped at the cap" : ""}, every member receiving every message; ` +
+      `"paired": each round's on over the same round's off (listed under "range"). One message: ${r.latencyRounds} rounds per room, one message at a time, every member's delivery a sample. ` +
       `${r.direct ? "Direct to the runtime's socket" : "Through the dev proxy"}. Load: ${r.loadBefore} before, ${r.loadAfter} after; other processes used ${fmtNum(median(others) * 100)} % of a core during the median burst (at most ${fmtNum(Math.max(...others) * 100)} %).`,
+    `\nWhere a hooked message's time goes (medians over the hook-on bursts; the room asks one call at a time, so the calls follow each other):\n`,
+    table(
+      ["per message", "ms"],
+      [
+        ["the room's time per message, hook on (1 / messages/s)", fmtMs(1000 / msgs(r.on))],
+        ["the room's time per message, hook off", fmtMs(1000 / msgs(r.off))],
+        [
+          "in the backend: a call from its first byte to its answer",
+          fmtMs(perCall((b) => b.handlerMs)),
+        ],
+        [
+          "outside the backend: from an answer to the next call",
+          fmtMs(med(r.on, (b) => b.betweenMs / Math.max(1, b.gaps))),
+        ],
+        [
+          "a signed call from Node to the same backend, one at a time (p50 / p99)",
+          `${fmtMs(r.nodeCall.p50)} / ${fmtMs(r.nodeCall.p99)}`,
+        ],
+        [
+          "runtime CPU per message in the bursts, hook on / off",
+          `${fmtMs(runtimeMs(r.on))} / ${fmtMs(runtimeMs(r.off))}`,
+        ],
+        [
+          "runtime CPU per message one at a time, hook on / off",
+          `${fmtMs(oneMs(r.on))} / ${fmtMs(oneMs(r.off))}`,
+        ],
+        ["backend CPU per call", fmtMs(perCall((b) => b.backend.totalCpuSec * 1000))],
+      ],
+    ),
+    `\nThe backend answered ${fmtNum(r.calls)} calls in all (warm-ups and the calls from Node included) on ${fmtNum(r.connections)} TCP connections.`,
   ].join("\n");
 }

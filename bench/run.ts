@@ -11,7 +11,7 @@
  *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
  *                     [--users 1000] [--direct] [--no-hibernation] [--ids] [--desk-queue 1000]
  *                     [--desks 10] [--desk-leave] [--hook-room 100] [--hook-senders 4]
- *                     [--hook-rounds 6] [--hook-messages 2000] [--source DIR] [--json out.json]
+ *                     [--hook-rounds 6] [--hook-messages 1000] [--source DIR] [--json out.json]
  *   node bench/run.ts --report out.json   (prints the tables of a saved run again)
  */
 import { execFileSync } from "node:child_process";
@@ -122,7 +122,7 @@ const config = {
   /** Bursts per room, hook on and off interleaved; 0 skips the publish-hook line. */
   hookRounds: num(args["hook-rounds"], 6, 1),
   /** Messages per burst of the publish-hook line. */
-  hookMessages: num(args["hook-messages"], 2000, 100),
+  hookMessages: num(args["hook-messages"], 1000, 100),
   /**
    * The project tree this project's Worker is copied from (default: this one): another
    * checkout, e.g. `git worktree add /tmp/before <commit>`, is measured by this same harness.
