@@ -125,9 +125,8 @@ export class Room extends Place {
     if (seq !== undefined) d.seq = seq;
     if (to !== null) d.to = to;
     k.fanout.send(k.roster.shards(), d);
-    let sockets = 0;
-    for (const [user, n] of k.roster.sockets()) if (to === null || to.includes(user)) sockets += n;
-    return sockets;
+    if (to === null) return k.roster.sockets;
+    return [...new Set(to)].reduce((n, user) => n + k.roster.socketsOf(user), 0);
   }
 
   #memberOf(user: string): Member | null {
@@ -402,14 +401,12 @@ export class Room extends Place {
   override async apiInfo(): Promise<PlaceInfo> {
     const k = this.#shards;
     if (k === null) return super.apiInfo();
-    let sockets = 0;
-    for (const [, n] of k.roster.sockets()) sockets += n;
     return {
       occupied: k.roster.count > 0,
       members: k.roster.count,
-      sockets,
+      sockets: k.roster.sockets,
       seq: this.history.lastSeq,
-      shards: k.roster.shards().size,
+      shards: k.roster.shardCount,
     };
   }
 

@@ -17,6 +17,12 @@ interface Entry {
 export class Roster {
   #sql: SqlStorage;
   #byId = new Map<string, Entry>();
+  /**
+   * Members and sockets per shard, kept as entries change: asked on every frame (which shards
+   * get it, how many sockets it reached), so never counted by walking the roster.
+   */
+  #perShard = new Map<number, { members: number; sockets: number }>();
+  #sockets = 0;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -29,8 +35,42 @@ export class Roster {
     for (const row of sql.exec<{ id: string; name: string; shard: number; sockets: number }>(
       "SELECT id, name, shard, sockets FROM roster",
     )) {
-      this.#byId.set(row.id, { name: row.name, shard: row.shard, sockets: row.sockets });
+      this.#set(row.id, { name: row.name, shard: row.shard, sockets: row.sockets });
     }
+  }
+
+  /** Puts an entry in the map and the per-shard counts (replacing any entry of that id). */
+  #set(id: string, e: Entry): void {
+    this.#unset(id);
+    this.#byId.set(id, e);
+    this.#adjust(e.shard, 1, e.sockets);
+  }
+
+  #unset(id: string): Entry | undefined {
+    const e = this.#byId.get(id);
+    if (e === undefined) return undefined;
+    this.#byId.delete(id);
+    this.#adjust(e.shard, -1, -e.sockets);
+    return e;
+  }
+
+  #adjust(shard: number, members: number, sockets: number): void {
+    const c = this.#perShard.get(shard) ?? { members: 0, sockets: 0 };
+    c.members += members;
+    c.sockets += sockets;
+    this.#sockets += sockets;
+    if (c.members <= 0) this.#perShard.delete(shard);
+    else this.#perShard.set(shard, c);
+  }
+
+  /** Every member's sockets together. */
+  get sockets(): number {
+    return this.#sockets;
+  }
+
+  /** The sockets of one member (0 if it is not here). */
+  socketsOf(user: string): number {
+    return this.#byId.get(user)?.sockets ?? 0;
   }
 
   /** Distinct members. */
@@ -53,8 +93,13 @@ export class Roster {
   }
 
   /** Shards that hold at least one member: the ones the keeper hands frames to. */
-  shards(): Set<number> {
-    return new Set([...this.#byId.values()].map((e) => e.shard));
+  shards(): Iterable<number> {
+    return this.#perShard.keys();
+  }
+
+  /** How many shards hold members. */
+  get shardCount(): number {
+    return this.#perShard.size;
   }
 
   /**
@@ -65,13 +110,14 @@ export class Roster {
     const e = this.#byId.get(user);
     if (e !== undefined && e.shard === shard) {
       e.sockets++;
+      this.#adjust(shard, 0, 1);
       this.#sql.exec("UPDATE roster SET sockets = ? WHERE id = ?", e.sockets, user);
       return false;
     }
     // A user listed on another shard is one whose old shard lost it without a word (restarted):
     // its sockets are here now.
     const entry = { name: e?.name ?? name, shard, sockets: 1 };
-    this.#byId.set(user, entry);
+    this.#set(user, entry);
     this.#sql.exec(
       "INSERT INTO roster (id, name, shard, sockets) VALUES (?, ?, ?, 1) ON CONFLICT (id) DO UPDATE SET shard = excluded.shard, sockets = 1",
       user,
@@ -89,11 +135,12 @@ export class Roster {
     const e = this.#byId.get(user);
     if (e === undefined || e.shard !== shard) return null;
     if (remaining > 0) {
+      this.#adjust(shard, 0, remaining - e.sockets);
       e.sockets = remaining;
       this.#sql.exec("UPDATE roster SET sockets = ? WHERE id = ?", remaining, user);
       return null;
     }
-    this.#byId.delete(user);
+    this.#unset(user);
     this.#sql.exec("DELETE FROM roster WHERE id = ?", user);
     return { id: user, name: e.name };
   }
@@ -104,22 +151,15 @@ export class Roster {
     for (const [id, e] of this.#byId) {
       if (e.shard !== shard) continue;
       gone.push({ id, name: e.name });
-      this.#byId.delete(id);
+      this.#unset(id);
     }
     if (gone.length > 0) this.#sql.exec("DELETE FROM roster WHERE shard = ?", shard);
     return gone;
   }
 
-  /** Each member's sockets. */
-  *sockets(): Iterable<[string, number]> {
-    for (const [id, e] of this.#byId) yield [id, e.sockets];
-  }
-
   /** Sockets on each shard, as far as the roster knows. */
   socketsPerShard(): Map<number, number> {
-    const per = new Map<number, number>();
-    for (const e of this.#byId.values()) per.set(e.shard, (per.get(e.shard) ?? 0) + e.sockets);
-    return per;
+    return new Map([...this.#perShard].map(([shard, c]) => [shard, c.sockets]));
   }
 
   /** The server API's `members`: in id order after the cursor. */
