@@ -239,3 +239,39 @@ describe("sharded rooms: clients cannot tell", () => {
     raw.close(1000);
   });
 });
+
+describe("Roster: who is on which shard, kept by the keeper", () => {
+  it("counts members and sockets per shard, moves a user whose old shard lost it, and resets a restarted shard", async () => {
+    await runInDurableObject(keeper(uniqueRoom("sharded")), async (_i, state) => {
+      const { Roster } = await import("../src/objects/shards/roster");
+      const r = new Roster(state.storage.sql);
+      expect(r.joined("a", "A", 0)).toBe(true);
+      expect(r.joined("a", "A2", 0)).toBe(false); // a second tab keeps the first name
+      expect(r.joined("b", "B", 1)).toBe(true);
+      expect([r.count, r.sockets, [...r.shards()], r.member("a")]).toEqual([
+        2,
+        3,
+        [0, 1],
+        { id: "a", name: "A" },
+      ]);
+      // a's shard restarted and a came back on shard 2: not a new member, and shard 0 is empty.
+      expect(r.joined("a", "A", 2)).toBe(false);
+      expect([r.sockets, [...r.shards()].sort()]).toEqual([2, [1, 2]]);
+      // A late leave from the old shard changes nothing.
+      expect(r.left("a", 0, 0)).toBeNull();
+      expect(r.left("a", 2, 0)).toEqual({ id: "a", name: "A" });
+      r.joined("c", "C", 1);
+      expect(
+        r
+          .resetShard(1)
+          .map((m) => m.id)
+          .sort(),
+      ).toEqual(["b", "c"]);
+      expect([r.count, r.sockets, r.shardCount]).toEqual([0, 0, 0]);
+      // What is stored is what a new instance (after the keeper's hibernation) reads.
+      r.joined("d", "D", 3);
+      const again = new Roster(state.storage.sql);
+      expect([again.count, again.shardOf("d"), again.socketsOf("d")]).toEqual([1, 3, 1]);
+    });
+  });
+});
