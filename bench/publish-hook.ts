@@ -644,9 +644,14 @@ export function publishHookTable(r: PublishHookResult): string {
   const paired = r.on.bursts.map((b, k) => b.perSec / r.off.bursts[k]!.perSec);
   const all = [...r.on.bursts, ...r.off.bursts];
   const others = all.map((b) => b.othersCpuSec / b.seconds);
-  const perCall = (f: (b: HookBurst) => number) => med(r.on, (b) => f(b) / Math.max(1, b.calls));
-  const runtimeMs = (s: HookSide) =>
-    med(s, (b) => ((b.server.cpuSec.runtime ?? 0) / b.messages) * 1000);
+  /** The burst with the median deliveries/s (the lower one of an even count). */
+  const mid = (s: HookSide) => {
+    const sorted = [...s.bursts].sort((a, b) => a.perSec - b.perSec);
+    return sorted[Math.max(0, Math.ceil(sorted.length / 2) - 1)]!;
+  };
+  const cpuMs = (b: HookBurst) => ((b.server.cpuSec.runtime ?? 0) / b.messages) * 1000;
+  const busy = (b: HookBurst) =>
+    `${(b.server.busiestThread * 100).toFixed(0)} %${b.server.busiestRole === "runtime" ? "" : ` ${b.server.busiestRole}`}`;
   const oneMs = (s: HookSide) => (s.latency.runtimeCpuSec / s.latency.rounds) * 1000;
   return [
     `\n### Publish hook: a room of ${fmtNum(r.n)} with the hook on against the same room without it (${r.senders} senders, window ${r.window}, ${r.rounds} interleaved rounds)\n`,
@@ -691,33 +696,41 @@ export function publishHookTable(r: PublishHookResult): string {
     `\nBursts of ${fmtNum(r.messages)} messages (${fmtNum(r.messages * r.n)} deliveries)${all.some((b) => b.capped) ? ", some stopped at the cap" : ""}, every member receiving every message; ` +
       `"paired": each round's on over the same round's off (listed under "range"). One message: ${r.latencyRounds} rounds per room, one message at a time, every member's delivery a sample. ` +
       `${r.direct ? "Direct to the runtime's socket" : "Through the dev proxy"}. Load: ${r.loadBefore} before, ${r.loadAfter} after; other processes used ${fmtNum(median(others) * 100)} % of a core during the median burst (at most ${fmtNum(Math.max(...others) * 100)} %).`,
-    `\nWhere a hooked message's time goes (medians over the hook-on bursts; the room asks one call at a time, so the calls follow each other):\n`,
+    `\nWhere a hooked message's time goes, in the median burst of each room (by deliveries/s); the room asks one call at a time, so one call follows the other:\n`,
     table(
-      ["per message", "ms"],
+      ["per message", "hook on", "hook off"],
       [
-        ["the room's time per message, hook on (1 / messages/s)", fmtMs(1000 / msgs(r.on))],
-        ["the room's time per message, hook off", fmtMs(1000 / msgs(r.off))],
         [
-          "in the backend: a call from its first byte to its answer",
-          fmtMs(perCall((b) => b.handlerMs)),
+          "the room's time (burst seconds / messages)",
+          fmtMs((mid(r.on).seconds / mid(r.on).messages) * 1000),
+          fmtMs((mid(r.off).seconds / mid(r.off).messages) * 1000),
+        ],
+        [
+          "in the backend: from a call's first byte to its answer",
+          fmtMs(mid(r.on).handlerMs / Math.max(1, mid(r.on).calls)),
+          "",
         ],
         [
           "outside the backend: from an answer to the next call",
-          fmtMs(med(r.on, (b) => b.betweenMs / Math.max(1, b.gaps))),
+          fmtMs(mid(r.on).betweenMs / Math.max(1, mid(r.on).gaps)),
+          "",
+        ],
+        [
+          "runtime CPU (its busiest thread's share of a core)",
+          `${fmtMs(cpuMs(mid(r.on)))} (${busy(mid(r.on))})`,
+          `${fmtMs(cpuMs(mid(r.off)))} (${busy(mid(r.off))})`,
+        ],
+        ["backend CPU", fmtMs(mid(r.on).backend.totalCpuSec * (1000 / mid(r.on).calls)), ""],
+        [
+          "runtime CPU one message at a time (the single-message rounds, pauses included)",
+          fmtMs(oneMs(r.on)),
+          fmtMs(oneMs(r.off)),
         ],
         [
           "a signed call from Node to the same backend, one at a time (p50 / p99)",
           `${fmtMs(r.nodeCall.p50)} / ${fmtMs(r.nodeCall.p99)}`,
+          "",
         ],
-        [
-          "runtime CPU per message in the bursts, hook on / off",
-          `${fmtMs(runtimeMs(r.on))} / ${fmtMs(runtimeMs(r.off))}`,
-        ],
-        [
-          "runtime CPU per message one at a time, hook on / off",
-          `${fmtMs(oneMs(r.on))} / ${fmtMs(oneMs(r.off))}`,
-        ],
-        ["backend CPU per call", fmtMs(perCall((b) => b.backend.totalCpuSec * 1000))],
       ],
     ),
     `\nThe backend answered ${fmtNum(r.calls)} calls in all (warm-ups and the calls from Node included) on ${fmtNum(r.connections)} TCP connections.`,
