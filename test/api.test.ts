@@ -12,27 +12,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import app from "../src/index";
 import { REGISTRY_NAME } from "../src/objects/registry";
 import { signWebhook } from "../src/protocol/webhook";
-import { Client, join, vouched } from "./helpers";
+import { Client, captureLogs, join, vouched } from "./helpers";
 
 const API = "https://rooms.test/api";
 const MAX_PUSH_BYTES = 16384; // vitest.config.ts lowers the default for these tests
 const PRESENCE_COUNT_MS = Number(env.PRESENCE_COUNT_MS); // wrangler.toml: 2000
 
 const opened: Client[] = [];
-let logged: Record<string, unknown>[] = [];
-beforeEach(() => {
-  logged = [];
-  const log = console.log.bind(console);
-  // Structured lines are collected; anything else still reaches the console.
-  vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-    const line = args[0];
-    if (args.length === 1 && typeof line === "string" && line.startsWith('{"event":')) {
-      logged.push(JSON.parse(line) as Record<string, unknown>);
-    } else log(...args);
-  });
-});
+const logs = captureLogs();
 afterEach(() => {
-  vi.restoreAllMocks();
   for (const c of opened.splice(0)) c.close();
 });
 
@@ -314,7 +302,7 @@ describe("server API: kick and ban", () => {
     // Without a ban the user may come back.
     await member(room, "42");
     expect((await ok("rooms/info", { rooms: [room] })).rooms[room].members).toBe(2);
-    expect(logged.filter((l) => l.event === "kick")).toEqual([
+    expect(logs.lines.filter((l) => l.event === "kick")).toEqual([
       { event: "kick", room, user: "42", reason: "spamming", ban_sec: null, closed: 2 },
     ]);
   });
@@ -346,10 +334,10 @@ describe("server API: kick and ban", () => {
     // Others still join.
     await member(room, "carol");
 
-    const line = logged.find((l) => l.event === "join_refused");
+    const line = logs.lines.find((l) => l.event === "join_refused");
     expect(line).toMatchObject({ event: "join_refused", room, user: "42", code: "forbidden" });
     expect(line!.reason).toMatch(/^banned from/);
-    expect(JSON.stringify(logged)).not.toMatch(/token|eyJ/);
+    expect(JSON.stringify(logs.lines)).not.toMatch(/token|eyJ/);
 
     // The ban ends: moved into the past in storage, it admits the user and is deleted.
     await runInDurableObject(stub(room), (_room, state) => {
@@ -491,10 +479,10 @@ describe("server API: desks", () => {
     const again = await connect("desk", desk, { user: "c1" });
     expect((await again.expect("error")).message).toMatch(`banned from desk "${desk}"`);
     expect((await again.closed).code).toBe(4403);
-    expect(logged.filter((l) => l.event === "kick")).toEqual([
+    expect(logs.lines.filter((l) => l.event === "kick")).toEqual([
       { event: "kick", desk, user: "c1", reason: "rude", ban_sec: 60, closed: 1 },
     ]);
-    expect(logged.find((l) => l.event === "join_refused")).toMatchObject({ desk, user: "c1" });
+    expect(logs.lines.find((l) => l.event === "join_refused")).toMatchObject({ desk, user: "c1" });
   });
 });
 
@@ -510,7 +498,7 @@ describe("log lines for operators", () => {
     });
     expect(res.status).toBe(200);
     await res.arrayBuffer();
-    expect(logged).toEqual([
+    expect(logs.lines).toEqual([
       {
         event: "push",
         room,
@@ -524,7 +512,7 @@ describe("log lines for operators", () => {
     const privateRoom = unique("private");
     const refused = await connect("room", privateRoom, {});
     expect(await refused.expect("error")).toMatchObject({ code: "unauthorized" });
-    expect(logged.at(-1)).toEqual({
+    expect(logs.lines.at(-1)).toEqual({
       event: "join_refused",
       room: privateRoom,
       user: null,

@@ -4,6 +4,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
+import { afterEach, beforeEach, vi } from "vitest";
 
 // Frames are checked field by field in tests; `any` keeps those assertions short.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -86,6 +87,26 @@ export async function vouched(
   if (user === undefined || params.token !== undefined) return params;
   const token = await userToken(user, { ...(name === undefined ? {} : { name }), [kind]: "*" });
   return { ...rest, token };
+}
+
+/**
+ * Collects the structured log lines (`{"event":…}`, src/worker/log.ts) each test writes, fresh
+ * for every test; any other console line still reaches the console.
+ */
+export function captureLogs(): { readonly lines: Record<string, unknown>[] } {
+  const captured = { lines: [] as Record<string, unknown>[] };
+  beforeEach(() => {
+    captured.lines = [];
+    const log = console.log.bind(console);
+    vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+      const line = args[0];
+      if (args.length === 1 && typeof line === "string" && line.startsWith('{"event":')) {
+        captured.lines.push(JSON.parse(line) as Record<string, unknown>);
+      } else log(...args);
+    });
+  });
+  afterEach(() => vi.restoreAllMocks());
+  return captured;
 }
 
 interface Waiter {

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import app from "../src/index";
 import { readPusherConfig } from "../src/worker/pusher/config";
 import { md5Hex, verifyPusher } from "../src/worker/pusher/verify";
-import { Client, join } from "./helpers";
+import { Client, captureLogs, join } from "./helpers";
 
 const HOST = "https://rooms.test";
 const MAX_PUSH_BYTES = 16384; // vitest.config.ts lowers the default for these tests
@@ -21,19 +21,8 @@ const vars = env as unknown as { PUSHER_APP_ID: string; PUSHER_KEY: string; PUSH
 const APP = vars.PUSHER_APP_ID;
 
 const opened: Client[] = [];
-let logged: Record<string, unknown>[] = [];
-beforeEach(() => {
-  logged = [];
-  const log = console.log.bind(console);
-  vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-    const line = args[0];
-    if (args.length === 1 && typeof line === "string" && line.startsWith('{"event":')) {
-      logged.push(JSON.parse(line) as Record<string, unknown>);
-    } else log(...args);
-  });
-});
+const logs = captureLogs();
 afterEach(() => {
-  vi.restoreAllMocks();
   for (const c of opened.splice(0)) c.close();
 });
 
@@ -313,7 +302,7 @@ describe("Pusher's request signing", () => {
     expect(() => readPusherConfig({ ...good, PUSHER_SECRET: ` ${"s".repeat(16)}` })).toThrow(
       /^PUSHER_SECRET must be/,
     );
-    // Through the Worker: a 500 (the configuration, not the caller, is wrong), logged.
+    // Through the Worker: a 500 (the configuration, not the caller, is wrong), logs.lines.
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const res = await send("GET", "/channels", {}, undefined, {
       env: { PUSHER_SECRET: "short-secret" },
@@ -345,7 +334,7 @@ describe("POST /apps/<id>/events", () => {
       to: null,
     });
     expect(frame.id).toMatch(/^pusher_[0-9a-f-]{36}$/);
-    expect(logged).toContainEqual({
+    expect(logs.lines).toContainEqual({
       event: "push",
       room,
       id: frame.id,
@@ -492,7 +481,7 @@ describe("POST /apps/<id>/batch_events", () => {
       data: "plain",
       id: `${id}#1`,
     });
-    expect(logged.filter((l) => l.event === "push").map((l) => [l.room, l.events])).toEqual(
+    expect(logs.lines.filter((l) => l.event === "push").map((l) => [l.room, l.events])).toEqual(
       expect.arrayContaining([
         [a, ["first", "second"]],
         [b, ["other"]],
@@ -637,7 +626,7 @@ describe("POST /apps/<id>/users/<user>/terminate_connections", () => {
     expect(await bob.waitFor((f) => f.type === "presence" && f.action === "leave")).toMatchObject({
       member: { id: user },
     });
-    expect(logged.filter((l) => l.event === "kick" && l.user === user)).toEqual(
+    expect(logs.lines.filter((l) => l.event === "kick" && l.user === user)).toEqual(
       expect.arrayContaining([
         {
           event: "kick",
