@@ -508,6 +508,8 @@ export async function publishHook(
   let sys: RunningSystem | null = null;
   const rooms: HookRoom[] = [];
   try {
+    // Before the server starts: nothing of this line's own competes with these calls.
+    const nodeCall = await nodeCalls(backend, secret, 20 + Math.min(200, o.messages));
     sys = await startEdgeRooms(
       {
         ...vars,
@@ -519,8 +521,6 @@ export async function publishHook(
     );
     if (o.direct && (await sys.directBase()) === null)
       throw new Error("no runtime entry socket found to connect to directly");
-    await waitQuiet(sys);
-    const nodeCall = await nodeCalls(backend, secret, 20 + Math.min(200, o.messages));
     const on = new HookRoom(`bench-hook-on-${tag}`, o.n, o.senders);
     const off = new HookRoom(`bench-hook-off-${tag}`, o.n, o.senders);
     rooms.push(on, off);
