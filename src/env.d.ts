@@ -13,6 +13,8 @@ interface Secrets {
    * Without it, jobs of processor kinds fail (`job.failed` names it); `file.inspect` still runs.
    */
   HOOK_SECRET?: string;
+  /** The secret of Pusher's HTTP API (with PUSHER_APP_ID and PUSHER_KEY); the API is off without it. */
+  PUSHER_SECRET?: string;
 }
 interface Env extends Secrets {}
 declare namespace Cloudflare {

@@ -28,6 +28,9 @@ export const PRIVATE_ROOM_PREFIX = "private-";
 /** `user-<id>` is the personal room of user `<id>` (jobs report there): only `<id>` may join. */
 export const PERSONAL_ROOM_PREFIX = "user-";
 
+/** A pushed event's name, however it was pushed (POST /push, Pusher's HTTP API, jobs). */
+export const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+
 export const isRoomName = (s: string): boolean => ROOM_NAME.test(s);
 /** An id a member can have (the addressee of a direct message or a targeted event). */
 export const isMemberId = (s: string): boolean => MEMBER_ID.test(s);

@@ -4,12 +4,11 @@
  * body is parsed only once it is verified.
  */
 import { ApiError } from "./errors";
-import { isRoomName, isMemberId } from "../protocol";
+import { EVENT_NAME, isRoomName, isMemberId } from "../protocol";
 import type { PublishResult, RoomEvent } from "../protocol";
 import { verifySigned, type Signed } from "./signed";
 
 export const MAX_BATCH_EVENTS = 100;
-const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 export interface PushEvent {
   room: string;

@@ -7,14 +7,12 @@
  */
 import { ApiError } from "../errors";
 import { readJsonObject } from "../api/parse";
-import { isMemberId, isRoomName } from "../../protocol";
+import { EVENT_NAME, isMemberId, isRoomName } from "../../protocol";
 
 /** Channels one `events` call may name, as Pusher allows. */
 export const MAX_TRIGGER_CHANNELS = 100;
 /** Events one `batch_events` call may carry, as Pusher allows. */
 export const MAX_BATCH_EVENTS = 10;
-/** The event-name rule of POST /push, so a name means the same whichever way it was pushed. */
-const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 /** Pusher's end-to-end encrypted channels: their data is ciphertext no room member could read. */
 const ENCRYPTED_PREFIX = "private-encrypted-";
 
