@@ -189,6 +189,27 @@ describe("sharded rooms: clients cannot tell", () => {
     expect(await keeper(room).apiInfo()).toMatchObject({ members: 5, shards: 3 });
   });
 
+  it("drops the members of a shard that restarted, at the next frame the keeper hands it", async () => {
+    const room = uniqueRoom("sharded");
+    const c = await fiveMembers(room);
+    // Shard 0 (a and b) crashes: its sockets are gone, and nobody told the keeper.
+    await expect(
+      runInDurableObject(shard(room, 0), async (_i, state) => state.abort("a test's crash")),
+    ).rejects.toThrow("a test's crash");
+    expect((await c.a!.closed).code).not.toBe(1000);
+    c.e!.send({ type: "message", data: "anyone there?" });
+    const left = new Set<string>();
+    while (left.size < 2) {
+      const f = await c.c!.waitFor((g) => g.type === "presence" && g.action === "leave");
+      left.add(f.member.id);
+    }
+    expect([...left].sort()).toEqual(["a", "b"]);
+    expect(await keeper(room).apiInfo()).toMatchObject({ members: 3, shards: 2 });
+    // a comes back and lands on a shard again, announced like any join.
+    await member(room, "a");
+    await c.c!.waitFor((g) => g.type === "presence" && g.action === "join" && g.member.id === "a");
+  });
+
   it("fetches frames the keeper stored but never handed out, before the next one", async () => {
     const room = uniqueRoom("sharded");
     const c = await fiveMembers(room);

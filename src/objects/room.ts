@@ -342,14 +342,19 @@ export class Room extends Place {
     return { shard };
   }
 
+  /** A shard started with no sockets (new, or restarted): whoever the roster lists there left. */
+  async shardReset(shard: number, except?: string): Promise<void> {
+    const k = this.#keeper();
+    for (const gone of k.roster.resetShard(shard)) if (gone.id !== except) this.onLeave(gone);
+    k.load.set(shard, 0);
+  }
+
   /** A socket joined a shard: records the member, answers its welcome and replay. */
   async shardJoin(j: ShardJoin): Promise<ShardWelcome> {
     const k = this.#keeper();
     const now = Date.now();
-    if (j.fresh) {
-      // A shard that started with no sockets lost whoever the roster still lists on it.
-      for (const gone of k.roster.resetShard(j.shard)) if (gone.id !== j.user) this.onLeave(gone);
-    }
+    // The joining user is not announced as leaving: it is here again at once.
+    if (j.fresh) await this.shardReset(j.shard, j.user);
     k.load.set(j.shard, j.sockets);
     const first = k.roster.joined(j.user, j.name, j.shard);
     const perMember = first ? this.#presence.changed(now) : !this.#presence.counting;

@@ -141,6 +141,15 @@ export class RoomShard extends Hub {
 
   /** The keeper's stream (fanout.ts): frames in the room's order, each to whom may see it. */
   async deliver(batch: Delivery[]): Promise<void> {
+    if (this.#fresh) {
+      // Woken by the stream with no socket: this shard restarted (a deploy, a crash) and its
+      // sockets are gone, so whoever the keeper lists here left. Said once; joins say it too.
+      this.#fresh = false;
+      this.#call(() => this.#keeper.shardReset(this.#shard)).catch((err: unknown) =>
+        console.error(`RoomShard ${this.#room}#${this.#shard}: reporting a restart failed`, err),
+      );
+      return;
+    }
     for (const d of batch) {
       if (d.seq !== undefined) {
         if (this.#lastSeq !== null) {
