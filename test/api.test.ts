@@ -16,7 +16,7 @@ import { Client, captureLogs, join, vouched } from "./helpers";
 
 const API = "https://rooms.test/api";
 const MAX_PUSH_BYTES = 16384; // vitest.config.ts lowers the default for these tests
-const PRESENCE_COUNT_MS = Number(env.PRESENCE_COUNT_MS); // wrangler.toml: 2000
+const PRESENCE_COUNT_MS = Number(env.PRESENCE_COUNT_MS); // 300 in vitest.config.ts (2000 in wrangler.toml)
 
 const opened: Client[] = [];
 const logs = captureLogs();
