@@ -154,6 +154,33 @@ describe("the publish hook", () => {
     expect(got.map((f) => f.data)).toEqual(["first", "second", "third"]);
   });
 
+  it("asks about messages as they arrive, so a slow backend's calls overlap", async () => {
+    // Each answer takes 300 ms: one call at a time would take 1.2 s for four messages.
+    let open = 0;
+    let most = 0;
+    decide = () => {
+      most = Math.max(most, ++open);
+      setTimeout(() => open--, 300);
+      return { status: 200, body: {}, delay: 300 };
+    };
+    const ann = await member(room(), "ann");
+    for (const data of ["a", "b", "c", "d"]) ann.send({ type: "message", data, id: data });
+    const acks = [];
+    for (const id of ["a", "b", "c", "d"]) acks.push(await answerTo(ann, id));
+    expect(acks.map((a) => a.seq)).toEqual([1, 2, 3, 4]);
+    expect(most).toBe(4);
+  });
+
+  it("asks once for a re-sent id while the first is still being decided", async () => {
+    decide = () => ({ status: 200, body: {}, delay: 200 });
+    const ann = await member(room(), "ann");
+    ann.send({ type: "message", data: "hi", id: "m1" });
+    ann.send({ type: "message", data: "hi", id: "m1" });
+    const first = await answerTo(ann, "m1");
+    expect(await answerTo(ann, "m1")).toEqual(first);
+    expect(asked).toHaveLength(1);
+  });
+
   it("asks once for a re-sent id: the repeat is answered from the first store", async () => {
     const r = room();
     const ann = await member(r, "ann");

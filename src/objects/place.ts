@@ -112,6 +112,11 @@ export abstract class Place extends Hub {
     return true;
   }
 
+  /** Whether this user's frame `id` was stored already (its re-send is then answered, not stored). */
+  protected storedBefore(user: string, id: string, now: number): boolean {
+    return this.history.keys.recall(clientKey(user, id), now) !== undefined;
+  }
+
   /** Records a stored frame's `id` for idempotent re-sends and acknowledges it. */
   protected acknowledge(sender: Sender, id: string | undefined, seq: number, now: number): void {
     if (id === undefined) return;

@@ -6,6 +6,7 @@
  */
 import type { ClientFrame, ClientFrameType } from "../protocol/client-frames";
 import { Place, kickReason, type Sender } from "./place";
+import { PublishGate } from "./publish-gate";
 import { Presence } from "./presence";
 import { readPresenceCountMs } from "./registry";
 import type { Connection } from "./members";
@@ -13,7 +14,6 @@ import { Fanout } from "./shards/fanout";
 import { Roster } from "./shards/roster";
 import type { Delivery, ShardFrame, ShardJoin, ShardWelcome, StoredRow } from "./shards/wire";
 import {
-  callHook,
   errorFrame,
   isShardedRoom,
   readPublishHook,
@@ -24,7 +24,6 @@ import {
   type MembersPage,
   type PlaceInfo,
   type ShardPick,
-  type PublishHook,
   type DirectFrame,
   type EventFrame,
   type Member,
@@ -40,8 +39,8 @@ const pushKey = (pushId: string) => `push:${pushId}`;
 
 export class Room extends Place {
   protected readonly accepts = ROOM_FRAMES;
-  /** PUBLISH_HOOK_URL for this room, or null: then nothing here waits for a backend. */
-  readonly #publishHook: PublishHook | null;
+  /** PUBLISH_HOOK_URL for this room (publish-gate.ts), or null: then nothing here waits for a backend. */
+  readonly #gate: PublishGate | null;
   /**
    * With a publish hook, every store waits for the ones before it (each may wait for the
    * backend), so frames are stored in the order they arrived, hook or not. Memory only, by
@@ -58,7 +57,8 @@ export class Room extends Place {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#publishHook = readPublishHook(env, ctx.id.name ?? "");
+    const hook = readPublishHook(env, ctx.id.name ?? "");
+    this.#gate = hook === null ? null : new PublishGate(hook, ctx.id.name ?? "");
     const settings = readShardSettings(env);
     this.#shards = isShardedRoom(settings, ctx.id.name ?? "")
       ? {
@@ -175,9 +175,21 @@ export class Room extends Place {
       );
       return;
     }
-    if (this.#publishHook !== null) {
-      const hook = this.#publishHook;
-      void this.#afterEarlier(() => this.#storeChecked(sender, frame, hook)).catch((err) => {
+    if (this.#gate !== null) {
+      const now = Date.now();
+      const from = this.#memberOf(sender.id) ?? { id: sender.id, name: sender.id };
+      // Asked now, so a busy room's calls overlap; stored below in arrival order all the same.
+      // A re-send of an id already stored is answered from that store, without asking again.
+      const decision =
+        frame.id !== undefined && this.storedBefore(sender.id, frame.id, now)
+          ? null
+          : this.#gate.decide(from, frame);
+      void this.#afterEarlier(async () => {
+        const decided = await decision;
+        if (this.acknowledgedBefore(sender, frame.id, Date.now()) || decided === null) return;
+        if (!decided.store) sender.answer(errorFrame(decided.code, decided.message, frame.id));
+        else this.#store(sender, frame, decided.data);
+      }).catch((err) => {
         console.error(`Room ${this.ctx.id}: storing through the publish hook failed`, err);
         sender.answer(
           errorFrame("internal", "this frame could not be handled; nothing was stored", frame.id),
@@ -186,51 +198,6 @@ export class Room extends Place {
       return;
     }
     this.#store(sender, frame, frame.data);
-  }
-
-  /**
-   * The publish hook decides first: 200 `{}` stores the frame as it is, 200 `{"data": v}`
-   * stores it with `v`, 403 refuses it (`rejected`, with the backend's message), anything else
-   * or no answer in time refuses it too (`hook_unavailable`): nothing unchecked is stored. A
-   * re-sent id is answered from the first store, without asking again.
-   */
-  async #storeChecked(
-    sender: Sender,
-    frame: Extract<ClientFrame, { type: "message" | "direct" }>,
-    hook: PublishHook,
-  ): Promise<void> {
-    if (this.acknowledgedBefore(sender, frame.id, Date.now())) return;
-    const refuse = (code: "rejected" | "hook_unavailable", message: string) =>
-      sender.answer(errorFrame(code, message, frame.id));
-    if (!hook.secret)
-      return refuse("hook_unavailable", "the publish hook needs HOOK_SECRET on the server");
-    const from = this.#memberOf(sender.id) ?? { id: sender.id, name: sender.id };
-    const asked = {
-      room: this.name,
-      from,
-      type: frame.type,
-      to: frame.type === "direct" ? frame.to : null,
-      data: frame.data,
-      id: frame.id ?? null,
-    };
-    const answer = await callHook(hook.url, hook.secret, asked, hook.timeoutMs);
-    if (!answer.ok)
-      return refuse("hook_unavailable", "the backend did not decide on this message in time");
-    const body = answer.json;
-    if (answer.status === 403) {
-      const said =
-        typeof body === "object" && body !== null
-          ? (body as { message?: unknown }).message
-          : undefined;
-      return refuse(
-        "rejected",
-        typeof said === "string" && said !== "" ? said : "the backend refused this message",
-      );
-    }
-    if (answer.status !== 200 || typeof body !== "object" || body === null || Array.isArray(body)) {
-      return refuse("hook_unavailable", "the backend's answer to this message was not a decision");
-    }
-    this.#store(sender, frame, "data" in body ? (body as { data: unknown }).data : frame.data);
   }
 
   /** Stores a client message or direct message with `data` and delivers it; acks its id. */
@@ -277,8 +244,7 @@ export class Room extends Place {
    */
   async publish(pushId: string, events: RoomEvent[]): Promise<PublishResult> {
     // Behind client frames still waiting for the publish hook, so the order stays arrival order.
-    if (this.#publishHook !== null)
-      return this.#afterEarlier(() => this.#publishNow(pushId, events));
+    if (this.#gate !== null) return this.#afterEarlier(() => this.#publishNow(pushId, events));
     return this.#publishNow(pushId, events);
   }
 
