@@ -696,7 +696,7 @@ export function publishHookTable(r: PublishHookResult): string {
     `\nBursts of ${fmtNum(r.messages)} messages (${fmtNum(r.messages * r.n)} deliveries)${all.some((b) => b.capped) ? ", some stopped at the cap" : ""}, every member receiving every message; ` +
       `"paired": each round's on over the same round's off (listed under "range"). One message: ${r.latencyRounds} rounds per room, one message at a time, every member's delivery a sample. ` +
       `${r.direct ? "Direct to the runtime's socket" : "Through the dev proxy"}. Load: ${r.loadBefore} before, ${r.loadAfter} after; other processes used ${fmtNum(median(others) * 100)} % of a core during the median burst (at most ${fmtNum(Math.max(...others) * 100)} %).`,
-    `\nWhere a hooked message's time goes, in the median burst of each room (by deliveries/s); the room asks one call at a time, so one call follows the other:\n`,
+    `\nWhere a hooked message's time goes, in the median burst of each room (by deliveries/s); the room asks about each message as it arrives (since 136f179; one call at a time before), so calls may overlap and the rows on calls are per call:\n`,
     table(
       ["per message", "hook on", "hook off"],
       [
