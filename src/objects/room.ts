@@ -352,7 +352,16 @@ export class Room extends Place {
             socket: f.socket,
           }),
       };
-      this.#onFrame(sender, f.frame);
+      try {
+        this.#onFrame(sender, f.frame);
+      } catch (err) {
+        // As webSocketMessage does for a socket here: this frame fails, the shard's others go on.
+        console.error(`Room ${this.ctx.id}: a frame from shard ${shard} failed`, err);
+        const id = "id" in f.frame ? f.frame.id : undefined;
+        sender.answer(
+          errorFrame("internal", "this frame could not be handled; nothing was stored", id),
+        );
+      }
     }
   }
 
