@@ -8,6 +8,12 @@
  * Frames are this project's (`welcome`, `presence`, `message` with a `seq`, `event`; batched
  * messages split on "\n") or the peers' (the sender's own `{"type":"message","data":…}` text,
  * broadcast as is). Either way the sender puts `{r, i, t}` in `data`: run, index, send time.
+ * Above PRESENCE_MAX members this project's `welcome` has `members: null` and presence comes as
+ * `count` frames: a socket's member count is the newest `count` either way.
+ *
+ * One order: with this project every socket checks that each `seq` is the one after the last,
+ * and every thread records the `seq` message i came with, so the main thread can check that all
+ * sockets (in a sharded room: on every shard) got message i under the same `seq`.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -27,7 +33,16 @@ export type Command =
   | { cmd: "ping"; timeoutMs: number }
   | { cmd: "acks"; run: number; atLeast: number; timeoutMs: number }
   | { cmd: "closeAll"; drop?: boolean }
+  | { cmd: "sockets" }
+  | { cmd: "replayed" }
+  | { cmd: "reconnect"; urls: string[]; readyOn: "welcome" | "open"; concurrency: number }
   | { cmd: "gc" };
+
+/** What a socket would rejoin with: its guest token and the newest `seq` it saw (-1: none). */
+export interface SocketState {
+  token: string | null;
+  lastSeq: number;
+}
 
 export interface CollectResult {
   hist: ReturnType<Histogram["toData"]>;
@@ -39,6 +54,11 @@ export interface CollectResult {
   lastLatency: number[];
   firstSendAt: number;
   lastAt: number;
+  /**
+   * Per message index, the `seq` it came with on this thread's sockets (0: no seq, a peer); two
+   * sockets here that saw it under different seqs fail the run at once.
+   */
+  seqs: number[];
 }
 
 const {
@@ -101,6 +121,8 @@ interface Run {
   acks: number;
   firstLatency: Float64Array;
   lastLatency: Float64Array;
+  /** Per message index: its seq as the first socket here got it (see CollectResult.seqs). */
+  seqs: Float64Array;
   firstSendAt: number;
   lastAt: number;
   lastProgressAt: number;
@@ -111,6 +133,8 @@ let clients: Client[] = [];
 let run: Run | null = null;
 let failed = false;
 let presenceSeenAt = 0;
+/** Frames the welcomes since the last `replayed` command said they replay (`replay.count`). */
+let replayed = 0;
 
 function fail(message: string): void {
   if (failed) return;
@@ -158,6 +182,16 @@ function deliver(c: Client, f: Frame, at: number, line: string): void {
     fail(`socket ${c.n}: event ${i} of run ${run.id} out of range or duplicated`);
     return;
   }
+  if (typeof f.seq === "number") {
+    const seen = run.seqs[i]!;
+    if (seen === 0) run.seqs[i] = f.seq;
+    else if (seen !== f.seq) {
+      fail(
+        `socket ${c.n}: message ${i} of run ${run.id} came as seq ${f.seq}, elsewhere as ${seen}`,
+      );
+      return;
+    }
+  }
   run.got[i]!++;
   c.count++;
   const latency = at - d.t!;
@@ -171,7 +205,8 @@ function deliver(c: Client, f: Frame, at: number, line: string): void {
 
 function handleLine(c: Client, line: string, at: number): void {
   if (line.startsWith('{"type":"presence"')) {
-    // Join storms of a big room are N² presence frames: read the count without a full parse.
+    // A join storm is a presence frame per join (or, above PRESENCE_MAX, a `count` frame every
+    // PRESENCE_COUNT_MS) to every socket: read the count without a full parse.
     const k = line.lastIndexOf('"count":');
     c.members = Number.parseInt(line.slice(k + 8), 10);
     presenceSeenAt = at;
@@ -197,10 +232,13 @@ function handleLine(c: Client, line: string, at: number): void {
       deliver(c, f, at, line);
       return;
     case "welcome":
-      c.members = (f.members as unknown[]).length;
+      // `members` is null above PRESENCE_MAX; `count` is there either way.
+      c.members =
+        typeof f.count === "number" ? f.count : ((f.members as unknown[] | null)?.length ?? 0);
       c.token = typeof f.self?.token === "string" ? f.self.token : null;
       c.lastSeq = f.seq as number;
       c.welcomeSeq = f.seq as number;
+      replayed += typeof f.replay?.count === "number" ? (f.replay.count as number) : 0;
       presenceSeenAt = at;
       c.onReady?.();
       return;
@@ -342,6 +380,7 @@ function expect(id: number, kind: "message" | "event", total: number): void {
     acks: 0,
     firstLatency: new Float64Array(total).fill(Infinity),
     lastLatency: new Float64Array(total),
+    seqs: new Float64Array(total),
     firstSendAt: 0,
     lastAt: 0,
     lastProgressAt: nowMs(),
@@ -371,6 +410,7 @@ function collect(id: number, stallMs: number): Promise<CollectResult> {
     messages: r.messages,
     firstLatency: Array.from(r.firstLatency.subarray(0, r.total)),
     lastLatency: Array.from(r.lastLatency.subarray(0, r.total)),
+    seqs: Array.from(r.seqs.subarray(0, r.total)),
     firstSendAt: r.firstSendAt,
     lastAt: r.lastAt,
   });
@@ -485,6 +525,31 @@ async function closeAll(drop = false): Promise<{ open: number }> {
   return { open };
 }
 
+/** Each socket's guest token and newest seq, in the order the sockets were opened. */
+function sockets(): SocketState[] {
+  return clients.map((c) => ({ token: c.token, lastSeq: c.lastSeq }));
+}
+
+/**
+ * The reconnect storm: every socket of this thread is dropped at once (its TCP connection reset,
+ * as when a deploy or a network cut drops a room) and opened again from `urls` (one per socket,
+ * in order: the main thread put each socket's token and `since` in it). Answers when the drop
+ * began and how long the reopening took, on the machine-wide clock.
+ */
+async function reconnect(urls: string[], readyOn: "welcome" | "open", concurrency: number) {
+  if (urls.length !== clients.length)
+    throw new Error(`reconnect: ${urls.length} urls for ${clients.length} sockets`);
+  const droppedAt = nowMs();
+  for (const c of clients) {
+    c.closing = true;
+    c.ws.terminate();
+  }
+  clients = [];
+  run = null;
+  const opened = await connect(urls, readyOn, concurrency);
+  return { droppedAt, openedAt: nowMs(), ms: opened.ms };
+}
+
 async function handle(m: Command): Promise<unknown> {
   switch (m.cmd) {
     case "connect":
@@ -509,6 +574,15 @@ async function handle(m: Command): Promise<unknown> {
       return acks(m.run, m.atLeast, m.timeoutMs);
     case "closeAll":
       return closeAll(m.drop);
+    case "sockets":
+      return sockets();
+    case "replayed": {
+      const frames = replayed;
+      replayed = 0;
+      return frames;
+    }
+    case "reconnect":
+      return reconnect(m.urls, m.readyOn, m.concurrency);
     case "gc":
       // The join traffic (for this project, every member list and presence frame) is garbage
       // now; collected here, it cannot pause a client thread inside a timed run instead.

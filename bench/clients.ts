@@ -6,7 +6,7 @@
  * latency rounds react to the last delivery without a message round trip per frame.
  */
 import { Worker } from "node:worker_threads";
-import type { CollectResult, Command } from "./client-worker.ts";
+import type { CollectResult, Command, SocketState } from "./client-worker.ts";
 
 const WORKER_FILE = new URL("./client-worker.ts", import.meta.url);
 
@@ -104,4 +104,4 @@ export class ClientPool {
   }
 }
 
-export type { CollectResult };
+export type { CollectResult, SocketState };

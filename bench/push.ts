@@ -135,3 +135,29 @@ export async function push(
     client: usageBetween(client0, client1),
   };
 }
+
+/** What the server API's `info` says of a room (signed with PUSH_SECRET, as a push is). */
+export interface RoomInfo {
+  occupied: boolean;
+  members: number;
+  sockets: number;
+  seq: number;
+  shards?: number;
+}
+
+export async function roomInfo(
+  sys: RunningSystem,
+  secret: string,
+  room: string,
+): Promise<RoomInfo> {
+  const body = JSON.stringify({ rooms: [room] });
+  const headers = await signWebhook(secret, `bench-info-${tag}-${nextRun()}`, body);
+  const res = await fetch(`${sys.baseUrl}/api/rooms/info`, {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body,
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`POST /api/rooms/info answered ${res.status}: ${text}`);
+  return (JSON.parse(text) as { rooms: Record<string, RoomInfo> }).rooms[room]!;
+}

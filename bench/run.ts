@@ -1,13 +1,16 @@
 /**
  * `npm run bench`: starts each system on this machine in turn — this project under
  * `wrangler dev` (one frame per message, and `batch=1`), the partyserver peer under
- * `wrangler dev`, a bare Node `ws` server — drives the same workloads through the same client
- * threads, and prints Markdown tables with ratios against partyserver and the issue's targets.
- * A run that loses a single delivery exits non-zero without a table. docs/BENCHMARKS.md has the
- * method and the recorded numbers.
+ * `wrangler dev`, a bare Node `ws` server, and a bare Durable Object that only stores and
+ * forwards (and one that only forwards) — drives the same workloads through the same client
+ * threads, and prints Markdown tables with ratios against partyserver and the targets of
+ * issue 18: fan-out, a reconnect storm, a sharded room, signed pushes against a bare
+ * Worker→object call, memory per idle socket. A run that loses a single delivery exits non-zero
+ * without a table. docs/BENCHMARKS.md has the method and the recorded numbers.
  *
- *   node bench/run.ts [--quick] [--sizes 100,1000,5000] [--systems edge-rooms,partyserver,node-ws]
+ *   node bench/run.ts [--quick] [--sizes 100,1000,5000] [--systems edge-rooms,partyserver,node-ws,bare-do]
  *                     [--workers 2] [--window 100] [--rounds 30] [--deliveries 500000] [--burst-sec 45]
+ *                     [--storm 5000] [--sharded 9800] [--shard-sockets 5000] [--sharded-modes both]
  *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
  *                     [--users 1000] [--direct] [--no-hibernation] [--ids] [--desk-queue 1000]
  *                     [--desks 10] [--desk-leave] [--hook-room 100] [--hook-senders 4]
@@ -24,20 +27,33 @@ import { generateSecret } from "../src/protocol/webhook.ts";
 import { ClientPool } from "./clients.ts";
 import type { Usage } from "./procs.ts";
 import { fmtBytes, fmtMs, fmtNum } from "./stats.ts";
-import { ROOT, SYSTEM_NAMES, startSystem, type RunningSystem, type SystemName } from "./systems.ts";
+import {
+  ROOT,
+  SYSTEM_NAMES,
+  startBareDo,
+  startSystem,
+  type RunningSystem,
+  type SystemName,
+} from "./systems.ts";
+import { HTTP_STEPS, httpStep } from "./bare-http.ts";
 import { deskQueue } from "./desk.ts";
 import { publishHook } from "./publish-hook.ts";
 import { hibernationEdgeRooms, hibernationPartyserver } from "./hibernation.ts";
-import { push, trivialRoute } from "./push.ts";
+import { push, roomInfo, trivialRoute } from "./push.ts";
 import { report, type Label, type PushRow, type Results } from "./report.ts";
 import {
   dropRoomAndStop,
   latencyRounds,
   openRoom,
   closeRoom,
+  reconnectStorm,
   rssOf,
   throughput,
   waitQuiet,
+  type Latency,
+  type Room,
+  type Storm,
+  type Throughput,
 } from "./workloads.ts";
 
 const { values: args } = parseArgs({
@@ -56,6 +72,10 @@ const { values: args } = parseArgs({
     idle: { type: "string" },
     "burst-sec": { type: "string" },
     users: { type: "string" },
+    storm: { type: "string" },
+    sharded: { type: "string" },
+    "shard-sockets": { type: "string" },
+    "sharded-modes": { type: "string" },
     "no-hibernation": { type: "boolean", default: false },
     direct: { type: "boolean", default: false },
     ids: { type: "boolean", default: false },
@@ -73,6 +93,19 @@ const { values: args } = parseArgs({
 });
 
 const quick = args.quick;
+
+function openFileLimit(): number {
+  const line = readFileSync("/proc/self/limits", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("Max open files"));
+  return Number(line?.split(/\s+/)[3] ?? "1024");
+}
+
+/**
+ * The most sockets one runtime can hold here: workerd keeps two descriptors per WebSocket (the
+ * connection and a duplicate of it), and needs ~150 of its own plus three per object's database.
+ */
+const runtimeMax = Math.floor((openFileLimit() - 300) / 2 / 100) * 100;
 const num = (v: string | undefined, full: number, small: number) =>
   v === undefined ? (quick ? small : full) : Number(v);
 const config = {
@@ -101,6 +134,22 @@ const config = {
    * presence frames, minutes of join storm under wrangler dev, before the fan-out even starts.
    */
   users: num(args.users, 1000, 1000),
+  /**
+   * The fan-out room of this N (if in `sizes`) ends with a reconnect storm: every socket dropped
+   * at once and back at once (this project's with `since`); 0 skips it.
+   */
+  storm: num(args.storm, 5000, 50),
+  /**
+   * Sockets of the sharded room (SHARDED_ROOMS), one user per socket: 20,000, or as many as one
+   * runtime's descriptors allow here (see runtimeMax); 0 skips it.
+   */
+  sharded: num(args.sharded, Math.min(20_000, runtimeMax), 300),
+  /** SHARD_SOCKETS of the sharded room: its sockets per shard object. */
+  shardSockets: num(args["shard-sockets"], 5000, 100),
+  /** The sharded room's client modes: one frame per message, `batch=1`, or both. */
+  shardedModes: (args["sharded-modes"] ?? (quick ? "one-frame" : "one-frame,batch=1"))
+    .split(",")
+    .filter((m) => m !== ""),
   hibernation: !quick && !args["no-hibernation"],
   /**
    * Connect to the runtime's own socket instead of through wrangler's dev proxy (which holds four
@@ -136,13 +185,6 @@ for (const s of config.systems)
 const BENCH_VARS = { RATE_PER_SEC: "1000000", RATE_BURST: "1000000" };
 /** The hibernation proof runs its own server with a bucket that refuses a second frame. */
 const HIBERNATION_VARS = { RATE_PER_SEC: "0.01", RATE_BURST: "1" };
-
-function openFileLimit(): number {
-  const line = readFileSync("/proc/self/limits", "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("Max open files"));
-  return Number(line?.split(/\s+/)[3] ?? "1024");
-}
 
 function readText(path: string): string {
   try {
@@ -220,20 +262,52 @@ const fmtUsage = (u: Usage) =>
     .map(([role, sec]) => `${role} ${sec!.toFixed(2)} s`)
     .join(", ");
 
+/** The rooms a system runs at each N: its label, `batch=1` or not, and the room's name part. */
+interface Variant {
+  label: Label;
+  batch: boolean;
+  room: string;
+}
+
+function variantsOf(name: SystemName): Variant[] {
+  switch (name) {
+    case "edge-rooms":
+      return [
+        { label: "edge-rooms", batch: false, room: name },
+        { label: "edge-rooms batch=1", batch: true, room: name },
+      ];
+    case "bare-do":
+      // Both batch a turn's texts into one message per socket, as batch=1 does; the first stores
+      // each text before the sends, the second does nothing but forward (the modes are in
+      // bench/peers/bare-do/index.ts, picked by the room's name).
+      return [
+        { label: "bare-do store-first", batch: false, room: "bare~batch-turn~" },
+        { label: "bare-do forward", batch: false, room: "bare~batch-forward~" },
+      ];
+    default:
+      return [{ label: name, batch: false, room: name }];
+  }
+}
+
+/** Rooms the sharded room's name matches (SHARDED_ROOMS): openRoom names it bench-<tag>-sharded-<n>. */
+const SHARDED_PATTERN = "bench-*-sharded-*";
+
 async function main(): Promise<void> {
   const started = performance.now();
-  const maxN = Math.max(100, ...config.sizes);
-  // Per socket: the client holds one descriptor, the runtime two, wrangler's dev proxy four.
-  if (openFileLimit() < maxN * 2 + 500) {
+  const maxN = Math.max(100, ...config.sizes, config.sharded);
+  if (maxN > runtimeMax) {
     throw new Error(
-      `open-file limit ${openFileLimit()} is too low for ${maxN} sockets: run \`ulimit -n 20000\` (or more) first`,
+      `open-file limit ${openFileLimit()} is too low for ${maxN} sockets in one runtime (two descriptors each): ` +
+        `run \`ulimit -n ${maxN * 2 + 300}\` first, or ask for at most ${runtimeMax} sockets`,
     );
   }
+  // Per socket: the client holds one descriptor, the runtime two, wrangler's dev proxy four.
   const proxyMax = Math.floor((openFileLimit() - 1000) / 4);
   const results: Results = {
     machine: machine(),
     config,
     fanout: [],
+    sharded: [],
     rss0: {},
     hibernation: {},
     seconds: 0,
@@ -252,53 +326,143 @@ async function main(): Promise<void> {
   const pool = new ClientPool(config.workers, config.ids);
   const secret = generateSecret();
   let sys: RunningSystem | null = null;
+  /** The bare Worker beside this project's push server (its HTTP steps are the comparison). */
+  let bare: RunningSystem | null = null;
   const stopSys = async () => {
-    const s = sys;
+    const s = [sys, bare];
     sys = null;
-    await s?.stop();
+    bare = null;
+    await Promise.all(s.map((x) => x?.stop()));
   };
   process.once("SIGINT", () => void stopSys().then(() => process.exit(130)));
+  /** Seconds since the run began, for the progress lines. */
+  const at = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
+  const fanoutLine = (label: string, n: number, room: Room, latency: Latency, tp: Throughput) => {
+    log(
+      `  ${at()} ${label} N=${n}${room.direct ? " (direct to the runtime)" : ""}: joined in ${(room.connectMs / 1000).toFixed(1)} s (${fmtNum(room.connectPerSec)}/s), settled in ${(room.settleMs / 1000).toFixed(1)} s; RSS ${fmtBytes(room.rssBefore.total)} → ${fmtBytes(room.rssIdle.total)}`,
+    );
+    log(
+      `    latency p50 ${fmtMs(latency.p50)} p99 ${fmtMs(latency.p99)} max ${fmtMs(latency.max)} ms ` +
+        `(per round: first delivery ${fmtMs(latency.firstPerRound.median)} median / ${fmtMs(latency.firstPerRound.worst)} worst, last ${fmtMs(latency.lastPerRound.median)} / ${fmtMs(latency.lastPerRound.worst)}; stalled rounds [${latency.stalledRounds.join(",")}]); ` +
+        `${fmtNum(tp.perSec)} deliveries/s, ${tp.framesPerMessage.toFixed(1)} per WebSocket message (${tp.messages}${tp.capped ? `, capped at ${config.burstSec} s` : ""} messages, window ${config.window}, ${tp.seconds.toFixed(1)} s), ` +
+        `server ${fmtNum((tp.server.totalCpuSec / tp.deliveries) * 1e6, 2)} µs/delivery, busiest server thread ${(tp.server.busiestThread * 100).toFixed(0)} % (${tp.server.busiestRole}), busiest client thread ${(tp.client.busiestThread * 100).toFixed(0)} %; server CPU: ${fmtUsage(tp.server)}`,
+    );
+  };
   try {
     for (const name of config.systems) {
-      log(`\n## ${name}`);
+      log(`\n## ${name} ${at()}`);
       const vars = name === "edge-rooms" ? { ...BENCH_VARS, PUSH_SECRET: secret } : {};
-      const modes: boolean[] = name === "edge-rooms" ? [false, true] : [false];
       for (const n of config.sizes) {
-        for (const batch of modes) {
-          const label: Label =
-            name === "edge-rooms" ? (batch ? "edge-rooms batch=1" : "edge-rooms") : name;
+        for (const v of variantsOf(name)) {
           // Every room gets a fresh server: its memory is this room's alone, and nothing left
-          // over from the previous room (a leave storm, garbage) lands in this measurement.
-          sys = await startSystem(name, vars, config.source);
-          await waitQuiet(sys);
-          results.rss0[name] ??= rssOf(sys);
+          // over from the previous room (a leave storm, garbage) lands in this measurement. The
+          // bare objects, whose memory is not compared, share one server per N.
+          const fresh = sys === null;
+          if (sys === null) {
+            sys = await startSystem(name, vars, config.source);
+            await waitQuiet(sys);
+            results.rss0[name] ??= rssOf(sys);
+          }
           // Past what the dev proxy's descriptors allow, clients go to the runtime itself.
           const direct = name !== "node-ws" && (config.direct || n > proxyMax);
-          const room = await openRoom(sys, pool, n, batch, name, config.users, direct);
-          log(
-            `  ${label} N=${n}${direct ? " (direct to the runtime)" : ""}: joined in ${(room.connectMs / 1000).toFixed(1)} s (${fmtNum(room.connectPerSec)}/s), settled in ${(room.settleMs / 1000).toFixed(1)} s; RSS ${fmtBytes(room.rssBefore.total)} → ${fmtBytes(room.rssIdle.total)}`,
+          const room = await openRoom(sys, pool, n, v.batch, v.room, config.users, direct);
+          const latency = await latencyRounds(pool, n, config.rounds);
+          const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
+          const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
+          fanoutLine(v.label, n, room, latency, tp);
+          let storm: Storm | undefined;
+          if (n === config.storm && name !== "bare-do") {
+            await waitQuiet(sys);
+            storm = await reconnectStorm(sys, pool, room);
+            log(
+              `    reconnect storm: ${fmtNum(n)} sockets dropped and back${storm.since ? " with since" : ""} in ${(storm.rejoinMs / 1000).toFixed(2)} s, ` +
+                `a message to all of them ${fmtMs(storm.messageMs)} ms later: settled in ${(storm.settleMs / 1000).toFixed(2)} s; ${storm.replayed} frames replayed`,
+            );
+          }
+          const { name: _roomName, ...roomStats } = room;
+          results.fanout.push({
+            label: v.label,
+            n,
+            fresh,
+            room: roomStats,
+            latency,
+            throughput: tp,
+            ...(storm === undefined ? {} : { storm }),
+          });
+          if (name === "bare-do") {
+            await pool.all(() => ({ cmd: "closeAll", drop: true }));
+            pool.resetProgress();
+            await waitQuiet(sys);
+          } else {
+            await dropRoomAndStop(sys, pool);
+            sys = null;
+          }
+        }
+        await stopSys();
+      }
+      if (name === "edge-rooms" && config.sharded > 0) {
+        const n = config.sharded;
+        for (const mode of config.shardedModes) {
+          const batch = mode === "batch=1";
+          sys = await startSystem(
+            name,
+            { ...vars, SHARDED_ROOMS: SHARDED_PATTERN, SHARD_SOCKETS: String(config.shardSockets) },
+            config.source,
           );
+          await waitQuiet(sys);
+          const direct = config.direct || n > proxyMax;
+          // One user per socket: a user's sockets stay on one shard, so a room of few users with
+          // many tabs each would not spread (docs/sharded-rooms.md).
+          const room = await openRoom(sys, pool, n, batch, "sharded", n, direct);
+          const info = await roomInfo(sys, secret, room.name);
+          if (info.sockets !== n || info.members !== n)
+            throw new Error(
+              `sharded room: the server API counts ${JSON.stringify(info)}, not ${n}`,
+            );
+          const label: Label = batch ? "edge-rooms sharded batch=1" : "edge-rooms sharded";
           const latency = await latencyRounds(pool, n, config.rounds);
           const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
           const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
           log(
-            `    latency p50 ${fmtMs(latency.p50)} p99 ${fmtMs(latency.p99)} max ${fmtMs(latency.max)} ms ` +
-              `(per round: first delivery ${fmtMs(latency.firstPerRound.median)} median / ${fmtMs(latency.firstPerRound.worst)} worst, last ${fmtMs(latency.lastPerRound.median)} / ${fmtMs(latency.lastPerRound.worst)}; stalled rounds [${latency.stalledRounds.join(",")}]); ` +
-              `${fmtNum(tp.perSec)} deliveries/s, ${tp.framesPerMessage.toFixed(1)} per WebSocket message (${tp.messages}${tp.capped ? ` of ${messages}, capped at ${config.burstSec} s` : ""} messages, window ${config.window}, ${tp.seconds.toFixed(1)} s), ` +
-              `runtime ${fmtNum((tp.server.totalCpuSec / tp.deliveries) * 1e6, 2)} µs/delivery, busiest server thread ${(tp.server.busiestThread * 100).toFixed(0)} % (${tp.server.busiestRole}), busiest client thread ${(tp.client.busiestThread * 100).toFixed(0)} %; server CPU: ${fmtUsage(tp.server)}`,
+            `  ${at()} ${label}: ${info.shards ?? "?"} shards of at most ${config.shardSockets} sockets`,
           );
+          fanoutLine(label, n, room, latency, tp);
           const { name: _roomName, ...roomStats } = room;
-          results.fanout.push({ label, n, room: roomStats, latency, throughput: tp });
+          results.sharded!.push({
+            label,
+            n,
+            fresh: true,
+            shardSockets: config.shardSockets,
+            shards: info.shards ?? 0,
+            room: roomStats,
+            latency,
+            throughput: tp,
+          });
           await dropRoomAndStop(sys, pool);
           sys = null;
         }
       }
       if (name === "edge-rooms" && config.pushRequests > 0) {
         sys = await startSystem(name, vars, config.source);
+        bare = await startBareDo();
         await waitQuiet(sys);
-        // Push into a room of one-frame clients and into one of batch=1 clients (the browser
-        // client's mode), with the trivial route measured before and after as the ceiling.
+        await waitQuiet(bare);
+        // Push into a room of one-frame clients, one of batch=1 clients (the browser client's
+        // mode) and one of a single socket, with the trivial route and the bare Worker→object
+        // call with one INSERT measured before and after, as the ceilings.
         const ceilingBefore = await trivialRoute(sys, config.pushRequests, config.concurrency);
+        const bareBefore = await httpStep(
+          bare,
+          HTTP_STEPS.rpcSql,
+          config.pushRequests,
+          config.concurrency,
+        );
+        const bareRpc = await httpStep(
+          bare,
+          HTTP_STEPS.rpc,
+          config.pushRequests,
+          config.concurrency,
+        );
         const rooms: PushRow[] = [];
         for (const batch of [false, true]) {
           const room = await openRoom(sys, pool, config.pushRoom, batch, "push", config.users);
@@ -323,23 +487,52 @@ async function main(): Promise<void> {
           );
           rooms.push({ mode, single, batch: many });
           log(
-            `  push into ${room.n} (${mode}): single ${fmtNum(single.requestsPerSec)} req/s (${fmtNum(single.eventsPerSec)} events/s end to end); ` +
+            `  ${at()} push into ${room.n} (${mode}): single ${fmtNum(single.requestsPerSec)} req/s (${fmtNum(single.eventsPerSec)} events/s end to end); ` +
               `batches of 100: ${fmtNum(many.requestsPerSec)} req/s, ${fmtNum(many.eventsPerSec)} events/s end to end\n` +
               `    CPU per request: push ${perReq(single.server, single.requests)}, harness ${perReq(single.client, single.requests)} (busiest thread ${busiest(single.server)}, harness ${busiest(single.client)}); ` +
               `batch ${perReq(many.server, many.requests)}, harness ${perReq(many.client, many.requests)}`,
           );
           await closeRoom(sys, pool);
         }
-        const ceilingAfter = await trivialRoute(sys, config.pushRequests, config.concurrency);
-        results.push = { ceilingBefore, ceilingAfter, rooms };
+        const oneRoom = await openRoom(sys, pool, 1, true, "push-one", config.users);
+        const one = await push(
+          sys,
+          pool,
+          oneRoom,
+          secret,
+          config.pushRequests,
+          1,
+          config.concurrency,
+        );
         log(
-          `  trivial route ${fmtNum(ceilingBefore.perSec)} / ${fmtNum(ceilingAfter.perSec)} req/s before / after; CPU per request: ${perReq(ceilingBefore.server, ceilingBefore.requests)}, harness ${perReq(ceilingBefore.client, ceilingBefore.requests)}`,
+          `  ${at()} push into 1 (batch=1): ${fmtNum(one.requestsPerSec)} req/s; CPU per request: ${perReq(one.server, one.requests)}, harness ${perReq(one.client, one.requests)}`,
+        );
+        await closeRoom(sys, pool);
+        const bareAfter = await httpStep(
+          bare,
+          HTTP_STEPS.rpcSql,
+          config.pushRequests,
+          config.concurrency,
+        );
+        const ceilingAfter = await trivialRoute(sys, config.pushRequests, config.concurrency);
+        results.push = {
+          ceilingBefore,
+          ceilingAfter,
+          rooms,
+          one,
+          bare: { rpcSqlBefore: bareBefore, rpcSqlAfter: bareAfter, rpc: bareRpc },
+        };
+        log(
+          `  ${at()} trivial route ${fmtNum(ceilingBefore.perSec)} / ${fmtNum(ceilingAfter.perSec)} req/s before / after; CPU per request: ${perReq(ceilingBefore.server, ceilingBefore.requests)}, harness ${perReq(ceilingBefore.client, ceilingBefore.requests)}`,
+        );
+        log(
+          `  bare Worker→object call with one INSERT ${fmtNum(bareBefore.perSec)} / ${fmtNum(bareAfter.perSec)} req/s before / after (runtime ${perReq(bareBefore.server, bareBefore.requests)}); without the INSERT ${fmtNum(bareRpc.perSec)} req/s`,
         );
         await stopSys();
       }
       if (name === "edge-rooms" && config.deskQueue > 0 && config.desks > 0) {
         log(
-          `\n## edge-rooms help desk: ${config.deskQueue} queued customers, ${config.desks} desks`,
+          `\n## edge-rooms help desk: ${config.deskQueue} queued customers, ${config.desks} desks ${at()}`,
         );
         sys = await startSystem(name, vars, config.source);
         await waitQuiet(sys);
@@ -354,7 +547,7 @@ async function main(): Promise<void> {
       }
       if (name === "edge-rooms" && config.hookRounds > 0) {
         log(
-          `\n## edge-rooms publish hook: a room of ${config.hookRoom} with the hook on, and without it`,
+          `\n## edge-rooms publish hook: a room of ${config.hookRoom} with the hook on, and without it ${at()}`,
         );
         // Its own wrangler dev and backend, started and stopped by publishHook().
         results.publishHook = await publishHook(
@@ -383,12 +576,14 @@ async function main(): Promise<void> {
           room,
           config.idleSec,
         );
-        log(`  hibernation: ${results.hibernation.partyserver.evidence}`);
+        log(`  ${at()} hibernation: ${results.hibernation.partyserver.evidence}`);
         await closeRoom(sys, pool);
       }
       await stopSys();
       if (name === "edge-rooms" && config.hibernation) {
-        log(`\n## edge-rooms hibernation (its own server: RATE_PER_SEC=0.01, RATE_BURST=1)`);
+        log(
+          `\n## edge-rooms hibernation (its own server: RATE_PER_SEC=0.01, RATE_BURST=1) ${at()}`,
+        );
         sys = await startSystem("edge-rooms", HIBERNATION_VARS, config.source);
         const room = await openRoom(sys, pool, 100, false, "idle", config.users);
         results.hibernation["edge-rooms"] = await hibernationEdgeRooms(

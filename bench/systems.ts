@@ -1,8 +1,10 @@
 /**
- * The three systems the bench compares, each started on this machine as its own process group
- * on a free port (the approach of test/e2e/server.ts): this project and the partyserver peer
- * under `wrangler dev`, and the bare Node `ws` peer. Each knows how to address a room, which
- * frame tells that a join is complete, and the pids whose memory and CPU count as its cost.
+ * The systems the bench compares, each started on this machine as its own process group on a
+ * free port (the approach of test/e2e/server.ts): this project and the partyserver peer under
+ * `wrangler dev`, the bare Node `ws` peer, and the bare Durable Object of bench/peers/bare-do
+ * (the runtime with nothing but a store and a send, under the same `wrangler dev`). Each knows
+ * how to address a room, which frame tells that a join is complete, and the pids whose memory
+ * and CPU count as its cost.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import {
@@ -26,8 +28,10 @@ export const ROOT = resolve(import.meta.dirname, "..");
 const PARTYSERVER_DIR = join(ROOT, "bench/peers/partyserver");
 const START_TIMEOUT_MS = 90_000;
 
-export type SystemName = "edge-rooms" | "partyserver" | "node-ws";
-export const SYSTEM_NAMES: SystemName[] = ["edge-rooms", "partyserver", "node-ws"];
+const BARE_DIR = join(ROOT, "bench/peers/bare-do");
+
+export type SystemName = "edge-rooms" | "partyserver" | "node-ws" | "bare-do";
+export const SYSTEM_NAMES: SystemName[] = ["edge-rooms", "partyserver", "node-ws", "bare-do"];
 
 /**
  * Who a bench socket joins as. This project has no claimed ids: a socket joins as a guest with a
@@ -37,6 +41,8 @@ export const SYSTEM_NAMES: SystemName[] = ["edge-rooms", "partyserver", "node-ws
 export interface Joiner {
   name: string;
   token?: string;
+  /** This project: the last `seq` the socket saw before (a rejoin); the peers ignore it. */
+  since?: number;
 }
 
 export interface RunningSystem {
@@ -298,7 +304,7 @@ export async function startEdgeRooms(
     port,
     s,
     (room, who, batch) =>
-      `/room/${room}?${who.token ? `token=${who.token}` : `name=${encodeURIComponent(who.name)}`}${batch ? "&batch=1" : ""}`,
+      `/room/${room}?${who.token ? `token=${who.token}` : `name=${encodeURIComponent(who.name)}`}${batch ? "&batch=1" : ""}${who.since === undefined ? "" : `&since=${who.since}`}`,
     "welcome",
     () => {
       rmSync(persistDir, { recursive: true, force: true });
@@ -369,6 +375,22 @@ export async function startNodeWs(): Promise<RunningSystem> {
   return running("node-ws", port, s, (room) => `/room/${room}`, "open");
 }
 
+/**
+ * The bare Durable Object (bench/peers/bare-do/index.ts), `MODE` from `vars` (default
+ * `forward`); a room whose name has `~<mode>~` in it runs that mode instead, so one server can
+ * hold rooms of several modes. Its HTTP steps (`POST /rpc-sql`, …) are on the same port.
+ */
+export function startBareDo(vars: Record<string, string> = {}): Promise<RunningSystem> {
+  return startWranglerWorker({
+    name: "bare-do",
+    dir: BARE_DIR,
+    vars,
+    ready: ["/ready-check", 426],
+    roomPath: (room) => `/room/${room}`,
+    readyOn: "open",
+  });
+}
+
 export function startSystem(
   name: SystemName,
   vars: Record<string, string>,
@@ -376,5 +398,6 @@ export function startSystem(
 ): Promise<RunningSystem> {
   if (name === "edge-rooms") return startEdgeRooms(vars, source);
   if (name === "partyserver") return startPartyserver();
+  if (name === "bare-do") return startBareDo(vars);
   return startNodeWs();
 }

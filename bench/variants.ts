@@ -13,12 +13,11 @@
  * before any fan-out, one step at a time (see bench/peers/bare-do/index.ts), against the trivial
  * route, the same ceiling `npm run bench` compares signed pushes with.
  */
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ClientPool } from "./clients.ts";
-import { snapshot, usageBetween } from "./procs.ts";
-import { fmtMs, fmtNum, nowMs, table } from "./stats.ts";
-import { ROOT, startWranglerWorker } from "./systems.ts";
+import { HTTP_BODY_BYTES, HTTP_STEPS, httpStep } from "./bare-http.ts";
+import { fmtMs, fmtNum, table } from "./stats.ts";
+import { startBareDo } from "./systems.ts";
 import { closeRoom, latencyRounds, openRoom, throughput } from "./workloads.ts";
 
 const { values: args } = parseArgs({
@@ -38,52 +37,20 @@ const { values: args } = parseArgs({
 const sizes = args.sizes.split(",").map(Number);
 const window = Number(args.window);
 
-/** The HTTP steps of bench/peers/bare-do, each against the trivial route measured around them. */
+/** The HTTP steps of bench/peers/bare-do (bare-http.ts), each step twice. */
 async function http(): Promise<void> {
-  const sys = await startWranglerWorker({
-    name: "bare-do http",
-    dir: join(ROOT, "bench/peers/bare-do"),
-    vars: { MODE: "forward" },
-    ready: ["/ready-check", 426],
-    roomPath: (room) => `/room/${room}`,
-    readyOn: "open",
-  });
+  const sys = await startBareDo({ MODE: "forward" });
   const count = Number(args.requests);
-  const body = JSON.stringify({ room: "http", event: "bench", data: { text: "x".repeat(100) } });
-  const steps: [string, string, number][] = [
-    ["GET /room/x → 426 (the trivial route)", "GET /room/x", 426],
-    ["POST /body: read the body, answer JSON", "POST /body", 200],
-    ["POST /hmac: + HMAC-SHA256 of the body", "POST /hmac", 200],
-    ["POST /rpc: + an RPC to the room's object", "POST /rpc", 200],
-    ["POST /rpc-sql: + one INSERT before the answer", "POST /rpc-sql", 200],
-    ["POST /rpc-push: + a push's four statements instead", "POST /rpc-push", 200],
-  ];
   const rows: string[][] = [];
   try {
     for (const round of [1, 2]) {
-      for (const [label, route, status] of steps) {
-        const [method, path] = route.split(" ") as [string, string];
-        const pids = sys.pids();
-        const server0 = snapshot(pids);
-        const t0 = nowMs();
-        let next = 0;
-        const lane = async () => {
-          while (next++ < count) {
-            const res = await fetch(`${sys.baseUrl}${path}`, {
-              method,
-              ...(method === "POST" ? { body } : {}),
-            });
-            await res.arrayBuffer();
-            if (res.status !== status) throw new Error(`${route} answered ${res.status}`);
-          }
-        };
-        await Promise.all(Array.from({ length: Number(args.concurrency) }, lane));
-        const seconds = (nowMs() - t0) / 1000;
-        const u = usageBetween(server0, snapshot(pids));
-        const ms = (role: "runtime" | "proxy") => fmtNum(((u.cpuSec[role] ?? 0) / count) * 1000, 2);
+      for (const step of Object.values(HTTP_STEPS)) {
+        const r = await httpStep(sys, step, count, Number(args.concurrency));
+        const ms = (role: "runtime" | "proxy") =>
+          fmtNum(((r.server.cpuSec[role] ?? 0) / count) * 1000, 2);
         const row = [
-          `${label}${round === 2 ? " (again)" : ""}`,
-          fmtNum(count / seconds),
+          `${step.label}${round === 2 ? " (again)" : ""}`,
+          fmtNum(r.perSec),
           ms("runtime"),
           ms("proxy"),
         ];
@@ -95,7 +62,7 @@ async function http(): Promise<void> {
     await sys.stop();
   }
   console.log(
-    `\n${table(["step", "requests/s", "runtime ms/request", "dev proxy ms/request"], rows)}\n\n${count} requests per step, ${args.concurrency} in flight, body ${body.length} bytes.`,
+    `\n${table(["step", "requests/s", "runtime ms/request", "dev proxy ms/request"], rows)}\n\n${count} requests per step, ${args.concurrency} in flight, body ${HTTP_BODY_BYTES} bytes.`,
   );
 }
 
@@ -105,14 +72,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   try {
     for (const mode of args.modes.split(",")) {
-      const sys = await startWranglerWorker({
-        name: `bare-do ${mode}`,
-        dir: join(ROOT, "bench/peers/bare-do"),
-        vars: { MODE: mode },
-        ready: ["/ready-check", 426],
-        roomPath: (room) => `/room/${room}`,
-        readyOn: "open",
-      });
+      const sys = await startBareDo({ MODE: mode });
       try {
         for (const n of sizes) {
           await openRoom(sys, pool, n, false, `bare-${mode}`);

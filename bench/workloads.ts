@@ -4,7 +4,7 @@
  * window of messages in flight. Push is in push.ts, the hibernation proof in hibernation.ts.
  * Every phase checks that every delivery arrived; the numbers come back as plain objects.
  */
-import type { ClientPool, CollectResult } from "./clients.ts";
+import type { ClientPool, CollectResult, SocketState } from "./clients.ts";
 import { rssByRole, snapshot, usageBetween, type Usage } from "./procs.ts";
 import { Histogram, nowMs } from "./stats.ts";
 import type { RunningSystem } from "./systems.ts";
@@ -56,6 +56,8 @@ export interface Room {
   name: string;
   n: number;
   users: number;
+  /** Joined with `batch=1` (this project). */
+  batch: boolean;
   /** Sockets went to the runtime's own socket, not through wrangler's dev proxy. */
   direct: boolean;
   connectPerSec: number;
@@ -121,6 +123,7 @@ export async function openRoom(
     name,
     n,
     users: Math.min(n, users),
+    batch,
     direct,
     connectMs,
     connectPerSec: n / (connectMs / 1000),
@@ -158,6 +161,21 @@ async function checkAcks(pool: ClientPool, run: number, messages: number): Promi
   if (acks !== messages) throw new Error(`run ${run}: ${acks} acks for ${messages} messages`);
 }
 
+/**
+ * One order across sockets: every thread saw message i under one `seq` (each thread checks its
+ * own sockets); here the threads must agree too. Peers have no seq, and a thread without
+ * sockets saw nothing (both 0).
+ */
+function checkOneOrder(run: number, parts: CollectResult[]): void {
+  const seqs = parts[0]!.seqs.map((_, i) => parts.map((p) => p.seqs[i]!).filter((q) => q !== 0));
+  seqs.forEach((seen, i) => {
+    if (seen.some((q) => q !== seen[0]))
+      throw new Error(
+        `run ${run}: message ${i} came under different seqs on different client threads (${seen.join(", ")})`,
+      );
+  });
+}
+
 export async function collectAll(
   pool: ClientPool,
   run: number,
@@ -171,6 +189,7 @@ export async function collectAll(
   lastAt: number;
 }> {
   const parts = await pool.all<CollectResult>(() => ({ cmd: "collect", run, stallMs: STALL_MS }));
+  checkOneOrder(run, parts);
   return {
     hist: Histogram.merge(parts.map((p) => p.hist)),
     deliveries: parts.reduce((s, p) => s + p.deliveries, 0),
@@ -318,5 +337,76 @@ export async function throughput(
     p99: c.hist.quantile(0.99),
     server: usageBetween(server0, server1),
     client: usageBetween(client0, client1),
+  };
+}
+
+export interface Storm {
+  n: number;
+  /** Rejoined with `since` = the last seq each socket saw (this project; the peers have none). */
+  since: boolean;
+  /** From dropping every socket to the last one open again (this project: welcomed again). */
+  rejoinMs: number;
+  /** From dropping every socket to a message, sent once all were back, reaching every socket. */
+  settleMs: number;
+  /** Of that: the message alone, from its send to its last delivery. */
+  messageMs: number;
+  /** Frames replayed to the rejoining sockets (with `since`: none should be, nothing was missed). */
+  replayed: number;
+}
+
+/**
+ * The reconnect storm: every socket of the room is dropped at once (its TCP connection reset,
+ * as a deploy or a network cut drops a room) and reconnects at once, 32 handshakes in flight per
+ * client thread as in a join; this project's sockets come back as the same guest (their token)
+ * with `since` = the last `seq` each saw, the peers' as they first joined. Once every socket is
+ * open again (this project: welcomed), the sender sends one message; the storm is settled when
+ * every socket has it. The room must be quiet and every socket up to date before it starts.
+ */
+export async function reconnectStorm(
+  sys: RunningSystem,
+  pool: ClientPool,
+  room: Room,
+): Promise<Storm> {
+  const states = await pool.all<SocketState[]>(() => ({ cmd: "sockets" }));
+  const since = sys.readyOn === "welcome";
+  await pool.all(() => ({ cmd: "replayed" })); // counts from here
+  const urls = states.map((sockets, w) =>
+    sockets.map((st, k) =>
+      sys.roomUrl(
+        room.name,
+        {
+          name: `u${k * pool.size + w}`,
+          ...(st.token === null ? {} : { token: st.token }),
+          ...(since && st.lastSeq >= 0 ? { since: st.lastSeq } : {}),
+        },
+        room.batch,
+        room.direct,
+      ),
+    ),
+  );
+  const back = await pool.all<{ droppedAt: number; openedAt: number }>((w) => ({
+    cmd: "reconnect",
+    urls: urls[w]!,
+    readyOn: sys.readyOn,
+    concurrency: 32,
+  }));
+  const droppedAt = Math.min(...back.map((b) => b.droppedAt));
+  const openedAt = Math.max(...back.map((b) => b.openedAt));
+  const run = nextRun();
+  pool.resetProgress();
+  await pool.all(() => ({ cmd: "expect", run, kind: "message", total: 1 }));
+  await pool.call(0, { cmd: "send", run, from: 0, to: 1 });
+  const c = await collectAll(pool, run);
+  await checkAcks(pool, run, 1);
+  if (c.deliveries !== room.n)
+    throw new Error(`reconnect storm: ${c.deliveries} deliveries, expected ${room.n}`);
+  const replayed = (await pool.all<number>(() => ({ cmd: "replayed" }))).reduce((a, b) => a + b, 0);
+  return {
+    n: room.n,
+    since,
+    rejoinMs: openedAt - droppedAt,
+    settleMs: c.lastAt - droppedAt,
+    messageMs: c.lastAt - c.firstSendAt,
+    replayed,
   };
 }

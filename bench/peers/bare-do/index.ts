@@ -17,6 +17,9 @@
  *
  * The other modes send one frame per WebSocket message; only when and after what differs.
  *
+ * A room whose name has `~<mode>~` in it (e.g. `bench-x~batch-turn~-100`) runs that mode
+ * instead of MODE, so one server can hold rooms of several modes (`npm run bench` does).
+ *
  * For `node bench/variants.ts --http` (what an HTTP push costs before any fan-out), POST routes
  * add one step at a time to the 426 of `GET /room/x`: `/body` reads the body and answers JSON in
  * the Worker; `/hmac` also signs it with HMAC-SHA256 (a cached key); `/rpc` hands it to the
@@ -33,7 +36,7 @@ interface Env {
 
 export class BareRoom extends DurableObject<Env> {
   readonly #sockets = new Set<WebSocket>(this.ctx.getWebSockets());
-  readonly #mode = this.env.MODE;
+  readonly #mode = modeOf(this.ctx.id.name, this.env.MODE);
   #seq = 0;
   #queued: string[] = [];
 
@@ -142,6 +145,12 @@ export class BareRoom extends DurableObject<Env> {
       }
     }
   }
+}
+
+/** The mode a room's name asks for (`…~<mode>~…`), else the server's MODE. */
+function modeOf(name: string | undefined, fallback: string): string {
+  const asked = name?.split("~")[1];
+  return asked === undefined || asked === "" ? fallback : asked;
 }
 
 let hmacKey: Promise<CryptoKey> | undefined;
