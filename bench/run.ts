@@ -48,6 +48,7 @@ import {
   closeRoom,
   reconnectStorm,
   rssOf,
+  setCalmSamples,
   throughput,
   waitQuiet,
   type Latency,
@@ -291,9 +292,21 @@ function variantsOf(name: SystemName): Variant[] {
 
 /** Rooms the sharded room's name matches (SHARDED_ROOMS): openRoom names it bench-<tag>-sharded-<n>. */
 const SHARDED_PATTERN = "bench-*-sharded-*";
+/** This project's vars with the sharded room's (no other room's name matches the pattern). */
+const shardedVars = (vars: Record<string, string>) => ({
+  ...vars,
+  SHARDED_ROOMS: SHARDED_PATTERN,
+  SHARD_SOCKETS: String(config.shardSockets),
+});
+/**
+ * `--quick` runs its small sharded room on the push server, before the pushes: one server start
+ * less. The full run gives it a fresh server, whose memory is then the sharded room's alone.
+ */
+const shardedOnPushServer = quick && config.pushRequests > 0;
 
 async function main(): Promise<void> {
   const started = performance.now();
+  if (quick) setCalmSamples(1);
   const maxN = Math.max(100, ...config.sizes, config.sharded);
   if (maxN > runtimeMax) {
     throw new Error(
@@ -326,15 +339,30 @@ async function main(): Promise<void> {
   const pool = new ClientPool(config.workers, config.ids);
   const secret = generateSecret();
   let sys: RunningSystem | null = null;
-  /** The bare Worker beside this project's push server (its HTTP steps are the comparison). */
+  /**
+   * The bare Worker (bench/peers/bare-do), started once when first needed and kept to the end:
+   * its HTTP steps bracket this project's pushes, and it holds the bare-do system's rooms (whose
+   * memory is not compared) one after the other.
+   */
   let bare: RunningSystem | null = null;
-  const stopSys = async () => {
-    const s = [sys, bare];
-    sys = null;
-    bare = null;
-    await Promise.all(s.map((x) => x?.stop()));
+  const bareServer = async (): Promise<RunningSystem> => {
+    if (bare === null) {
+      bare = await startBareDo();
+      await waitQuiet(bare);
+    }
+    return bare;
   };
-  process.once("SIGINT", () => void stopSys().then(() => process.exit(130)));
+  const stopSys = async () => {
+    const s = sys;
+    sys = null;
+    if (s !== bare) await s?.stop();
+  };
+  const stopAll = async () => {
+    const b = bare;
+    bare = null;
+    await Promise.all([stopSys(), b?.stop()]);
+  };
+  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
   /** Seconds since the run began, for the progress lines. */
   const at = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
   const fanoutLine = (label: string, n: number, room: Room, latency: Latency, tp: Throughput) => {
@@ -348,6 +376,40 @@ async function main(): Promise<void> {
         `server ${fmtNum((tp.server.totalCpuSec / tp.deliveries) * 1e6, 2)} µs/delivery, busiest server thread ${(tp.server.busiestThread * 100).toFixed(0)} % (${tp.server.busiestRole}), busiest client thread ${(tp.client.busiestThread * 100).toFixed(0)} %; server CPU: ${fmtUsage(tp.server)}`,
     );
   };
+  /**
+   * The sharded room on `server` (started with shardedVars): one user per socket, since a user's
+   * sockets stay on one shard and a room of few users with many tabs each would not spread
+   * (docs/sharded-rooms.md). Its sockets are dropped at the end; the caller stops the server.
+   */
+  const shardedRoom = async (server: RunningSystem, batch: boolean, fresh: boolean) => {
+    const n = config.sharded;
+    const direct = config.direct || n > proxyMax;
+    const room = await openRoom(server, pool, n, batch, "sharded", n, direct);
+    const info = await roomInfo(server, secret, room.name);
+    if (info.sockets !== n || info.members !== n)
+      throw new Error(`sharded room: the server API counts ${JSON.stringify(info)}, not ${n}`);
+    const label: Label = batch ? "edge-rooms sharded batch=1" : "edge-rooms sharded";
+    log(
+      `  ${at()} ${label}: ${info.shards ?? "?"} shards of at most ${config.shardSockets} sockets`,
+    );
+    const latency = await latencyRounds(pool, n, config.rounds);
+    const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
+    const tp = await throughput(server, pool, n, messages, config.window, config.burstSec);
+    fanoutLine(label, n, room, latency, tp);
+    const { name: _roomName, ...roomStats } = room;
+    results.sharded!.push({
+      label,
+      n,
+      fresh,
+      shardSockets: config.shardSockets,
+      shards: info.shards ?? 0,
+      room: roomStats,
+      latency,
+      throughput: tp,
+    });
+    await pool.all(() => ({ cmd: "closeAll", drop: true }));
+    pool.resetProgress();
+  };
   try {
     for (const name of config.systems) {
       log(`\n## ${name} ${at()}`);
@@ -356,13 +418,14 @@ async function main(): Promise<void> {
         for (const v of variantsOf(name)) {
           // Every room gets a fresh server: its memory is this room's alone, and nothing left
           // over from the previous room (a leave storm, garbage) lands in this measurement. The
-          // bare objects, whose memory is not compared, share one server per N.
-          const fresh = sys === null;
-          if (sys === null) {
+          // bare objects, whose memory is not compared, share the one bare server.
+          const fresh = name !== "bare-do" || bare === null;
+          if (name === "bare-do") sys = await bareServer();
+          else {
             sys = await startSystem(name, vars, config.source);
             await waitQuiet(sys);
-            results.rss0[name] ??= rssOf(sys);
           }
+          results.rss0[name] ??= rssOf(sys);
           // Past what the dev proxy's descriptors allow, clients go to the runtime itself.
           const direct = name !== "node-ws" && (config.direct || n > proxyMax);
           const room = await openRoom(sys, pool, n, v.batch, v.room, config.users, direct);
@@ -398,67 +461,38 @@ async function main(): Promise<void> {
             sys = null;
           }
         }
-        await stopSys();
       }
-      if (name === "edge-rooms" && config.sharded > 0) {
-        const n = config.sharded;
+      if (name === "edge-rooms" && config.sharded > 0 && !shardedOnPushServer) {
         for (const mode of config.shardedModes) {
-          const batch = mode === "batch=1";
-          sys = await startSystem(
-            name,
-            { ...vars, SHARDED_ROOMS: SHARDED_PATTERN, SHARD_SOCKETS: String(config.shardSockets) },
-            config.source,
-          );
+          sys = await startSystem(name, shardedVars(vars), config.source);
           await waitQuiet(sys);
-          const direct = config.direct || n > proxyMax;
-          // One user per socket: a user's sockets stay on one shard, so a room of few users with
-          // many tabs each would not spread (docs/sharded-rooms.md).
-          const room = await openRoom(sys, pool, n, batch, "sharded", n, direct);
-          const info = await roomInfo(sys, secret, room.name);
-          if (info.sockets !== n || info.members !== n)
-            throw new Error(
-              `sharded room: the server API counts ${JSON.stringify(info)}, not ${n}`,
-            );
-          const label: Label = batch ? "edge-rooms sharded batch=1" : "edge-rooms sharded";
-          const latency = await latencyRounds(pool, n, config.rounds);
-          const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
-          const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
-          log(
-            `  ${at()} ${label}: ${info.shards ?? "?"} shards of at most ${config.shardSockets} sockets`,
-          );
-          fanoutLine(label, n, room, latency, tp);
-          const { name: _roomName, ...roomStats } = room;
-          results.sharded!.push({
-            label,
-            n,
-            fresh: true,
-            shardSockets: config.shardSockets,
-            shards: info.shards ?? 0,
-            room: roomStats,
-            latency,
-            throughput: tp,
-          });
-          await dropRoomAndStop(sys, pool);
+          await shardedRoom(sys, mode === "batch=1", true);
+          await sys.stop();
           sys = null;
         }
       }
       if (name === "edge-rooms" && config.pushRequests > 0) {
-        sys = await startSystem(name, vars, config.source);
-        bare = await startBareDo();
+        sys = await startSystem(name, shardedVars(vars), config.source);
         await waitQuiet(sys);
-        await waitQuiet(bare);
+        if (shardedOnPushServer) {
+          for (const mode of config.shardedModes) {
+            await shardedRoom(sys, mode === "batch=1", false);
+            await waitQuiet(sys);
+          }
+        }
+        const bareWorker = await bareServer();
         // Push into a room of one-frame clients, one of batch=1 clients (the browser client's
         // mode) and one of a single socket, with the trivial route and the bare Worker→object
         // call with one INSERT measured before and after, as the ceilings.
         const ceilingBefore = await trivialRoute(sys, config.pushRequests, config.concurrency);
         const bareBefore = await httpStep(
-          bare,
+          bareWorker,
           HTTP_STEPS.rpcSql,
           config.pushRequests,
           config.concurrency,
         );
         const bareRpc = await httpStep(
-          bare,
+          bareWorker,
           HTTP_STEPS.rpc,
           config.pushRequests,
           config.concurrency,
@@ -509,7 +543,7 @@ async function main(): Promise<void> {
         );
         await closeRoom(sys, pool);
         const bareAfter = await httpStep(
-          bare,
+          bareWorker,
           HTTP_STEPS.rpcSql,
           config.pushRequests,
           config.concurrency,
@@ -602,7 +636,7 @@ async function main(): Promise<void> {
     if (s !== null) console.error(`\n${s.name} printed:\n${s.output().slice(-4000)}`);
     throw err;
   } finally {
-    await stopSys();
+    await stopAll();
     await pool.stop();
   }
   results.seconds = (performance.now() - started) / 1000;
