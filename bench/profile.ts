@@ -6,7 +6,11 @@
  *
  *   node bench/profile.ts [--n 100] [--batch] [--messages 2000] [--out burst.cpuprofile]
  *   node bench/profile.ts --push 1000 [--per-request 1] [--n 100] [--batch]   (signed /push instead)
+ *   node bench/profile.ts --storm [--n 5000] [--users 1000]   (a reconnect storm instead)
+ *   node bench/profile.ts --rounds 30 [--n 5000]   (single messages, one at a time, instead)
  *
+ * Rooms above 4,000 sockets connect to the runtime's own socket (wrangler's dev proxy cannot
+ * hold them; see run.ts).
  * The .cpuprofile opens in Chrome DevTools (Performance) or VS Code.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -16,7 +20,14 @@ import { ClientPool } from "./clients.ts";
 import { generateSecret } from "../src/protocol/webhook.ts";
 import { push } from "./push.ts";
 import { startEdgeRooms, type RunningSystem } from "./systems.ts";
-import { dropRoomAndStop, openRoom, throughput } from "./workloads.ts";
+import {
+  dropRoomAndStop,
+  latencyRounds,
+  openRoom,
+  reconnectStorm,
+  throughput,
+  waitQuiet,
+} from "./workloads.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -25,6 +36,9 @@ const { values: args } = parseArgs({
     messages: { type: "string", default: "2000" },
     push: { type: "string" },
     "per-request": { type: "string", default: "1" },
+    storm: { type: "boolean", default: false },
+    rounds: { type: "string" },
+    users: { type: "string" },
     out: { type: "string" },
   },
 });
@@ -82,12 +96,21 @@ async function main(): Promise<void> {
   const pool = new ClientPool(2);
   try {
     const call = await devtools(await inspectorUrl(sys));
-    const room = await openRoom(sys, pool, n, args.batch, "profile");
+    const users = args.users === undefined ? n : Number(args.users);
+    const room = await openRoom(sys, pool, n, args.batch, "profile", users, n > 4000);
     await call("Profiler.enable");
     await call("Profiler.setSamplingInterval", { interval: 200 });
-    await call("Profiler.start");
+    if (!args.storm) await call("Profiler.start");
     let headline: string;
-    if (args.push !== undefined) {
+    if (args.rounds !== undefined) {
+      const l = await latencyRounds(pool, n, Number(args.rounds));
+      headline = `${args.rounds} single messages: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, median round's first / last delivery ${l.firstPerRound.median.toFixed(1)} / ${l.lastPerRound.median.toFixed(1)} ms`;
+    } else if (args.storm) {
+      await waitQuiet(sys);
+      await call("Profiler.start");
+      const st = await reconnectStorm(sys, pool, room);
+      headline = `reconnect storm of ${n}: back in ${(st.rejoinMs / 1000).toFixed(2)} s, settled in ${(st.settleMs / 1000).toFixed(2)} s`;
+    } else if (args.push !== undefined) {
       const perRequest = Number(args["per-request"]);
       const p = await push(sys, pool, room, secret, Number(args.push), perRequest, 16);
       headline = `push of ${perRequest}: ${Math.round(p.requestsPerSec)} requests/s, ${Math.round(p.eventsPerSec)} events/s`;

@@ -10,6 +10,7 @@ import type { DeskQueue } from "./desk.ts";
 import type { Hibernation } from "./hibernation.ts";
 import { publishHookTable, type PublishHookResult } from "./publish-hook.ts";
 import type { StepRate } from "./bare-http.ts";
+import type { Usage } from "./procs.ts";
 import type { HttpRate, PushRate } from "./push.ts";
 import { fmtBytes, fmtMs, fmtNum, fmtRatio, quantileOf, table } from "./stats.ts";
 import type { SystemName } from "./systems.ts";
@@ -35,6 +36,7 @@ export type Label =
   | "node-ws"
   | "bare-do store-first"
   | "bare-do forward"
+  | "bare-do store-first unbatched"
   | "edge-rooms sharded"
   | "edge-rooms sharded batch=1";
 
@@ -48,6 +50,8 @@ export interface FanoutRow {
   throughput: Throughput;
   /** The reconnect storm that ended this room (at N = `storm`). */
   storm?: Storm;
+  /** With `--storm-split`: the same, the rejoin waiting until the server was quiet. */
+  stormSplit?: Storm;
 }
 
 export interface ShardedRow extends FanoutRow {
@@ -75,7 +79,7 @@ export interface Results {
     /** Single pushes into a room of one socket: the request path with one delivery. */
     one?: PushRate;
     /** The bare Worker→object call with one INSERT, before and after; the bare RPC alone. */
-    bare?: { rpcSqlBefore: StepRate; rpcSqlAfter: StepRate; rpc: StepRate };
+    bare?: { rpcSqlBefore: StepRate; rpcSqlAfter: StepRate; rpc: StepRate; rpcPush?: StepRate };
   };
   desk?: DeskQueue;
   publishHook?: PublishHookResult;
@@ -88,6 +92,9 @@ const via = (f: FanoutRow) =>
 const runtimeCpu = (t: Throughput) => (t.server.cpuSec.runtime ?? 0) + (t.server.cpuSec.node ?? 0);
 /** Runtime CPU per delivery, µs: what Workers would bill (the runtime workerd, or the Node peer). */
 const runtimeUs = (t: Throughput) => (runtimeCpu(t) / t.deliveries) * 1e6;
+/** Runtime CPU (the runtime workerd, or the Node peer) per socket, ms. */
+const perSocketMs = (u: Usage, n: number) =>
+  fmtNum((((u.cpuSec.runtime ?? 0) + (u.cpuSec.node ?? 0)) / n) * 1000, 2);
 const perSocket = (f: FanoutRow, key: keyof Rss) =>
   (f.room.rssIdle[key] - f.room.rssBefore[key]) / f.n;
 
@@ -176,6 +183,7 @@ export function report(r: Results): string {
           "then one message ms",
           "settled s (vs partyserver)",
           "frames replayed",
+          "runtime CPU ms per socket",
         ],
         storms.map((f) => {
           const st = f.storm!;
@@ -189,10 +197,43 @@ export function report(r: Results): string {
             fmtMs(st.messageMs),
             (st.settleMs / 1000).toFixed(2) + fmtRatio(st.settleMs, base?.settleMs),
             st.since ? fmtNum(st.replayed) : "–",
+            perSocketMs(st.server, st.n),
           ];
         }),
       ),
     );
+    const split = storms.filter((f) => f.stormSplit !== undefined);
+    if (split.length > 0) {
+      out.push(
+        `\nThe same storm in two steps (\`--storm-split\`): the drop, then the rejoin once the server is quiet:\n`,
+      );
+      out.push(
+        table(
+          [
+            "N",
+            "system",
+            "closes: quiet after s",
+            "closes: runtime CPU ms per socket",
+            "rejoin from quiet s",
+            "rejoin: runtime CPU ms per socket",
+          ],
+          split.map((f) => {
+            const st = f.stormSplit!;
+            return [
+              fmtNum(f.n),
+              f.label,
+              (st.closes!.ms / 1000).toFixed(2),
+              perSocketMs(st.closes!.server, st.n),
+              (st.rejoin!.ms / 1000).toFixed(2),
+              perSocketMs(st.rejoin!.server, st.n),
+            ];
+          }),
+        ),
+      );
+      out.push(
+        `\n"Quiet after" includes the calm samples (300 ms each: two in a full run, one with \`--quick\`) that tell the server is quiet.`,
+      );
+    }
     out.push(
       `\nEach room's sockets, after its burst and once the server is quiet, reset their TCP connections at once and reconnect at once (32 handshakes in flight per client thread, as in a join); this project's come back as the same guest (their token) with \`since\` = the last seq each saw. Settled: from the drop until every socket is open again (this project: welcomed) and a message sent then has reached every socket.`,
     );
@@ -205,18 +246,35 @@ export function report(r: Results): string {
     out.push(
       `\n### Push into a room of ${r.config.pushRoom} (concurrency ${r.config.concurrency})\n`,
     );
-    const blank = ["", "", "", "", "", ""];
+    const ratio = (v: number, base: number | undefined) =>
+      fmtRatio(v, base).replace(/[ ()]/g, "") || "–";
+    const runtimeMs = (u: Usage, requests: number) =>
+      fmtNum((((u.cpuSec.runtime ?? 0) + (u.cpuSec.node ?? 0)) / requests) * 1000, 2);
+    const stepRow = (what: string, perSec: number, server: Usage, requests: number) => [
+      what,
+      fmtNum(perSec),
+      ratio(perSec, bare),
+      ratio(perSec, ceiling),
+      runtimeMs(server, requests),
+      "",
+      "",
+      "",
+      "",
+      "",
+    ];
     const pushRow = (what: string, x: PushRate) => [
       what,
       fmtNum(x.requestsPerSec),
-      fmtRatio(x.requestsPerSec, bare).replace(/[ ()]/g, "") || "–",
-      fmtRatio(x.requestsPerSec, ceiling).replace(/[ ()]/g, "") || "–",
+      ratio(x.requestsPerSec, bare),
+      ratio(x.requestsPerSec, ceiling),
+      runtimeMs(x.server, x.requests),
       fmtNum(x.eventsPerSec),
       fmtNum(x.deliveriesPerSec),
       fmtMs(x.p50),
       fmtMs(x.p99),
       fmtNum((x.server.totalCpuSec / x.events) * 1e6, 1),
     ];
+    const b = p.bare;
     out.push(
       table(
         [
@@ -224,6 +282,7 @@ export function report(r: Results): string {
           "requests/s",
           "vs bare call + INSERT",
           "vs trivial route",
+          "runtime ms/request",
           "events/s end to end",
           "deliveries/s",
           "p50 ms",
@@ -231,30 +290,37 @@ export function report(r: Results): string {
           "server CPU µs/event",
         ],
         [
-          [
+          stepRow(
             `GET /room/x → 426, the trivial route (${fmtNum(p.ceilingBefore.perSec)} before, ${fmtNum(p.ceilingAfter.perSec)} after)`,
-            fmtNum(ceiling),
-            "",
-            "1.00×",
-            ...blank,
-          ].slice(0, 9),
-          ...(p.bare === undefined
+            ceiling,
+            p.ceilingBefore.server,
+            p.ceilingBefore.requests,
+          ),
+          ...(b === undefined
             ? []
             : [
-                [
-                  `bare Worker → object RPC + one INSERT (${fmtNum(p.bare.rpcSqlBefore.perSec)} before, ${fmtNum(p.bare.rpcSqlAfter.perSec)} after)`,
-                  fmtNum(bare),
-                  "1.00×",
-                  fmtRatio(bare, ceiling).replace(/[ ()]/g, ""),
-                  ...blank,
-                ].slice(0, 9),
-                [
+                stepRow(
+                  `bare Worker → object RPC + one INSERT (${fmtNum(b.rpcSqlBefore.perSec)} before, ${fmtNum(b.rpcSqlAfter.perSec)} after)`,
+                  bare!,
+                  b.rpcSqlBefore.server,
+                  b.rpcSqlBefore.requests,
+                ),
+                stepRow(
                   "bare Worker → object RPC, nothing stored",
-                  fmtNum(p.bare.rpc.perSec),
-                  fmtRatio(p.bare.rpc.perSec, bare).replace(/[ ()]/g, ""),
-                  fmtRatio(p.bare.rpc.perSec, ceiling).replace(/[ ()]/g, ""),
-                  ...blank,
-                ].slice(0, 9),
+                  b.rpc.perSec,
+                  b.rpc.server,
+                  b.rpc.requests,
+                ),
+                ...(b.rpcPush === undefined
+                  ? []
+                  : [
+                      stepRow(
+                        "bare Worker → object RPC + a push's four statements",
+                        b.rpcPush.perSec,
+                        b.rpcPush.server,
+                        b.rpcPush.requests,
+                      ),
+                    ]),
               ]),
           ...p.rooms.flatMap((row) => [
             pushRow(`signed /push, 1 event (${row.mode})`, row.single),
@@ -267,13 +333,13 @@ export function report(r: Results): string {
       ),
     );
     out.push(
-      `\nThe bare call: \`POST /rpc-sql\` of bench/peers/bare-do, a Worker that reads the body and hands it to a Durable Object over RPC, which INSERTs it before it answers (the answer waits for the write to be confirmed); nothing signed, checked or delivered. Measured before and after the pushes, as the trivial route is, on its own \`wrangler dev\` beside this project's.`,
+      `\nThe bare call: \`POST /rpc-sql\` of bench/peers/bare-do, a Worker that reads the body and hands it to a Durable Object over RPC, which INSERTs it before it answers (the answer waits for the write to be confirmed); nothing signed, checked or delivered. Measured before and after the pushes, as the trivial route is, on its own \`wrangler dev\` beside this project's; the other bare steps once, before the pushes (the push's four statements: look the push id up, INSERT, trim, remember the id). Runtime ms/request: the runtime workerd's CPU per request (the bare call's: before the pushes).`,
     );
   }
   if (r.desk !== undefined) out.push(deskTable(r.desk));
   if (r.publishHook !== undefined) out.push(publishHookTable(r.publishHook));
   const memoryRows = [...r.fanout, ...(r.sharded ?? [])].filter(
-    (f) => f.fresh !== false && f.label !== "edge-rooms batch=1" && !f.label.endsWith("batch=1"),
+    (f) => f.fresh !== false && !f.label.endsWith("batch=1"),
   );
   if (memoryRows.length > 0) {
     out.push(`\n### Connections and memory (idle sockets, a fresh server per room)\n`);
@@ -300,6 +366,9 @@ export function report(r: Results): string {
           f.label === "node-ws" ? "–" : fmtBytes(perSocket(f, "proxy")),
         ]),
       ),
+    );
+    out.push(
+      `\nPer idle socket: (RSS once the N sockets joined and the server went quiet − RSS of the fresh server) / N. bare-do store-first: the bare object's room, the first on its fresh server (its other modes' rooms follow on the same server, so their memory is not shown).`,
     );
   }
   const hib = Object.entries(r.hibernation) as [SystemName, Hibernation][];
@@ -477,10 +546,14 @@ function targets(r: Results): string[][] {
   for (const n of [100, 1000, 5000]) {
     const f = row("edge-rooms", n);
     const p = row("partyserver", n);
+    const bareFrames = row("bare-do store-first unbatched", n);
     if (f === undefined || p === undefined) continue;
     rows.push([
       `1. N=${fmtNum(n)}: one frame per message ≥ 1.5× partyserver deliveries/s`,
-      `${fmtNum(f.throughput.perSec)} vs ${fmtNum(p.throughput.perSec)} = ${x(f.throughput.perSec, p.throughput.perSec)}`,
+      `${fmtNum(f.throughput.perSec)} vs ${fmtNum(p.throughput.perSec)} = ${x(f.throughput.perSec, p.throughput.perSec)}` +
+        (bareFrames === undefined
+          ? ""
+          : ` (bare store-first unbatched ${x(bareFrames.throughput.perSec, p.throughput.perSec)})`),
       yes(f.throughput.perSec >= 1.5 * p.throughput.perSec),
     ]);
   }

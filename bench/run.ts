@@ -10,7 +10,8 @@
  *
  *   node bench/run.ts [--quick] [--sizes 100,1000,5000] [--systems edge-rooms,partyserver,node-ws,bare-do]
  *                     [--workers 2] [--window 100] [--rounds 30] [--deliveries 500000] [--burst-sec 45]
- *                     [--storm 5000] [--sharded 9800] [--shard-sockets 5000] [--sharded-modes both]
+ *                     [--storm 5000] [--storm-split] [--sharded 9800] [--shard-sockets 5000]
+ *                     [--sharded-modes one-frame,batch=1]
  *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
  *                     [--users 1000] [--direct] [--no-hibernation] [--ids] [--desk-queue 1000]
  *                     [--desks 10] [--desk-leave] [--hook-room 100] [--hook-senders 4]
@@ -77,6 +78,7 @@ const { values: args } = parseArgs({
     sharded: { type: "string" },
     "shard-sockets": { type: "string" },
     "sharded-modes": { type: "string" },
+    "storm-split": { type: "boolean", default: false },
     "no-hibernation": { type: "boolean", default: false },
     direct: { type: "boolean", default: false },
     ids: { type: "boolean", default: false },
@@ -140,6 +142,11 @@ const config = {
    * at once and back at once (this project's with `since`); 0 skips it.
    */
   storm: num(args.storm, 5000, 50),
+  /**
+   * After the storm, a second one in two steps (the drop, then the rejoin once the server is
+   * quiet), so the cost of the closes and of the rejoins show apart: a diagnosis, off by default.
+   */
+  stormSplit: args["storm-split"],
   /**
    * Sockets of the sharded room (SHARDED_ROOMS), one user per socket: 20,000, or as many as one
    * runtime's descriptors allow here (see runtimeMax); 0 skips it.
@@ -278,12 +285,14 @@ function variantsOf(name: SystemName): Variant[] {
         { label: "edge-rooms batch=1", batch: true, room: name },
       ];
     case "bare-do":
-      // Both batch a turn's texts into one message per socket, as batch=1 does; the first stores
-      // each text before the sends, the second does nothing but forward (the modes are in
-      // bench/peers/bare-do/index.ts, picked by the room's name).
+      // The first two batch a turn's texts into one message per socket, as batch=1 does; the
+      // first stores each text before the sends, the second does nothing but forward (the modes
+      // are in bench/peers/bare-do/index.ts, picked by the room's name).
       return [
         { label: "bare-do store-first", batch: false, room: "bare~batch-turn~" },
         { label: "bare-do forward", batch: false, room: "bare~batch-forward~" },
+        // One frame per WebSocket message, each stored first: the one-frame mode's bare twin.
+        { label: "bare-do store-first unbatched", batch: false, room: "bare~turn~" },
       ];
     default:
       return [{ label: name, batch: false, room: name }];
@@ -339,30 +348,15 @@ async function main(): Promise<void> {
   const pool = new ClientPool(config.workers, config.ids);
   const secret = generateSecret();
   let sys: RunningSystem | null = null;
-  /**
-   * The bare Worker (bench/peers/bare-do), started once when first needed and kept to the end:
-   * its HTTP steps bracket this project's pushes, and it holds the bare-do system's rooms (whose
-   * memory is not compared) one after the other.
-   */
+  /** The bare Worker beside this project's push server: its HTTP steps bracket the pushes. */
   let bare: RunningSystem | null = null;
-  const bareServer = async (): Promise<RunningSystem> => {
-    if (bare === null) {
-      bare = await startBareDo();
-      await waitQuiet(bare);
-    }
-    return bare;
-  };
   const stopSys = async () => {
-    const s = sys;
+    const s = [sys, bare];
     sys = null;
-    if (s !== bare) await s?.stop();
-  };
-  const stopAll = async () => {
-    const b = bare;
     bare = null;
-    await Promise.all([stopSys(), b?.stop()]);
+    await Promise.all(s.map((x) => x?.stop()));
   };
-  process.once("SIGINT", () => void stopAll().then(() => process.exit(130)));
+  process.once("SIGINT", () => void stopSys().then(() => process.exit(130)));
   /** Seconds since the run began, for the progress lines. */
   const at = () => `[${((performance.now() - started) / 1000).toFixed(0)} s]`;
   const fanoutLine = (label: string, n: number, room: Room, latency: Latency, tp: Throughput) => {
@@ -418,14 +412,13 @@ async function main(): Promise<void> {
         for (const v of variantsOf(name)) {
           // Every room gets a fresh server: its memory is this room's alone, and nothing left
           // over from the previous room (a leave storm, garbage) lands in this measurement. The
-          // bare objects, whose memory is not compared, share the one bare server.
-          const fresh = name !== "bare-do" || bare === null;
-          if (name === "bare-do") sys = await bareServer();
-          else {
+          // bare objects' later rooms share the first one's server (only its memory is kept).
+          const fresh = sys === null;
+          if (sys === null) {
             sys = await startSystem(name, vars, config.source);
             await waitQuiet(sys);
+            results.rss0[name] ??= rssOf(sys);
           }
-          results.rss0[name] ??= rssOf(sys);
           // Past what the dev proxy's descriptors allow, clients go to the runtime itself.
           const direct = name !== "node-ws" && (config.direct || n > proxyMax);
           const room = await openRoom(sys, pool, n, v.batch, v.room, config.users, direct);
@@ -434,13 +427,22 @@ async function main(): Promise<void> {
           const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
           fanoutLine(v.label, n, room, latency, tp);
           let storm: Storm | undefined;
+          let stormSplit: Storm | undefined;
           if (n === config.storm && name !== "bare-do") {
             await waitQuiet(sys);
             storm = await reconnectStorm(sys, pool, room);
             log(
               `    reconnect storm: ${fmtNum(n)} sockets dropped and back${storm.since ? " with since" : ""} in ${(storm.rejoinMs / 1000).toFixed(2)} s, ` +
-                `a message to all of them ${fmtMs(storm.messageMs)} ms later: settled in ${(storm.settleMs / 1000).toFixed(2)} s; ${storm.replayed} frames replayed`,
+                `a message to all of them ${fmtMs(storm.messageMs)} ms later: settled in ${(storm.settleMs / 1000).toFixed(2)} s; ${storm.replayed} frames replayed; server CPU: ${fmtUsage(storm.server)}`,
             );
+            if (config.stormSplit) {
+              await waitQuiet(sys);
+              stormSplit = await reconnectStorm(sys, pool, room, true);
+              log(
+                `    split storm: the drop took the server ${(stormSplit.closes!.ms / 1000).toFixed(2)} s to go quiet (CPU: ${fmtUsage(stormSplit.closes!.server)}), ` +
+                  `the rejoin from quiet ${(stormSplit.rejoin!.ms / 1000).toFixed(2)} s (CPU: ${fmtUsage(stormSplit.rejoin!.server)})`,
+              );
+            }
           }
           const { name: _roomName, ...roomStats } = room;
           results.fanout.push({
@@ -451,6 +453,7 @@ async function main(): Promise<void> {
             latency,
             throughput: tp,
             ...(storm === undefined ? {} : { storm }),
+            ...(stormSplit === undefined ? {} : { stormSplit }),
           });
           if (name === "bare-do") {
             await pool.all(() => ({ cmd: "closeAll", drop: true }));
@@ -461,6 +464,7 @@ async function main(): Promise<void> {
             sys = null;
           }
         }
+        await stopSys();
       }
       if (name === "edge-rooms" && config.sharded > 0 && !shardedOnPushServer) {
         for (const mode of config.shardedModes) {
@@ -480,7 +484,9 @@ async function main(): Promise<void> {
             await waitQuiet(sys);
           }
         }
-        const bareWorker = await bareServer();
+        bare = await startBareDo();
+        await waitQuiet(bare);
+        const bareWorker = bare;
         // Push into a room of one-frame clients, one of batch=1 clients (the browser client's
         // mode) and one of a single socket, with the trivial route and the bare Worker→object
         // call with one INSERT measured before and after, as the ceilings.
@@ -494,6 +500,12 @@ async function main(): Promise<void> {
         const bareRpc = await httpStep(
           bareWorker,
           HTTP_STEPS.rpc,
+          config.pushRequests,
+          config.concurrency,
+        );
+        const barePush = await httpStep(
+          bareWorker,
+          HTTP_STEPS.rpcPush,
           config.pushRequests,
           config.concurrency,
         );
@@ -554,13 +566,18 @@ async function main(): Promise<void> {
           ceilingAfter,
           rooms,
           one,
-          bare: { rpcSqlBefore: bareBefore, rpcSqlAfter: bareAfter, rpc: bareRpc },
+          bare: {
+            rpcSqlBefore: bareBefore,
+            rpcSqlAfter: bareAfter,
+            rpc: bareRpc,
+            rpcPush: barePush,
+          },
         };
         log(
           `  ${at()} trivial route ${fmtNum(ceilingBefore.perSec)} / ${fmtNum(ceilingAfter.perSec)} req/s before / after; CPU per request: ${perReq(ceilingBefore.server, ceilingBefore.requests)}, harness ${perReq(ceilingBefore.client, ceilingBefore.requests)}`,
         );
         log(
-          `  bare Worker→object call with one INSERT ${fmtNum(bareBefore.perSec)} / ${fmtNum(bareAfter.perSec)} req/s before / after (runtime ${perReq(bareBefore.server, bareBefore.requests)}); without the INSERT ${fmtNum(bareRpc.perSec)} req/s`,
+          `  bare Worker→object call with one INSERT ${fmtNum(bareBefore.perSec)} / ${fmtNum(bareAfter.perSec)} req/s before / after (runtime ${perReq(bareBefore.server, bareBefore.requests)}); without the INSERT ${fmtNum(bareRpc.perSec)} req/s, with a push's four statements ${fmtNum(barePush.perSec)} req/s`,
         );
         await stopSys();
       }
@@ -636,7 +653,7 @@ async function main(): Promise<void> {
     if (s !== null) console.error(`\n${s.name} printed:\n${s.output().slice(-4000)}`);
     throw err;
   } finally {
-    await stopAll();
+    await stopSys();
     await pool.stop();
   }
   results.seconds = (performance.now() - started) / 1000;

@@ -363,6 +363,14 @@ export interface Storm {
   messageMs: number;
   /** Frames replayed to the rejoining sockets (with `since`: none should be, nothing was missed). */
   replayed: number;
+  /** The server's CPU from the drop to the settled message. */
+  server: Usage;
+  /**
+   * Only for a split storm (`split`): the drop alone, until the server is quiet again (its time
+   * includes the calm samples that tell it), and its CPU; then the rejoin from a quiet server.
+   */
+  closes?: { ms: number; server: Usage };
+  rejoin?: { ms: number; server: Usage };
 }
 
 /**
@@ -372,11 +380,15 @@ export interface Storm {
  * with `since` = the last `seq` each saw, the peers' as they first joined. Once every socket is
  * open again (this project: welcomed), the sender sends one message; the storm is settled when
  * every socket has it. The room must be quiet and every socket up to date before it starts.
+ *
+ * `split` (a diagnosis, not the storm): the sockets reconnect only once the server has gone
+ * quiet after the drop, so the cost of the closes and of the rejoins are seen apart.
  */
 export async function reconnectStorm(
   sys: RunningSystem,
   pool: ClientPool,
   room: Room,
+  split = false,
 ): Promise<Storm> {
   const states = await pool.all<SocketState[]>(() => ({ cmd: "sockets" }));
   const since = sys.readyOn === "welcome";
@@ -395,14 +407,37 @@ export async function reconnectStorm(
       ),
     ),
   );
-  const back = await pool.all<{ droppedAt: number; openedAt: number }>((w) => ({
-    cmd: "reconnect",
-    urls: urls[w]!,
-    readyOn: sys.readyOn,
-    concurrency: 32,
-  }));
-  const droppedAt = Math.min(...back.map((b) => b.droppedAt));
-  const openedAt = Math.max(...back.map((b) => b.openedAt));
+  const pids = sys.pids();
+  const server0 = snapshot(pids);
+  let droppedAt: number;
+  let openedAt: number;
+  let closes: Storm["closes"];
+  let rejoin: Storm["rejoin"];
+  if (!split) {
+    const back = await pool.all<{ droppedAt: number; openedAt: number }>((w) => ({
+      cmd: "reconnect",
+      urls: urls[w]!,
+      readyOn: sys.readyOn,
+      concurrency: 32,
+    }));
+    droppedAt = Math.min(...back.map((b) => b.droppedAt));
+    openedAt = Math.max(...back.map((b) => b.openedAt));
+  } else {
+    droppedAt = nowMs();
+    await pool.all(() => ({ cmd: "closeAll", drop: true }));
+    const ms = await waitQuiet(sys);
+    const quiet = snapshot(pids);
+    closes = { ms, server: usageBetween(server0, quiet) };
+    const t0 = nowMs();
+    await pool.all((w) => ({
+      cmd: "connect",
+      urls: urls[w]!,
+      readyOn: sys.readyOn,
+      concurrency: 32,
+    }));
+    openedAt = nowMs();
+    rejoin = { ms: openedAt - t0, server: usageBetween(quiet, snapshot(pids)) };
+  }
   const run = nextRun();
   pool.resetProgress();
   await pool.all(() => ({ cmd: "expect", run, kind: "message", total: 1 }));
@@ -411,6 +446,7 @@ export async function reconnectStorm(
   await checkAcks(pool, run, 1);
   if (c.deliveries !== room.n)
     throw new Error(`reconnect storm: ${c.deliveries} deliveries, expected ${room.n}`);
+  const server = usageBetween(server0, snapshot(pids));
   const replayed = (await pool.all<number>(() => ({ cmd: "replayed" }))).reduce((a, b) => a + b, 0);
   return {
     n: room.n,
@@ -419,5 +455,8 @@ export async function reconnectStorm(
     settleMs: c.lastAt - droppedAt,
     messageMs: c.lastAt - c.firstSendAt,
     replayed,
+    server,
+    ...(closes === undefined ? {} : { closes }),
+    ...(rejoin === undefined ? {} : { rejoin }),
   };
 }
