@@ -26,12 +26,7 @@ export function readShardSettings(env: {
     throw new Error(`SHARDED_ROOMS must be a string of room patterns, got ${String(rooms)}`);
   return {
     rooms: rooms ?? "",
-    shardSockets: readPositive(
-      env.SHARD_SOCKETS,
-      "SHARD_SOCKETS",
-      DEFAULT_SHARD_SOCKETS,
-      true,
-    ),
+    shardSockets: readPositive(env.SHARD_SOCKETS, "SHARD_SOCKETS", DEFAULT_SHARD_SOCKETS, true),
   };
 }
 
