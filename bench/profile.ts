@@ -8,6 +8,9 @@
  *   node bench/profile.ts --push 1000 [--per-request 1] [--n 100] [--batch]   (signed /push instead)
  *   node bench/profile.ts --storm [--n 5000] [--users 1000]   (a reconnect storm instead)
  *   node bench/profile.ts --rounds 30 [--n 5000]   (single messages, one at a time, instead)
+ *   node bench/profile.ts --heap [--n 5000] [--users 1000] [--system partyserver|bare-do]
+ *     (no profile: the runtime's memory per idle socket, and how much of it is V8's heap before
+ *     and after a full garbage collection, asked over the same inspector)
  *
  * Rooms above 4,000 sockets connect to the runtime's own socket (wrangler's dev proxy cannot
  * hold them; see run.ts).
@@ -19,12 +22,14 @@ import WebSocket from "ws";
 import { ClientPool } from "./clients.ts";
 import { generateSecret } from "../src/protocol/webhook.ts";
 import { push } from "./push.ts";
-import { startEdgeRooms, type RunningSystem } from "./systems.ts";
+import { startEdgeRooms, startSystem, type RunningSystem, type SystemName } from "./systems.ts";
 import {
   dropRoomAndStop,
   latencyRounds,
   openRoom,
   reconnectStorm,
+  rssOf,
+  sleep,
   throughput,
   waitQuiet,
 } from "./workloads.ts";
@@ -38,6 +43,8 @@ const { values: args } = parseArgs({
     "per-request": { type: "string", default: "1" },
     storm: { type: "boolean", default: false },
     rounds: { type: "string" },
+    heap: { type: "boolean", default: false },
+    system: { type: "string", default: "edge-rooms" },
     users: { type: "string" },
     out: { type: "string" },
   },
@@ -85,7 +92,55 @@ function devtools(url: string): Promise<(method: string, params?: object) => Pro
   });
 }
 
+interface HeapUsage {
+  usedSize: number;
+  totalSize: number;
+}
+
+/**
+ * Memory per idle socket, split: the runtime's RSS per socket once N sockets joined and the
+ * server went quiet, V8's heap then (used and allocated), and both again after a full garbage
+ * collection. What a GC cannot give back, and what is not heap, is the sockets' native memory.
+ */
+async function heap(): Promise<void> {
+  const n = Number(args.n);
+  const name = args.system as SystemName;
+  const sys = await startSystem(
+    name,
+    name === "edge-rooms"
+      ? { RATE_PER_SEC: "1000000", RATE_BURST: "1000000" }
+      : name === "bare-do"
+        ? { MODE: "batch-turn" }
+        : {},
+  );
+  const pool = new ClientPool(2);
+  try {
+    await waitQuiet(sys);
+    const call = await devtools(await inspectorUrl(sys));
+    const usage = async () => (await call("Runtime.getHeapUsage")) as HeapUsage;
+    const h0 = await usage();
+    const users = args.users === undefined ? n : Number(args.users);
+    const room = await openRoom(sys, pool, n, false, "heap", users, n > 4000);
+    const h1 = await usage();
+    await call("HeapProfiler.collectGarbage");
+    await sleep(2000);
+    const h2 = await usage();
+    const r2 = rssOf(sys);
+    const kib = (bytes: number) => `${(bytes / n / 1024).toFixed(1)} KiB`;
+    const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
+    console.log(
+      `${name}, ${n} idle sockets (${room.users} users): runtime RSS per socket ${kib(room.rssIdle.runtime - room.rssBefore.runtime)}, ` +
+        `after a full GC ${kib(r2.runtime - room.rssBefore.runtime)}; V8 heap used ${mib(h0.usedSize)} fresh → ${mib(h1.usedSize)} idle → ${mib(h2.usedSize)} after GC ` +
+        `(allocated ${mib(h0.totalSize)} → ${mib(h1.totalSize)} → ${mib(h2.totalSize)}), live heap per socket ${kib(h2.usedSize - h0.usedSize)}`,
+    );
+  } finally {
+    await dropRoomAndStop(sys, pool);
+    await pool.stop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (args.heap) return heap();
   const n = Number(args.n);
   const secret = generateSecret();
   const sys = await startEdgeRooms({
