@@ -10,8 +10,7 @@ import { PublishGate } from "./publish-gate";
 import { Presence } from "./presence";
 import { readPresenceCountMs } from "./registry";
 import type { Connection } from "./members";
-import { Fanout } from "./shards/fanout";
-import { Roster } from "./shards/roster";
+import { ShardKeeper } from "./shards/keeper";
 import type { Delivery, ShardFrame, ShardJoin, ShardWelcome, StoredRow } from "./shards/wire";
 import {
   errorFrame,
@@ -53,7 +52,7 @@ export class Room extends Place {
    * Set when this room is sharded (SHARDED_ROOMS): this object is then its order keeper and
    * holds no sockets; the shards hold them (shards/, docs/sharded-rooms.md).
    */
-  readonly #shards: Keeper | null;
+  readonly #shards: ShardKeeper | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,15 +60,12 @@ export class Room extends Place {
     this.#gate = hook === null ? null : new PublishGate(hook, ctx.id.name ?? "");
     const settings = readShardSettings(env);
     this.#shards = isShardedRoom(settings, ctx.id.name ?? "")
-      ? {
-          roster: new Roster(ctx.storage.sql),
-          fanout: new Fanout(
-            (n) => env.SHARDS.getByName(shardName(ctx.id.name ?? "", n)),
-            () => this.writeTurn(),
-          ),
-          shardSockets: settings.shardSockets,
-          load: new Map(),
-        }
+      ? new ShardKeeper(
+          ctx.storage.sql,
+          (n) => env.SHARDS.getByName(shardName(ctx.id.name ?? "", n)),
+          settings.shardSockets,
+          () => this.writeTurn(),
+        )
       : null;
   }
 
@@ -105,7 +101,7 @@ export class Room extends Place {
     }
     const d: Delivery = { text };
     if (except !== undefined && "socket" in except) d.except = except.socket;
-    this.#shards.fanout.send(this.#shards.roster.shards(), d);
+    this.#shards.toAll(d);
   }
 
   /**
@@ -120,13 +116,10 @@ export class Room extends Place {
         ? this.broadcast(text, undefined, data)
         : this.sendToUsers(text, to, "member", data);
     }
-    // Every stored frame goes to every shard, so each sees the seqs without holes (shard.ts).
     const d: Delivery = { text, data: true };
     if (seq !== undefined) d.seq = seq;
     if (to !== null) d.to = to;
-    k.fanout.send(k.roster.shards(), d);
-    if (to === null) return k.roster.sockets;
-    return [...new Set(to)].reduce((n, user) => n + k.roster.socketsOf(user), 0);
+    return k.toAll(d);
   }
 
   #memberOf(user: string): Member | null {
@@ -284,35 +277,22 @@ export class Room extends Place {
 
   // ---- a sharded room's order keeper (shards/, docs/sharded-rooms.md) ----
 
-  #keeper(): Keeper {
+  #keeper(): ShardKeeper {
     if (this.#shards === null) throw new Error(`room "${this.name}" is not sharded`);
     return this.#shards;
   }
 
-  /**
-   * Where a join of `user` goes: the shard its other sockets are on (so its rate and socket cap
-   * stay exact), else the lowest-numbered shard under SHARD_SOCKETS; a banned user is refused.
-   */
+  /** Where a join of `user` goes (keeper.ts picks the shard); a banned user is refused. */
   async shardFor(user: string): Promise<ShardPick> {
     const k = this.#keeper();
     const refusal = this.banned(user);
-    if (refusal !== null) return { refusal };
-    let shard = k.roster.shardOf(user);
-    if (shard === null) {
-      if (k.load.size === 0) for (const [n, c] of k.roster.socketsPerShard()) k.load.set(n, c);
-      shard = 0;
-      while ((k.load.get(shard) ?? 0) >= k.shardSockets) shard++;
-    }
-    // Counted now, so a storm of joins spreads before the shards report; their reports correct it.
-    k.load.set(shard, (k.load.get(shard) ?? 0) + 1);
-    return { shard };
+    return refusal !== null ? { refusal } : { shard: k.pick(user) };
   }
 
   /** A shard started with no sockets (new, or restarted): whoever the roster lists there left. */
   async shardReset(shard: number, except?: string): Promise<void> {
     const k = this.#keeper();
-    for (const gone of k.roster.resetShard(shard)) if (gone.id !== except) this.onLeave(gone);
-    k.load.set(shard, 0);
+    for (const gone of k.reset(shard)) if (gone.id !== except) this.onLeave(gone);
   }
 
   /** A socket joined a shard: records the member, answers its welcome and replay. */
@@ -321,7 +301,7 @@ export class Room extends Place {
     const now = Date.now();
     // The joining user is not announced as leaving: it is here again at once.
     if (j.fresh) await this.shardReset(j.shard, j.user);
-    k.load.set(j.shard, j.sockets);
+    k.reported(j.shard, j.sockets);
     const first = k.roster.joined(j.user, j.name, j.shard);
     const perMember = first ? this.#presence.changed(now) : !this.#presence.counting;
     const self = k.roster.member(j.user) ?? { id: j.user, name: j.name };
@@ -347,10 +327,7 @@ export class Room extends Place {
         id: f.user,
         role: "member",
         answer: (frame) =>
-          k.fanout.send([shard], {
-            text: typeof frame === "string" ? frame : JSON.stringify(frame),
-            socket: f.socket,
-          }),
+          k.toSocket(shard, f.socket, typeof frame === "string" ? frame : JSON.stringify(frame)),
       };
       try {
         this.#onFrame(sender, f.frame);
@@ -368,7 +345,7 @@ export class Room extends Place {
   /** A socket left a shard; `remaining`: its user's sockets still there. */
   async shardLeft(shard: number, user: string, remaining: number, sockets: number): Promise<void> {
     const k = this.#keeper();
-    k.load.set(shard, sockets);
+    k.reported(shard, sockets);
     const left = k.roster.left(user, shard, remaining);
     if (left !== null) this.onLeave(left);
   }
@@ -379,15 +356,7 @@ export class Room extends Place {
   }
 
   override async apiInfo(): Promise<PlaceInfo> {
-    const k = this.#shards;
-    if (k === null) return super.apiInfo();
-    return {
-      occupied: k.roster.count > 0,
-      members: k.roster.count,
-      sockets: k.roster.sockets,
-      seq: this.history.lastSeq,
-      shards: k.roster.shardCount,
-    };
+    return this.#shards?.info(this.history.lastSeq) ?? super.apiInfo();
   }
 
   override async apiMembers(after: string | null, limit: number): Promise<MembersPage> {
@@ -398,10 +367,7 @@ export class Room extends Place {
     const k = this.#shards;
     if (k === null) return super.apiKick(order);
     this.ban(order, Date.now());
-    const shard = k.roster.shardOf(order.user);
-    if (shard === null) return { closed: 0 };
-    const stub = this.env.SHARDS.getByName(shardName(this.name, shard));
-    return { closed: await stub.kick(order.user, kickReason(order, "room")) };
+    return { closed: await k.kick(order, kickReason(order, "room")) };
   }
 
   protected override onAlarm(now: number): number | null {
@@ -409,13 +375,4 @@ export class Room extends Place {
     const report = super.onAlarm(now);
     return presence === null ? report : Math.min(presence, report ?? Infinity);
   }
-}
-
-/** What the order keeper of a sharded room holds beside a plain room's state. */
-interface Keeper {
-  roster: Roster;
-  fanout: Fanout;
-  shardSockets: number;
-  /** Sockets per shard: reported by the shards, plus joins sent there since. */
-  load: Map<number, number>;
 }
