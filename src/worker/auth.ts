@@ -1,10 +1,10 @@
 /**
- * Who may join: the origin policy for browser upgrades, join tokens (JWT HS256, verified with
- * Hono's JWT helper) made by a backend, and the guest tokens this server makes itself. No Hono context here: plain functions, tested
- * on their own.
+ * Who may join: the origin policy for browser upgrades, join tokens (JWT HS256, jwt.ts) made by
+ * a backend, and the guest tokens this server makes itself. No Hono context here: plain
+ * functions, tested on their own.
  */
-import { sign, verify } from "hono/jwt";
 import { GUEST_PREFIX, cleanDisplayName, isGuestId, isUserId } from "../protocol";
+import { JwtError, signJwt, verifyJwt } from "./jwt";
 
 /**
  * Browsers always send `Origin` on a WebSocket upgrade; backends and CLIs usually do not, and
@@ -87,10 +87,11 @@ export async function verifyJoinToken(
   if (!secret) return unauthorized("join tokens are not enabled on this server (no JOIN_SECRET)");
   let payload: Record<string, unknown>;
   try {
-    payload = await verify(token, secret, "HS256");
+    payload = await verifyJwt(token, secret);
   } catch (err) {
-    const expired = err instanceof Error && err.name === "JwtTokenExpired";
-    return unauthorized(expired ? "the join token has expired" : "the join token is not valid");
+    if (!(err instanceof JwtError)) throw err;
+    if (err.reason === "expired") return unauthorized("the join token has expired");
+    return unauthorized("the join token is not valid");
   }
   const { sub, name, role, exp } = payload;
   if (typeof exp !== "number") return unauthorized("the join token has no exp: tokens must expire");
@@ -141,9 +142,8 @@ export function mintGuestToken(
   secret: string,
   nowSec: number,
 ): Promise<string> {
-  return sign(
+  return signJwt(
     { sub: id, name, role: "guest", room: "*", desk: "*", exp: nowSec + GUEST_TOKEN_TTL_SEC },
     secret,
-    "HS256",
   );
 }
