@@ -45,6 +45,9 @@ export default defineConfig({
     }),
   ],
   test: {
+    // The build first, as wrangler runs it before dev and deploy: test/pages.test.ts and
+    // test/jobs.test.ts read the pages (public/*.html, built from pages/) through env.ASSETS.
+    globalSetup: ["./scripts/build.mjs"],
     include: ["test/**/*.test.ts"],
     exclude: ["test/e2e/**", "test/node/**"],
     testTimeout: 20_000,
