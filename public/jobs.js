@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * The jobs page: `/jobs.html?user=u1&token=<join token>` (served from public/jobs/index.html at
+ * The jobs page: `/jobs.html?user=u1&token=<join token>` (pages/jobs/index.html, served at
  * `/jobs/`, because `/jobs` is the Worker's API route; `/jobs.html` redirects there). It joins
  * the user's personal room (`user-<id>`) with the token — a backend's room token for that room
  * (or `*`) whose `sub` is the user; no guest gets in there — starts `file.inspect` jobs with

@@ -1,8 +1,9 @@
 // The build wrangler runs before every `wrangler dev` and `wrangler deploy` ([build] in
 // wrangler.toml), and vitest before the unit tests (vitest.config.ts), writing into public/ only
 // what is git-ignored there:
-// - the HTML pages, copied from their sources in pages/: public/index.html,
-//   public/jobs/index.html, …;
+// - the HTML pages, rendered from their sources in pages/ (a layout, the pages, partials: see
+//   scripts/pages.mjs): public/index.html, public/jobs/index.html, …; a page a source cannot
+//   make fails the build, naming the file;
 // - the browser client, bundled by esbuild from its one source, src/client: /rooms-client.js,
 //   and /rooms-protocol.js, which re-exports it (pages import both URLs). Beside each, a
 //   one-line .d.ts that points back at that source, so a type-check that finds the built file
@@ -13,15 +14,15 @@
 // `npm pack src/client` runs first): the same bundle, and declarations tsc emits from the same
 // sources, in src/client/dist/. Plain .mjs so any Node runs it.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { renderPages } from "./pages.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const client = join(root, "src/client");
 const publicDir = join(root, "public");
-const pagesDir = join(root, "pages");
 const BANNER = "// Built by scripts/build.mjs from src/client (the rooms client's one source).";
 
 /** One ES module, everything it imports inlined, readable (pages are debugged in it). */
@@ -50,10 +51,9 @@ const clientStaysExternal = {
 
 /** What `wrangler dev` and deploys serve from public/ that is not in git. */
 export async function buildPublic() {
-  for (const path of readdirSync(pagesDir, { recursive: true, encoding: "utf8" })) {
-    if (!path.endsWith(".html")) continue;
+  for (const [path, html] of renderPages()) {
     mkdirSync(dirname(join(publicDir, path)), { recursive: true });
-    copyFileSync(join(pagesDir, path), join(publicDir, path));
+    writeFileSync(join(publicDir, path), html);
   }
   for (const name of ["rooms-client", "rooms-protocol"]) {
     const plugins = name === "rooms-client" ? [] : [clientStaysExternal];

@@ -1,5 +1,5 @@
 /**
- * Demo feeders for the live dashboard (public/dashboard.html): a backend pushing signed events
+ * Demo feeders for the live dashboard (pages/dashboard.html): a backend pushing signed events
  * into a room once a second until stopped (Ctrl-C), as a real sensor gateway or price feed would.
  *
  *   npm run demo:sensors -- --room farm-1     farm sensors: temperature, humidity, alarms

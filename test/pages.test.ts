@@ -25,4 +25,15 @@ describe("pages", () => {
       await res.body?.cancel();
     },
   );
+
+  // Pages are written in pages/ and built into public/ (scripts/pages.mjs); their layout and
+  // partials are not pages.
+  it.each(["/layout.html", "/partials/conversation.html", "/pages/index.html"])(
+    "%s is not served",
+    async (path) => {
+      const res = await env.ASSETS.fetch(`https://rooms.test${path}`);
+      expect(res.status).toBe(404);
+      await res.body?.cancel();
+    },
+  );
 });

@@ -1,8 +1,8 @@
 /**
- * The chat page (public/) in headless Chromium against a real `wrangler dev`: what people do
- * with it — chat both ways, see who is there, message one person, survive a server restart,
- * stay the same guest across tabs and reloads — and what must never happen: markup from a
- * message running, a message shown twice or lost.
+ * The chat page (pages/index.html) in headless Chromium against a real `wrangler dev`: what
+ * people do with it — chat both ways, see who is there, message one person, survive a server
+ * restart, stay the same guest across tabs and reloads — and what must never happen: markup
+ * from a message running, a message shown twice or lost.
  */
 import { sign } from "hono/jwt";
 import type { Page } from "playwright-core";

@@ -1,5 +1,5 @@
 /**
- * The live dashboard (public/dashboard.html) in headless Chromium against a real `wrangler dev`,
+ * The live dashboard (pages/dashboard.html) in headless Chromium against a real `wrangler dev`,
  * fed by the demo feeders (scripts/demo.ts) as a user runs them: each numeric field drawn as one
  * series per source with the right points and last value, a late page filled from history past
  * the replayed 50, alarms counted per sensor, stock quotes with live-only ticks, the cap and

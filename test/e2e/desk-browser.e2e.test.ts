@@ -1,5 +1,5 @@
 /**
- * The help desk's pages (public/agent.html, public/support.html) in headless Chromium against a
+ * The help desk's pages (pages/agent.html, pages/support.html) in headless Chromium against a
  * real `wrangler dev`. A conversation opens with the customer's first message: before it the
  * widget says how many agents are online, and a customer who joins and leaves without writing
  * never reaches a console. Then: one agent console serving two customer widgets both ways —

@@ -1,8 +1,9 @@
 /**
- * The jobs page (public/jobs.html) in headless Chromium against a real `wrangler dev` with its
- * local Queues: a user starts the built-in `file.inspect` job from the page and watches it go
- * from queued to done (or failed, with the reason) as the results are pushed into their room,
- * finds the same jobs again after a reload, and pages back to jobs older than the replay.
+ * The jobs page (pages/jobs/index.html, served at /jobs/) in headless Chromium against a real
+ * `wrangler dev` with its local Queues: a user starts the built-in `file.inspect` job from the
+ * page and watches it go from queued to done (or failed, with the reason) as the results are
+ * pushed into their room, finds the same jobs again after a reload, and pages back to jobs older
+ * than the replay.
  */
 import { sign } from "hono/jwt";
 import type { Page } from "playwright-core";
