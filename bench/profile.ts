@@ -7,6 +7,10 @@
  *   node bench/profile.ts [--n 100] [--batch] [--messages 2000] [--out burst.cpuprofile]
  *   node bench/profile.ts --push 1000 [--per-request 1] [--n 100] [--batch]   (signed /push instead)
  *   node bench/profile.ts --storm [--n 5000] [--users 1000]   (a reconnect storm instead)
+ *   node bench/profile.ts --drop [--n 5000] [--users 1000]   (only its first half: every socket
+ *     dropped at once, profiled for --seconds, as the profiler keeps the runtime from ever
+ *     looking quiet)
+ *   node bench/profile.ts --joins [--n 5000] [--users 1000]   (the room's joins themselves)
  *   node bench/profile.ts --rounds 30 [--n 5000]   (single messages, one at a time, instead)
  *   node bench/profile.ts --heap [--n 5000] [--users 1000] [--system partyserver|bare-do]
  *     (no profile: the runtime's memory per idle socket, and how much of it is V8's heap before
@@ -42,6 +46,9 @@ const { values: args } = parseArgs({
     push: { type: "string" },
     "per-request": { type: "string", default: "1" },
     storm: { type: "boolean", default: false },
+    drop: { type: "boolean", default: false },
+    joins: { type: "boolean", default: false },
+    seconds: { type: "string", default: "15" },
     rounds: { type: "string" },
     heap: { type: "boolean", default: false },
     system: { type: "string", default: "edge-rooms" },
@@ -159,12 +166,15 @@ async function main(): Promise<void> {
   try {
     const call = await devtools(await inspectorUrl(sys));
     const users = args.users === undefined ? n : Number(args.users);
-    const room = await openRoom(sys, pool, n, args.batch, "profile", users, n > 4000);
     await call("Profiler.enable");
     await call("Profiler.setSamplingInterval", { interval: 200 });
-    if (!args.storm) await call("Profiler.start");
+    if (args.joins) await call("Profiler.start");
+    const room = await openRoom(sys, pool, n, args.batch, "profile", users, n > 4000);
+    if (!args.storm && !args.drop && !args.joins) await call("Profiler.start");
     let headline: string;
-    if (args.rounds !== undefined) {
+    if (args.joins) {
+      headline = `${n} joins: ${Math.round(room.connectPerSec)} joins/s`;
+    } else if (args.rounds !== undefined) {
       const l = await latencyRounds(pool, n, Number(args.rounds));
       headline = `${args.rounds} single messages: p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, median round's first / last delivery ${l.firstPerRound.median.toFixed(1)} / ${l.lastPerRound.median.toFixed(1)} ms`;
     } else if (args.storm) {
@@ -172,6 +182,12 @@ async function main(): Promise<void> {
       await call("Profiler.start");
       const st = await reconnectStorm(sys, pool, room);
       headline = `reconnect storm of ${n}: back in ${(st.rejoinMs / 1000).toFixed(2)} s, settled in ${(st.settleMs / 1000).toFixed(2)} s`;
+    } else if (args.drop) {
+      await waitQuiet(sys);
+      await call("Profiler.start");
+      await pool.all(() => ({ cmd: "closeAll", drop: true }));
+      await sleep(Number(args.seconds) * 1000);
+      headline = `${n} sockets dropped at once, the first ${args.seconds} s`;
     } else if (args.push !== undefined) {
       const perRequest = Number(args["per-request"]);
       const p = await push(sys, pool, room, secret, Number(args.push), perRequest, 16);

@@ -325,6 +325,7 @@ function snapshotProject(source: string): string {
   const dir = mkdtempSync(join(tmpdir(), "rooms-bench-src-"));
   for (const entry of [
     "src",
+    "pages",
     "public",
     "scripts",
     "wrangler.toml",

@@ -23,6 +23,7 @@ import {
   CONNECT_PATH,
   CLOSE_TOO_MANY_CONNECTIONS,
   answerableCloseCode,
+  connectionLost,
   errorFrame,
   readHookSettings,
   readJoin,
@@ -219,12 +220,16 @@ export abstract class Hub extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(answerableCloseCode(code), "closed");
-    } catch {
-      // Already closed from our side (too_large, abuse): nothing left to answer.
+    // A peer's close frame is answered, which a hibernatable socket needs on every compatibility
+    // date; a connection that dropped sent none and hears nothing (protocol/codes.ts).
+    if (!connectionLost(code)) {
+      try {
+        ws.close(answerableCloseCode(code), "closed");
+      } catch {
+        // Already closed from our side (too_large, abuse): nothing left to answer.
+      }
     }
-    this.#leave(ws);
+    this.#leave(ws, true);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
@@ -332,10 +337,11 @@ export abstract class Hub extends DurableObject<Env> {
    */
   protected onSocketLeft(_ws: WebSocket, _who: Attachment, _remaining: number): void {}
 
-  #leave(ws: WebSocket): void {
+  /** `closed`: called from the socket's own close event, the last it will ever have. */
+  #leave(ws: WebSocket, closed = false): void {
     this.outbox.drop(ws);
     const known = this.members.sockets.get(ws);
-    const left = this.members.remove(ws);
+    const left = this.members.remove(ws, closed);
     // A socket the caches did not hold counts only when it was its user's last (members.ts).
     const who = known ?? (left !== null ? readAttachment(ws) : null);
     if (who !== null) {
