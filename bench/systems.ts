@@ -25,7 +25,8 @@ import { generateSecret } from "../src/protocol/webhook.ts";
 import { groupPids } from "./procs.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
-const PARTYSERVER_DIR = join(ROOT, "bench/peers/partyserver");
+/** The partyserver peer; BENCH_PARTYSERVER_DIR runs a changed copy of it instead, for a diagnosis. */
+const PARTYSERVER_DIR = process.env.BENCH_PARTYSERVER_DIR ?? join(ROOT, "bench/peers/partyserver");
 const START_TIMEOUT_MS = 90_000;
 
 const BARE_DIR = join(ROOT, "bench/peers/bare-do");
