@@ -259,6 +259,20 @@ describe("rows per action in src/objects/history.ts", () => {
     });
   });
 
+  it("a join with nothing to replay reads no row: an empty room, or a rejoin that missed nothing", async () => {
+    await withHistory({ limit: 100 }, (h, meter) => {
+      const empty = meter.count(() => expect(h.replay(ANN, undefined, 50)).toEqual(nothing(0)));
+      expect(empty).toEqual({ written: 0, read: 0 });
+      // A client ahead of an empty room (the room's storage was reset) is told it is not whole.
+      expect(h.replay(ANN, 5, 50)).toMatchObject({ frames: [], complete: false });
+      fill(h, 100);
+      const rejoin = meter.count(() =>
+        expect(h.replay(ANN, h.lastSeq, 50)).toEqual(nothing(h.lastSeq)),
+      );
+      expect(rejoin).toEqual({ written: 0, read: 0 });
+    });
+  });
+
   it("a history page of n frames reads n + 1 rows", async () => {
     await withHistory({ limit: 100 }, (h, meter) => {
       fill(h, 100);
@@ -267,6 +281,11 @@ describe("rows per action in src/objects/history.ts", () => {
     });
   });
 });
+
+/** A replay with no frame, complete, from `seq`. */
+function nothing(seq: number) {
+  return { from: seq, frames: [], complete: true };
+}
 
 // ---- whole actions, through the Worker ----
 
