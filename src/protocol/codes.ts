@@ -23,9 +23,9 @@ export const answerableCloseCode = (code: number): number =>
 /**
  * Close codes that mean the connection is already gone, with no close frame to answer: 1006
  * (it dropped: a reset, a lost network, a killed tab) and 1015 (its TLS failed). Answering
- * such a close with close() sends to nobody, and workerd then waits out a close handshake
- * that cannot happen: when 5,000 sockets dropped at once it took the runtime 40 s and 30 s of
- * CPU to go quiet, against 5 s without those calls (`npm run bench -- --storm-split`).
+ * such a close with close() sends to nobody, yet it was most of what a dropped socket cost:
+ * when 5,000 sockets dropped at once the runtime took 40 s and 30 s of CPU to go quiet,
+ * against 4-9 s and 3-5 s without those calls (`npm run bench -- --storm-split`).
  */
 const CONNECTION_LOST_CODES = new Set([1006, 1015]);
 export const connectionLost = (code: number): boolean => CONNECTION_LOST_CODES.has(code);
