@@ -95,6 +95,8 @@ export async function openRoom(
   label: string,
   users = n,
   direct = false,
+  /** Runs once every socket is in, before the wait for quiet (a profile of the joins ends here). */
+  joined: () => Promise<void> = async () => {},
 ): Promise<Room> {
   const name = `bench-${tag}-${label}-${n}${batch ? "b" : ""}`;
   if (direct && (await sys.directBase()) === null) {
@@ -128,6 +130,7 @@ export async function openRoom(
     await pool.all(() => ({ cmd: "settle", members: Math.min(n, users), stallMs: STALL_MS }));
   }
   const settleMs = nowMs() - t0;
+  await joined();
   await waitQuiet(sys);
   await pool.all(() => ({ cmd: "gc" }));
   return {
