@@ -19,7 +19,8 @@ export type WebhookCheck =
 
 const encoder = new TextEncoder();
 
-function fromBase64(b64: string): Uint8Array<ArrayBuffer> | null {
+/** Standard base64 to bytes; null when it is not base64. */
+export function fromBase64(b64: string): Uint8Array<ArrayBuffer> | null {
   try {
     const bin = atob(b64);
     const out = new Uint8Array(bin.length);
@@ -30,7 +31,7 @@ function fromBase64(b64: string): Uint8Array<ArrayBuffer> | null {
   }
 }
 
-function toBase64(bytes: Uint8Array): string {
+export function toBase64(bytes: Uint8Array): string {
   let bin = "";
   for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
   return btoa(bin);

@@ -7,6 +7,7 @@
  * UTF-8 bytes, as every JWT library does for a string secret, so tokens from PyJWT, jsonwebtoken,
  * Hono or jose interoperate.
  */
+import { fromBase64, toBase64 } from "../protocol/webhook";
 
 export type JwtFailure = "malformed" | "algorithm" | "signature" | "expired" | "not_yet_valid";
 
@@ -39,24 +40,15 @@ function keyOf(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-function base64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
+const base64url = (bytes: Uint8Array): string =>
+  toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 
 function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new JwtError("malformed");
   const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
-  let bin: string;
-  try {
-    bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
-  } catch {
-    throw new JwtError("malformed");
-  }
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  const bytes = fromBase64(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+  if (bytes === null) throw new JwtError("malformed");
+  return bytes;
 }
 
 function jsonPart(part: string): Record<string, unknown> {
