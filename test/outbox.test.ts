@@ -3,7 +3,7 @@
  * what they were sent. Batched frames leave on a zero-delay timer, so "the next turn" is awaited
  * with a zero-delay timer of our own, scheduled after the outbox's and therefore run after it.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BATCH_SEPARATOR, MAX_BATCH_BYTES, Outbox } from "../src/objects/outbox";
 
 class FakeSocket {
@@ -27,6 +27,10 @@ const ws = (fake: FakeSocket | BrokenSocket) => fake as unknown as WebSocket;
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 const frame = (n: number) => JSON.stringify({ type: "message", seq: n, data: { text: `m${n}` } });
+
+/** An audience of members as the Hub passes it: socket → how it takes frames. */
+const room = (...members: [FakeSocket, boolean][]) =>
+  new Map(members.map(([s, batch]) => [ws(s), { batch }]));
 
 describe("Outbox", () => {
   it("holds non-batch frames until the next turn, then sends one message per frame, in order", async () => {
@@ -243,10 +247,6 @@ describe("Outbox", () => {
 });
 
 describe("Outbox broadcasts", () => {
-  /** An audience of members as the Hub passes it: socket → how it takes frames. */
-  const room = (...members: [FakeSocket, boolean][]) =>
-    new Map(members.map(([s, batch]) => [ws(s), { batch }]));
-
   it("reaches every member in its own form, and batch members get one shared string", async () => {
     const [a, b, plain] = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
     const outbox = new Outbox(room([a, true], [b, true], [plain, false]));
@@ -397,5 +397,59 @@ describe("Outbox broadcasts", () => {
     for (const m of a.sent)
       expect(new TextEncoder().encode(m).byteLength).toBeLessThanOrEqual(MAX_BATCH_BYTES);
     expect(b.sent).toEqual(a.sent);
+  });
+});
+
+describe("Outbox.sendNow (a push: everything it sends is queued by the end of the call)", () => {
+  it("sends what the call queued before returning, after beforeSend, with no timer", async () => {
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    const writes: number[] = [];
+    const outbox = new Outbox(room([a, false], [b, true]), () => writes.push(a.sent.length));
+    const timers = vi.spyOn(globalThis, "setTimeout");
+    try {
+      const out = outbox.sendNow(() => {
+        outbox.broadcast(frame(1));
+        outbox.broadcast(frame(2));
+        return "answer";
+      });
+      expect(out).toBe("answer");
+      expect(timers).not.toHaveBeenCalled();
+    } finally {
+      timers.mockRestore();
+    }
+    expect(writes).toEqual([0]);
+    expect(a.sent).toEqual([frame(1), frame(2)]);
+    expect(b.sent).toEqual([`${frame(1)}\n${frame(2)}`]);
+    await nextTurn();
+    expect(a.sent).toHaveLength(2); // nothing twice
+  });
+
+  it("sends frames queued earlier in the turn first, and the earlier timer then finds nothing", async () => {
+    const a = new FakeSocket();
+    const outbox = new Outbox(room([a, false]));
+    outbox.broadcast(frame(1)); // sets the timer
+    outbox.sendNow(() => outbox.broadcast(frame(2)));
+    expect(a.sent).toEqual([frame(1), frame(2)]);
+    await nextTurn();
+    expect(a.sent).toEqual([frame(1), frame(2)]);
+    outbox.broadcast(frame(3)); // later frames still wait for their turn
+    expect(a.sent).toHaveLength(2);
+    await nextTurn();
+    expect(a.sent).toEqual([frame(1), frame(2), frame(3)]);
+  });
+
+  it("when the call throws, sends nothing now and leaves what it queued to the next turn", async () => {
+    const a = new FakeSocket();
+    const outbox = new Outbox(room([a, false]));
+    expect(() =>
+      outbox.sendNow(() => {
+        outbox.broadcast(frame(1));
+        throw new Error("the write failed");
+      }),
+    ).toThrow("the write failed");
+    expect(a.sent).toEqual([]);
+    await nextTurn();
+    expect(a.sent).toEqual([frame(1)]);
   });
 });

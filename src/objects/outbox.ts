@@ -205,6 +205,27 @@ export class Outbox {
     return this.#audience.size - (excluded ? 1 : 0);
   }
 
+  /**
+   * Runs `queue` and sends what it queued before returning, with no timer: for a call that
+   * queues everything it will send at once (a push), so waiting for the next turn gains
+   * nothing. A timer already set by an earlier event still fires, and finds nothing to send.
+   */
+  sendNow<T>(queue: () => T): T {
+    const scheduled = this.#scheduled;
+    this.#scheduled = true;
+    let result: T;
+    try {
+      result = queue();
+    } catch (err) {
+      // What was queued leaves as it would have without this call: on the next turn.
+      this.#scheduled = scheduled;
+      if (this.#shared.length > 0 || this.#private.size > 0) this.#schedule();
+      throw err;
+    }
+    this.flush();
+    return result;
+  }
+
   /** Sends everything queued, for every socket. */
   flush(): void {
     this.#scheduled = false;

@@ -246,11 +246,14 @@ export class Room extends Place {
     const seen = this.history.keys.recall(pushKey(pushId), now);
     if (seen !== undefined)
       return { duplicate: true, results: JSON.parse(seen) as RoomEventResult[] };
-    const results = events.map((e) => this.#publishOne(e, now));
-    this.history.keys.remember(pushKey(pushId), JSON.stringify(results), now);
-    // Written before the answer: a backend told "stored" must find it stored.
-    this.history.flush();
-    return { duplicate: false, results };
+    // Everything a push sends is queued by now, so it leaves at once (the outbox writes first).
+    return this.outbox.sendNow(() => {
+      const results = events.map((e) => this.#publishOne(e, now));
+      this.history.keys.remember(pushKey(pushId), JSON.stringify(results), now);
+      // Written before the answer: a backend told "stored" must find it stored.
+      this.history.flush();
+      return { duplicate: false, results };
+    });
   }
 
   /** Whether a push id was delivered here within the last 24 h (jobs use it to skip redeliveries). */
