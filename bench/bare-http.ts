@@ -2,8 +2,9 @@
  * What an HTTP request into a Durable Object costs under `wrangler dev`, one step at a time, on
  * the bare Worker of bench/peers/bare-do (see its index.ts): the trivial route (426 from the
  * Worker), reading the body, an HMAC over it, an RPC to the room's object, that RPC with one
- * INSERT confirmed before the answer, and a push's four statements. `npm run bench` measures the
- * trivial route, `/rpc` and `/rpc-sql` around its signed pushes (the comparison of issue 18);
+ * INSERT confirmed before the answer, that with the JSON log line a push writes, and a push's
+ * four statements. `npm run bench` measures the trivial route, `/rpc`, `/rpc-sql` and
+ * `/rpc-sql-log` around its signed pushes (the comparison of issue 18);
  * `node bench/variants.ts --http` measures them all.
  */
 import { snapshot, usageBetween, type Usage } from "./procs.ts";
@@ -18,7 +19,7 @@ export interface HttpStep {
 }
 
 export const HTTP_STEPS: Record<
-  "trivial" | "body" | "hmac" | "rpc" | "rpcSql" | "rpcPush",
+  "trivial" | "body" | "hmac" | "rpc" | "rpcSql" | "rpcSqlLog" | "rpcPush",
   HttpStep
 > = {
   trivial: {
@@ -49,6 +50,12 @@ export const HTTP_STEPS: Record<
     label: "POST /rpc-sql: + one INSERT before the answer",
     method: "POST",
     path: "/rpc-sql",
+    status: 200,
+  },
+  rpcSqlLog: {
+    label: "POST /rpc-sql-log: + the JSON log line a push writes",
+    method: "POST",
+    path: "/rpc-sql-log",
     status: 200,
   },
   rpcPush: {

@@ -73,7 +73,9 @@ export interface PushRate {
 /**
  * Signed `POST /push` into the room, `perRequest` events a request (1: the single form; more:
  * the `{"events": [...]}` batch), `concurrency` requests in flight. End to end: the clock stops
- * at the last delivery to the last socket, and every socket must get every event.
+ * at the last delivery to the last socket, and every socket must get every event. `path`: the
+ * bare Worker's push into a room of its own (`/rpc-publish-log/<room>`), signed the same way
+ * so the harness does the same work, though nothing there checks it.
  */
 export async function push(
   sys: RunningSystem,
@@ -83,6 +85,7 @@ export async function push(
   requests: number,
   perRequest: number,
   concurrency: number,
+  path = "/push",
 ): Promise<PushRate> {
   const run = nextRun();
   const events = requests * perRequest;
@@ -101,19 +104,19 @@ export async function push(
         : { events: Array.from({ length: perRequest }, (_, j) => event(k * perRequest + j)) },
     );
     const headers = await signWebhook(secret, `bench-${tag}-${run}-${k}`, body);
-    const res = await fetch(`${sys.baseUrl}/push`, {
+    const res = await fetch(`${sys.baseUrl}${path}`, {
       method: "POST",
       headers: { ...headers, "content-type": "application/json" },
       body,
     });
     const text = await res.text();
     if (res.status !== 200)
-      throw new Error(`POST /push answered ${res.status}: ${text.slice(0, 300)}`);
+      throw new Error(`POST ${path} answered ${res.status}: ${text.slice(0, 300)}`);
     const answer = JSON.parse(text) as { results: { delivered: number }[] };
     const short = answer.results.find((r) => r.delivered !== room.n);
     if (answer.results.length !== perRequest || short !== undefined) {
       throw new Error(
-        `POST /push delivered to ${short?.delivered} sockets, expected ${room.n}: ${text.slice(0, 300)}`,
+        `POST ${path} delivered to ${short?.delivered} sockets, expected ${room.n}: ${text.slice(0, 300)}`,
       );
     }
   });

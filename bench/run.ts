@@ -497,6 +497,12 @@ async function main(): Promise<void> {
           config.pushRequests,
           config.concurrency,
         );
+        const bareLogBefore = await httpStep(
+          bareWorker,
+          HTTP_STEPS.rpcSqlLog,
+          config.pushRequests,
+          config.concurrency,
+        );
         const bareRpc = await httpStep(
           bareWorker,
           HTTP_STEPS.rpc,
@@ -509,6 +515,28 @@ async function main(): Promise<void> {
           config.pushRequests,
           config.concurrency,
         );
+        // The bare push into a room of as many sockets (INSERT, send, the log line): what the
+        // runtime allows a push that reaches them, beside the bare call that reaches nobody.
+        const pushBare = async (n: number) => {
+          const bareRoom = await openRoom(bareWorker, pool, n, false, "bare~forward~", n);
+          const rate = await push(
+            bareWorker,
+            pool,
+            bareRoom,
+            secret,
+            config.pushRequests,
+            1,
+            config.concurrency,
+            `/rpc-publish-log/${bareRoom.name}`,
+          );
+          await closeRoom(bareWorker, pool);
+          log(
+            `  ${at()} bare push into ${n} (INSERT, send, log line): ${fmtNum(rate.requestsPerSec)} req/s`,
+          );
+          return rate;
+        };
+        const barePublish = await pushBare(config.pushRoom);
+        const barePublishOne = await pushBare(1);
         const rooms: PushRow[] = [];
         for (const batch of [false, true]) {
           const room = await openRoom(sys, pool, config.pushRoom, batch, "push", config.users);
@@ -560,6 +588,12 @@ async function main(): Promise<void> {
           config.pushRequests,
           config.concurrency,
         );
+        const bareLogAfter = await httpStep(
+          bareWorker,
+          HTTP_STEPS.rpcSqlLog,
+          config.pushRequests,
+          config.concurrency,
+        );
         const ceilingAfter = await trivialRoute(sys, config.pushRequests, config.concurrency);
         results.push = {
           ceilingBefore,
@@ -569,6 +603,10 @@ async function main(): Promise<void> {
           bare: {
             rpcSqlBefore: bareBefore,
             rpcSqlAfter: bareAfter,
+            rpcSqlLogBefore: bareLogBefore,
+            rpcSqlLogAfter: bareLogAfter,
+            publishLog: barePublish,
+            publishLogOne: barePublishOne,
             rpc: bareRpc,
             rpcPush: barePush,
           },
@@ -577,7 +615,7 @@ async function main(): Promise<void> {
           `  ${at()} trivial route ${fmtNum(ceilingBefore.perSec)} / ${fmtNum(ceilingAfter.perSec)} req/s before / after; CPU per request: ${perReq(ceilingBefore.server, ceilingBefore.requests)}, harness ${perReq(ceilingBefore.client, ceilingBefore.requests)}`,
         );
         log(
-          `  bare Worker→object call with one INSERT ${fmtNum(bareBefore.perSec)} / ${fmtNum(bareAfter.perSec)} req/s before / after (runtime ${perReq(bareBefore.server, bareBefore.requests)}); without the INSERT ${fmtNum(bareRpc.perSec)} req/s, with a push's four statements ${fmtNum(barePush.perSec)} req/s`,
+          `  bare Worker→object call with one INSERT ${fmtNum(bareBefore.perSec)} / ${fmtNum(bareAfter.perSec)} req/s before / after (runtime ${perReq(bareBefore.server, bareBefore.requests)}); with a push's log line ${fmtNum(bareLogBefore.perSec)} / ${fmtNum(bareLogAfter.perSec)} req/s; without the INSERT ${fmtNum(bareRpc.perSec)} req/s, with a push's four statements ${fmtNum(barePush.perSec)} req/s`,
         );
         await stopSys();
       }

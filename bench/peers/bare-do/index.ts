@@ -25,7 +25,12 @@
  * the Worker; `/hmac` also signs it with HMAC-SHA256 (a cached key); `/rpc` hands it to the
  * room's object over RPC, which does nothing; `/rpc-sql` has the object INSERT it first, so the
  * answer waits for the write to be confirmed; `/rpc-push` runs the four statements of one push
- * of this project (look up the push id, INSERT, trim, remember the id).
+ * of this project (look up the push id, INSERT, trim, remember the id); `/rpc-sql-log` is
+ * `/rpc-sql` plus one JSON log line of the shape a push writes, which under `wrangler dev` also
+ * travels to wrangler's process through the attached inspector (what an operator's log line
+ * costs on this machine, which a deployed Worker does not pay that way); `/rpc-publish-log/<room>`
+ * is a bare push into a room of sockets: the event as a frame with the next seq, INSERTed, sent
+ * to every socket, and that log line.
  */
 import { DurableObject } from "cloudflare:workers";
 
@@ -75,6 +80,26 @@ export class BareRoom extends DurableObject<Env> {
     sql.exec("DELETE FROM frames WHERE seq <= ?", this.#seq - 1000);
     sql.exec("INSERT INTO dedupe (key, result, ts) VALUES (?, ?, ?)", id, "[]", Date.now());
     return this.#seq;
+  }
+
+  /**
+   * RPC: a bare push into this room (`npm run bench`'s ceiling for pushes into sockets): the
+   * pushed event becomes an `event` frame with the next seq, is INSERTed, then sent to every
+   * socket as it is; nothing checked, deduplicated or batched. Answers how many sockets it reached.
+   */
+  async publish(text: string): Promise<number> {
+    const e = JSON.parse(text) as { event: string; data: unknown };
+    const frame = JSON.stringify({
+      type: "event",
+      seq: this.#seq + 1,
+      event: e.event,
+      data: e.data,
+      to: null,
+      ts: Date.now(),
+    });
+    this.#store(frame);
+    this.#broadcast(frame);
+    return this.#sockets.size;
   }
 
   override async fetch(): Promise<Response> {
@@ -185,6 +210,25 @@ export default {
           return Response.json({ result: await stub.store(text) });
         case "rpc-push":
           return Response.json({ result: await stub.push(text) });
+        case "rpc-sql-log":
+        case "rpc-publish-log": {
+          const publish = step === "rpc-publish-log";
+          const seq = publish ? 0 : await stub.store(text);
+          const delivered = publish ? await stub.publish(text) : 1;
+          console.log(
+            JSON.stringify({
+              event: "push",
+              room,
+              id: `msg_${seq}`,
+              events: ["bench"],
+              user: null,
+              delivered,
+              duplicate: false,
+            }),
+          );
+          // The answer has a push's shape, so the bench checks it as it checks a push's.
+          return Response.json({ result: seq, results: [{ delivered }] });
+        }
         default:
           return Response.json({ error: "not_found" }, { status: 404 });
       }
