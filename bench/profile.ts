@@ -140,7 +140,7 @@ async function heap(): Promise<void> {
     const kib = (bytes: number) => `${(bytes / n / 1024).toFixed(1)} KiB`;
     const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
     console.log(
-      `${name}, ${n} idle sockets (${room.users} users): runtime RSS per socket ${kib(room.rssIdle.runtime - room.rssBefore.runtime)}, ` +
+      `${name}, ${n} idle sockets (${room.users} users, ${room.connectPerSec.toFixed(0)} joins/s): runtime RSS per socket ${kib(room.rssIdle.runtime - room.rssBefore.runtime)}, ` +
         (collected
           ? `after a full GC ${kib(r2.runtime - room.rssBefore.runtime)}; `
           : "(the inspector did not answer a full GC within 20 s); ") +

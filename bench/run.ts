@@ -17,6 +17,9 @@
  *                     [--desks 10] [--desk-leave] [--hook-room 100] [--hook-senders 4]
  *                     [--hook-rounds 6] [--hook-messages 1000] [--source DIR] [--json out.json]
  *   node bench/run.ts --report out.json   (prints the tables of a saved run again)
+ *
+ * This project runs without its static assets (the peers serve no page either); BENCH_ASSETS=1
+ * keeps them, with the two Workers they put in front of every request (systems.ts).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";

@@ -17,6 +17,7 @@ import {
   readlinkSync,
   rmSync,
   symlinkSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -28,6 +29,16 @@ export const ROOT = resolve(import.meta.dirname, "..");
 /** The partyserver peer; BENCH_PARTYSERVER_DIR runs a changed copy of it instead, for a diagnosis. */
 const PARTYSERVER_DIR = process.env.BENCH_PARTYSERVER_DIR ?? join(ROOT, "bench/peers/partyserver");
 const START_TIMEOUT_MS = 90_000;
+/**
+ * This project is measured without the `[assets]` table of its wrangler.toml unless
+ * BENCH_ASSETS=1. Locally, static assets put two more Workers of the same runtime process
+ * (miniflare's assets proxy and Cloudflare's router Worker) in front of every request, the room
+ * upgrades and pushes included, and every WebSocket is carried through both: measured at
+ * N = 5,000, 63 KiB more runtime memory per idle socket, and about 0.6 ms more runtime CPU per
+ * push (docs/BENCHMARKS.md, "The static assets layer"). The peers serve no page and have no such
+ * layer, so without it the systems are compared on the same terms.
+ */
+const WITH_ASSETS = process.env.BENCH_ASSETS === "1";
 
 const BARE_DIR = join(ROOT, "bench/peers/bare-do");
 
@@ -336,8 +347,19 @@ function snapshotProject(source: string): string {
     if (existsSync(join(source, entry)))
       cpSync(join(source, entry), join(dir, entry), { recursive: true });
   }
+  if (!WITH_ASSETS) {
+    const config = join(dir, "wrangler.toml");
+    writeFileSync(config, withoutAssets(readFileSync(config, "utf8")));
+  }
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   return dir;
+}
+
+/** wrangler.toml without its `[assets]` table (up to the next table); fails if it has none. */
+export function withoutAssets(toml: string): string {
+  const out = toml.replace(/^\[assets\]\n(?:(?!\[).*\n)*/m, "");
+  if (out === toml) throw new Error("wrangler.toml has no [assets] table to leave out");
+  return out;
 }
 
 export async function startPartyserver(): Promise<RunningSystem> {
