@@ -12,6 +12,8 @@
  *     looking quiet)
  *   node bench/profile.ts --joins [--n 5000] [--users 1000]   (the room's joins themselves)
  *   node bench/profile.ts --rounds 30 [--n 5000]   (single messages, one at a time, instead)
+ *   node bench/profile.ts --sharded 5000 [--n 9800]   (any of the above in a sharded room of
+ *     SHARD_SOCKETS 5000, one user per socket, as run.ts's sharded room)
  *   node bench/profile.ts --heap [--n 5000] [--users 1000] [--system partyserver|bare-do]
  *     (no profile: the runtime's memory per idle socket, and how much of it is V8's heap before
  *     and after a full garbage collection, asked over the same inspector)
@@ -51,6 +53,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "15" },
     rounds: { type: "string" },
     heap: { type: "boolean", default: false },
+    sharded: { type: "string" },
     system: { type: "string", default: "edge-rooms" },
     users: { type: "string" },
     out: { type: "string" },
@@ -157,15 +160,17 @@ async function main(): Promise<void> {
   if (args.heap) return heap();
   const n = Number(args.n);
   const secret = generateSecret();
+  const sharded = args.sharded !== undefined;
   const sys = await startEdgeRooms({
     RATE_PER_SEC: "1000000",
     RATE_BURST: "1000000",
     PUSH_SECRET: secret,
+    ...(sharded ? { SHARDED_ROOMS: "bench-*-sharded-*", SHARD_SOCKETS: args.sharded! } : {}),
   });
   const pool = new ClientPool(2);
   try {
     const call = await devtools(await inspectorUrl(sys));
-    const users = args.users === undefined ? n : Number(args.users);
+    const users = args.users === undefined || sharded ? n : Number(args.users);
     await call("Profiler.enable");
     await call("Profiler.setSamplingInterval", { interval: 200 });
     if (args.joins) await call("Profiler.start");
@@ -175,7 +180,8 @@ async function main(): Promise<void> {
     const joined = async () => {
       if (args.joins) joinsProfile = await call("Profiler.stop");
     };
-    const room = await openRoom(sys, pool, n, args.batch, "profile", users, n > 4000, joined);
+    const label = sharded ? "sharded" : "profile";
+    const room = await openRoom(sys, pool, n, args.batch, label, users, n > 4000, joined);
     if (!args.storm && !args.drop && !args.joins) await call("Profiler.start");
     let headline: string;
     if (args.joins) {
