@@ -246,7 +246,7 @@ export class Room extends Place {
     const seen = this.history.keys.recall(pushKey(pushId), now);
     if (seen !== undefined)
       return { duplicate: true, results: JSON.parse(seen) as RoomEventResult[] };
-    // Everything a push sends is queued by now, so it leaves at once (the outbox writes first).
+    // A push queues all it sends within this call, so it leaves at once (stored first).
     return this.outbox.sendNow(() => {
       const results = events.map((e) => this.#publishOne(e, now));
       this.history.keys.remember(pushKey(pushId), JSON.stringify(results), now);
