@@ -18,8 +18,8 @@
  *                     [--hook-rounds 6] [--hook-messages 1000] [--source DIR] [--json out.json]
  *   node bench/run.ts --report out.json   (prints the tables of a saved run again)
  *
- * This project runs without its static assets (the peers serve no page either); BENCH_ASSETS=1
- * keeps them, with the two Workers they put in front of every request (systems.ts).
+ * This project runs without its static assets (the peers serve no page either) and without the
+ * local emulation of Workers Logs; BENCH_ASSETS=1 and BENCH_OBSERVABILITY=1 keep them (systems.ts).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";

@@ -39,6 +39,14 @@ const START_TIMEOUT_MS = 90_000;
  * layer, so without it the systems are compared on the same terms.
  */
 const WITH_ASSETS = process.env.BENCH_ASSETS === "1";
+/**
+ * Likewise without its `[observability]` table unless BENCH_OBSERVABILITY=1. Locally, Workers
+ * Logs are emulated by a tail Worker in the same runtime process that is handed a trace of every
+ * invocation (each join, push, WebSocket message and close) and persists them; under a storm it
+ * fails by the ten thousand and wrangler's process prints every failure. Deployed, the platform
+ * collects logs outside the Worker. The peers have no such table.
+ */
+const WITH_OBSERVABILITY = process.env.BENCH_OBSERVABILITY === "1";
 
 const BARE_DIR = join(ROOT, "bench/peers/bare-do");
 
@@ -347,18 +355,19 @@ function snapshotProject(source: string): string {
     if (existsSync(join(source, entry)))
       cpSync(join(source, entry), join(dir, entry), { recursive: true });
   }
-  if (!WITH_ASSETS) {
-    const config = join(dir, "wrangler.toml");
-    writeFileSync(config, withoutAssets(readFileSync(config, "utf8")));
-  }
+  const config = join(dir, "wrangler.toml");
+  let toml = readFileSync(config, "utf8");
+  if (!WITH_ASSETS) toml = withoutTable(toml, "assets");
+  if (!WITH_OBSERVABILITY) toml = withoutTable(toml, "observability");
+  writeFileSync(config, toml);
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
   return dir;
 }
 
-/** wrangler.toml without its `[assets]` table (up to the next table); fails if it has none. */
-export function withoutAssets(toml: string): string {
-  const out = toml.replace(/^\[assets\]\n(?:(?!\[).*\n)*/m, "");
-  if (out === toml) throw new Error("wrangler.toml has no [assets] table to leave out");
+/** wrangler.toml without its `[name]` table (up to the next table); fails if it has none. */
+export function withoutTable(toml: string, name: string): string {
+  const out = toml.replace(new RegExp(`^\\[${name}\\]\\n(?:(?!\\[).*\\n)*`, "m"), "");
+  if (out === toml) throw new Error(`wrangler.toml has no [${name}] table to leave out`);
   return out;
 }
 
