@@ -3,7 +3,7 @@
  * docs/BENCHMARKS.md): fan-out with ratios against partyserver (the bare objects among them),
  * the reconnect storm, the sharded room and its cost at 100,000 sockets, push against the bare
  * Worker→object call, memory per idle socket, the hibernation proof, and the targets of issue 18
- * marked met or missed. Rendered from the same `Results` that `--json` saves, so `--report` can
+ * marked met or missed (bench/targets.ts). Rendered from the same `Results` that `--json` saves, so `--report` can
  * print them again.
  */
 import type { DeskQueue } from "./desk.ts";
@@ -14,6 +14,7 @@ import type { Usage } from "./procs.ts";
 import type { HttpRate, PushRate } from "./push.ts";
 import { fmtBytes, fmtMs, fmtNum, fmtRatio, quantileOf, table } from "./stats.ts";
 import type { SystemName } from "./systems.ts";
+import { bareRpcSql, bareRpcSqlLog, perSocket, repOf, targets } from "./targets.ts";
 import type { Latency, Room, Rss, Storm, Throughput } from "./workloads.ts";
 
 /** The run's settings as run.ts parsed them (only what the tables print is typed here). */
@@ -26,6 +27,8 @@ export interface Config {
   pushRoom: number;
   concurrency: number;
   idleSec: number;
+  /** Times each fan-out room and sharded room was measured (older runs: once). */
+  repeats?: number;
   [more: string]: unknown;
 }
 
@@ -45,6 +48,8 @@ export interface FanoutRow {
   n: number;
   /** The room was the first on a fresh server (its memory is its own). */
   fresh?: boolean;
+  /** The repeat it was measured in, from 0 (`--repeats`; older runs: absent, one repeat). */
+  rep?: number;
   room: Omit<Room, "name">;
   latency: Latency;
   throughput: Throughput;
@@ -107,8 +112,6 @@ const runtimeUs = (t: Throughput) => (runtimeCpu(t) / t.deliveries) * 1e6;
 /** Runtime CPU (the runtime workerd, or the Node peer) per socket, ms. */
 const perSocketMs = (u: Usage, n: number) =>
   fmtNum((((u.cpuSec.runtime ?? 0) + (u.cpuSec.node ?? 0)) / n) * 1000, 2);
-const perSocket = (f: FanoutRow, key: keyof Rss) =>
-  (f.room.rssIdle[key] - f.room.rssBefore[key]) / f.n;
 
 const FANOUT_HEAD = [
   "joins/s",
@@ -141,24 +144,19 @@ function fanoutCells(f: FanoutRow, base: number | undefined): string[] {
   ];
 }
 
-/** The mean of the bare Worker→object call with one INSERT, before and after the pushes. */
-const bareRpcSql = (r: Results) =>
-  r.push?.bare === undefined
-    ? undefined
-    : (r.push.bare.rpcSqlBefore.perSec + r.push.bare.rpcSqlAfter.perSec) / 2;
-
-/** The same with a push's JSON log line, which `wrangler dev` also hands to its inspector. */
-const bareRpcSqlLog = (r: Results) => {
-  const b = r.push?.bare;
-  return b?.rpcSqlLogBefore === undefined || b.rpcSqlLogAfter === undefined
-    ? undefined
-    : (b.rpcSqlLogBefore.perSec + b.rpcSqlLogAfter.perSec) / 2;
-};
-
 export function report(r: Results): string {
   const out: string[] = [];
-  const row = (label: Label, n: number) => r.fanout.find((f) => f.label === label && f.n === n);
-  const ps = (n: number) => row("partyserver", n);
+  // With --repeats, each row's ratio is against partyserver's room of the same N and repeat.
+  const ps = (f: FanoutRow) =>
+    r.fanout.find((p) => p.label === "partyserver" && p.n === f.n && repOf(p) === repOf(f));
+  const multi = [...r.fanout, ...(r.sharded ?? [])].some((f) => repOf(f) > 0);
+  const repHead = multi ? ["repeat"] : [];
+  const repCell = (f: FanoutRow) => (multi ? [String(repOf(f) + 1)] : []);
+  // Grouped by N, then system (in the order they first ran), then repeat.
+  const labels = [...new Set(r.fanout.map((f) => f.label))];
+  const fanout = [...r.fanout].sort(
+    (a, b) => a.n - b.n || labels.indexOf(a.label) - labels.indexOf(b.label) || repOf(a) - repOf(b),
+  );
   if (r.fanout.length > 0) {
     out.push(
       `### Fan-out (one sender, every socket receives every message; window ${r.config.window})\n`,
@@ -168,14 +166,16 @@ export function report(r: Results): string {
         [
           "N",
           "system",
+          ...repHead,
           "via",
           ...FANOUT_HEAD.map((h) => (h === "deliveries/s" ? "deliveries/s (vs partyserver)" : h)),
         ],
-        r.fanout.map((f) => [
+        fanout.map((f) => [
           fmtNum(f.n),
           f.label,
+          ...repCell(f),
           via(f),
-          ...fanoutCells(f, ps(f.n)?.throughput.perSec),
+          ...fanoutCells(f, ps(f)?.throughput.perSec),
         ]),
       ),
     );
@@ -189,7 +189,7 @@ export function report(r: Results): string {
         `bare-do: a Durable Object that sends each turn's texts to every socket as one message, storing each text first (store-first) or not (forward), or stores each and sends it as its own message (store-first unbatched, one frame per message); nothing else.`,
     );
   }
-  const storms = r.fanout.filter((f) => f.storm !== undefined);
+  const storms = fanout.filter((f) => f.storm !== undefined);
   if (storms.length > 0) {
     out.push(`\n### Reconnect storm (every socket dropped at once, and back at once)\n`);
     out.push(
@@ -197,6 +197,7 @@ export function report(r: Results): string {
         [
           "N",
           "system",
+          ...repHead,
           "via",
           "rejoined with",
           "all back s",
@@ -207,10 +208,11 @@ export function report(r: Results): string {
         ],
         storms.map((f) => {
           const st = f.storm!;
-          const base = ps(f.n)?.storm;
+          const base = ps(f)?.storm;
           return [
             fmtNum(f.n),
             f.label,
+            ...repCell(f),
             via(f),
             st.since ? "token + since" : "the same URL",
             (st.rejoinMs / 1000).toFixed(2),
@@ -232,6 +234,7 @@ export function report(r: Results): string {
           [
             "N",
             "system",
+            ...repHead,
             "closes: quiet after s",
             "closes: runtime CPU ms per socket",
             "rejoin from quiet s",
@@ -242,6 +245,7 @@ export function report(r: Results): string {
             return [
               fmtNum(f.n),
               f.label,
+              ...repCell(f),
               (st.closes!.ms / 1000).toFixed(2),
               perSocketMs(st.closes!.server, st.n),
               (st.rejoin!.ms / 1000).toFixed(2),
@@ -379,7 +383,7 @@ export function report(r: Results): string {
   }
   if (r.desk !== undefined) out.push(deskTable(r.desk));
   if (r.publishHook !== undefined) out.push(publishHookTable(r.publishHook));
-  const memoryRows = [...r.fanout, ...(r.sharded ?? [])].filter(
+  const memoryRows = [...fanout, ...(r.sharded ?? [])].filter(
     (f) => f.fresh !== false && !f.label.endsWith("batch=1"),
   );
   if (memoryRows.length > 0) {
@@ -389,6 +393,7 @@ export function report(r: Results): string {
         [
           "system",
           "N",
+          ...repHead,
           "via",
           "joins/s",
           "RSS fresh → N idle sockets",
@@ -399,6 +404,7 @@ export function report(r: Results): string {
         memoryRows.map((f) => [
           f.label,
           fmtNum(f.n),
+          ...repCell(f),
           via(f),
           fmtNum(f.room.connectPerSec),
           `${fmtBytes(f.room.rssBefore.total)} → ${fmtBytes(f.room.rssIdle.total)}`,
@@ -453,9 +459,10 @@ function shardedSection(r: Results): string {
   const rows = r.sharded!;
   const unsharded = (f: ShardedRow) => {
     const label: Label = f.label.endsWith("batch=1") ? "edge-rooms batch=1" : "edge-rooms";
-    const same = r.fanout.filter((x) => x.label === label);
+    const same = r.fanout.filter((x) => x.label === label && repOf(x) === repOf(f));
     return same.sort((a, b) => b.n - a.n)[0];
   };
+  const multi = rows.some((f) => repOf(f) > 0);
   const out: string[] = [];
   out.push(`\n### Sharded room (SHARDED_ROOMS; one user per socket)\n`);
   const lines: string[][] = [];
@@ -465,6 +472,7 @@ function shardedSection(r: Results): string {
       lines.push([
         fmtNum(base.n),
         base.label,
+        ...(multi ? [String(repOf(base) + 1)] : []),
         "1 (unsharded)",
         via(base),
         ...fanoutCells(base, undefined),
@@ -472,6 +480,7 @@ function shardedSection(r: Results): string {
     lines.push([
       fmtNum(f.n),
       f.label,
+      ...(multi ? [String(repOf(f) + 1)] : []),
       `${f.shards} × ≤ ${fmtNum(f.shardSockets)}`,
       via(f),
       ...fanoutCells(f, base?.throughput.perSec),
@@ -482,6 +491,7 @@ function shardedSection(r: Results): string {
       [
         "N",
         "room",
+        ...(multi ? ["repeat"] : []),
         "objects holding sockets",
         "via",
         ...FANOUT_HEAD.map((h) => (h === "deliveries/s" ? "deliveries/s (vs unsharded)" : h)),
@@ -504,7 +514,8 @@ function shardedSection(r: Results): string {
     const perMessage = (MODEL_SOCKETS * us) / 1e6;
     const perShard = (MODEL_SHARD_SOCKETS * us) / 1e6;
     model.push([
-      f.label.endsWith("batch=1") ? "batch=1" : "one frame per message",
+      (f.label.endsWith("batch=1") ? "batch=1" : "one frame per message") +
+        (multi ? `, repeat ${repOf(f) + 1}` : ""),
       fmtNum(us, 2),
       `${perMessage.toFixed(2)} s`,
       `${perShard.toFixed(3)} s`,
@@ -576,167 +587,4 @@ function deskTable(d: DeskQueue): string {
       `${fmtNum(d.queue - 1)} more do the same, ${d.leave === true ? "closing their sockets once acked, so the queue is in storage only" : "their sockets left open"} (${fill} s per desk), then customer #${fmtNum(d.queue + 1)} is timed the same way. ` +
       `${d.direct === true ? "Direct to the runtime's socket" : "Through the dev proxy"}; each desk warmed by a guest who joined and left first, and an uncounted desk before them all.`,
   ].join("\n");
-}
-
-function targets(r: Results): string[][] {
-  const rows: string[][] = [];
-  const yes = (ok: boolean | undefined) => (ok === undefined ? "–" : ok ? "met" : "MISSED");
-  const row = (label: Label, n: number) => r.fanout.find((f) => f.label === label && f.n === n);
-  const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-  // 1. One frame per message ≥ 1.5× partyserver's deliveries/s.
-  for (const n of [100, 1000, 5000]) {
-    const f = row("edge-rooms", n);
-    const p = row("partyserver", n);
-    const bareFrames = row("bare-do store-first unbatched", n);
-    if (f === undefined || p === undefined) continue;
-    rows.push([
-      `1. N=${fmtNum(n)}: one frame per message ≥ 1.5× partyserver deliveries/s`,
-      `${fmtNum(f.throughput.perSec)} vs ${fmtNum(p.throughput.perSec)} = ${x(f.throughput.perSec, p.throughput.perSec)}` +
-        (bareFrames === undefined
-          ? ""
-          : ` (bare store-first unbatched ${x(bareFrames.throughput.perSec, p.throughput.perSec)})`),
-      yes(f.throughput.perSec >= 1.5 * p.throughput.perSec),
-    ]);
-  }
-  // 2. batch=1 ≥ 10× partyserver at 1,000 and 5,000; at 100 ≥ 0.9× the bare store-first object.
-  for (const n of [100, 1000, 5000]) {
-    const b = row("edge-rooms batch=1", n);
-    const p = row("partyserver", n);
-    if (b === undefined) continue;
-    if (n === 100) {
-      const bare = row("bare-do store-first", n);
-      const fwd = row("bare-do forward", n);
-      if (bare !== undefined)
-        rows.push([
-          `2. N=100: batch=1 ≥ 0.9× a bare object that stores and forwards batches`,
-          `${fmtNum(b.throughput.perSec)} vs ${fmtNum(bare.throughput.perSec)} = ${x(b.throughput.perSec, bare.throughput.perSec)}` +
-            (p === undefined
-              ? ""
-              : ` (partyserver ×: this project ${x(b.throughput.perSec, p.throughput.perSec)}, bare store-first ${x(bare.throughput.perSec, p.throughput.perSec)}` +
-                (fwd === undefined
-                  ? ""
-                  : `, bare forward ${x(fwd.throughput.perSec, p.throughput.perSec)}`) +
-                ")"),
-          yes(b.throughput.perSec >= 0.9 * bare.throughput.perSec),
-        ]);
-      continue;
-    }
-    if (p === undefined) continue;
-    rows.push([
-      `2. N=${fmtNum(n)}: batch=1 ≥ 10× partyserver deliveries/s`,
-      `${fmtNum(b.throughput.perSec)} vs ${fmtNum(p.throughput.perSec)} = ${x(b.throughput.perSec, p.throughput.perSec)}`,
-      yes(b.throughput.perSec >= 10 * p.throughput.perSec),
-    ]);
-  }
-  // 3. p99 ≤ partyserver's p99 + the store-before-send cost (bare store-first p99 − bare forward p99).
-  for (const n of [100, 1000, 5000]) {
-    const f = row("edge-rooms", n);
-    const p = row("partyserver", n);
-    const s = row("bare-do store-first", n);
-    const w = row("bare-do forward", n);
-    if (f === undefined || p === undefined || s === undefined || w === undefined) continue;
-    // Storing first cannot make a send faster: a negative difference is noise, counted as 0.
-    const diff = s.latency.p99 - w.latency.p99;
-    const bound = p.latency.p99 + Math.max(0, diff);
-    rows.push([
-      `3. N=${fmtNum(n)}: one message's p99 ≤ partyserver's + the store-before-send cost`,
-      `${fmtMs(f.latency.p99)} vs ${fmtMs(p.latency.p99)} + (${fmtMs(s.latency.p99)} − ${fmtMs(w.latency.p99)}${diff < 0 ? ", < 0: counted as 0" : ""}) = ${fmtMs(bound)} ms`,
-      yes(f.latency.p99 <= bound),
-    ]);
-  }
-  // 4. Signed push ≥ 0.85× the bare Worker→object call with one INSERT.
-  const bare = bareRpcSql(r);
-  if (r.push !== undefined && bare !== undefined) {
-    const pushes: [string, PushRate][] = [
-      ...r.push.rooms.map((row): [string, PushRate] => [
-        `into ${fmtNum(r.config.pushRoom)}, ${row.mode}`,
-        row.single,
-      ]),
-      ...(r.push.one === undefined ? [] : [["into 1 socket", r.push.one] as [string, PushRate]]),
-    ];
-    const logged = bareRpcSqlLog(r);
-    const bareInto = r.push.bare?.publishLog?.requestsPerSec;
-    const bareIntoOne = r.push.bare?.publishLogOne?.requestsPerSec;
-    for (const [what, p] of pushes) {
-      rows.push([
-        `4. signed push (${what}) ≥ 0.85× a bare Worker→object call + INSERT`,
-        `${fmtNum(p.requestsPerSec)} vs ${fmtNum(bare)} req/s = ${x(p.requestsPerSec, bare)}`,
-        yes(p.requestsPerSec >= 0.85 * bare),
-      ]);
-      // Every push writes an operator's log line, which costs far more under `wrangler dev`
-      // (its inspector) than deployed: the same ratio against the bare call that logs one too.
-      // A push also sends to each socket: against the bare push into as many, which does too
-      // (older runs: the bare call with the log line, into one socket).
-      const one = what === "into 1 socket";
-      const allows = one ? (bareIntoOne ?? logged) : bareInto;
-      if (allows !== undefined)
-        rows.push([
-          one && bareIntoOne === undefined
-            ? `4. (the same, against the bare call + INSERT + a push's log line: what \`wrangler dev\` allows)`
-            : `4. (the same, against the bare push into as many sockets, with its log line: what \`wrangler dev\` allows)`,
-          `${fmtNum(p.requestsPerSec)} vs ${fmtNum(allows)} req/s = ${x(p.requestsPerSec, allows)}`,
-          yes(p.requestsPerSec >= 0.85 * allows),
-        ]);
-    }
-  }
-  // 5. Joins: ≥ partyserver at 5,000, ≥ 0.5× at 1,000; the reconnect storm no slower.
-  for (const [n, k] of [
-    [1000, 0.5],
-    [5000, 1],
-  ] as const) {
-    const f = row("edge-rooms", n);
-    const p = row("partyserver", n);
-    if (f === undefined || p === undefined) continue;
-    rows.push([
-      `5. N=${fmtNum(n)}: joins/s ≥ ${k === 1 ? "" : `${k}× `}partyserver's`,
-      `${fmtNum(f.room.connectPerSec)} vs ${fmtNum(p.room.connectPerSec)} = ${x(f.room.connectPerSec, p.room.connectPerSec)} (settled in ${(f.room.settleMs / 1000).toFixed(1)} s)`,
-      yes(f.room.connectPerSec >= k * p.room.connectPerSec),
-    ]);
-  }
-  const fs = r.fanout.find((f) => f.label === "edge-rooms" && f.storm !== undefined);
-  const pStorm = fs === undefined ? undefined : row("partyserver", fs.n)?.storm;
-  if (fs?.storm !== undefined && pStorm !== undefined)
-    rows.push([
-      `5. reconnect storm of ${fmtNum(fs.n)} (with since) settles no slower than partyserver's`,
-      `${(fs.storm.settleMs / 1000).toFixed(2)} vs ${(pStorm.settleMs / 1000).toFixed(2)} s`,
-      yes(fs.storm.settleMs <= pStorm.settleMs),
-    ]);
-  // 6. Memory per idle socket (the runtime's: what a deployed object holds) ≤ partyserver's.
-  {
-    const f = row("edge-rooms", 5000);
-    const p = row("partyserver", 5000);
-    if (f !== undefined && p !== undefined)
-      rows.push([
-        "6. N=5,000: runtime memory per idle socket ≤ partyserver's",
-        `${fmtBytes(perSocket(f, "runtime"))} vs ${fmtBytes(perSocket(p, "runtime"))}`,
-        yes(perSocket(f, "runtime") <= perSocket(p, "runtime")),
-      ]);
-  }
-  // 7. The sharded room: one order (checked by every client, or the run fails), ≥ 0.7× unsharded.
-  for (const s of r.sharded ?? []) {
-    const label: Label = s.label.endsWith("batch=1") ? "edge-rooms batch=1" : "edge-rooms";
-    const base = row(label, 5000);
-    rows.push([
-      `7. sharded room of ${fmtNum(s.n)} (${s.shards} shards${s.label.endsWith("batch=1") ? ", batch=1" : ""}): every socket every message, one order`,
-      `${fmtNum(s.n)} sockets × ${fmtNum(s.latency.rounds + s.throughput.messages)} messages checked`,
-      yes(
-        s.latency.samples === s.latency.rounds * s.n &&
-          s.throughput.deliveries === s.throughput.messages * s.n,
-      ),
-    ]);
-    if (base !== undefined)
-      rows.push([
-        `7. sharded room of ${fmtNum(s.n)}${s.label.endsWith("batch=1") ? " (batch=1)" : ""} ≥ 0.7× the deliveries/s of an unsharded room of 5,000`,
-        `${fmtNum(s.throughput.perSec)} vs ${fmtNum(base.throughput.perSec)} = ${x(s.throughput.perSec, base.throughput.perSec)}`,
-        yes(s.throughput.perSec >= 0.7 * base.throughput.perSec),
-      ]);
-  }
-  const h = r.hibernation["edge-rooms"];
-  if (h !== undefined)
-    rows.push([
-      "idle rooms hibernate with sockets open",
-      h.evicted ? "evicted" : "not evicted",
-      yes(h.evicted),
-    ]);
-  return rows;
 }

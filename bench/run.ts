@@ -1,15 +1,17 @@
 /**
- * `npm run bench`: starts each system on this machine in turn — this project under
+ * `npm run bench`: starts each system on this machine in turn, size by size — this project under
  * `wrangler dev` (one frame per message, and `batch=1`), the partyserver peer under
  * `wrangler dev`, a bare Node `ws` server, and a bare Durable Object that only stores and
  * forwards (and one that only forwards) — drives the same workloads through the same client
  * threads, and prints Markdown tables with ratios against partyserver and the targets of
  * issue 18: fan-out, a reconnect storm, a sharded room, signed pushes against a bare
- * Worker→object call, memory per idle socket. A run that loses a single delivery exits non-zero
- * without a table. docs/BENCHMARKS.md has the method and the recorded numbers.
+ * Worker→object call, memory per idle socket. `--repeats K` measures the rooms K times, the
+ * systems taking turns, and decides each target on the median of its K paired ratios. A run
+ * that loses a single delivery exits non-zero without a table. docs/BENCHMARKS.md has the
+ * method and the recorded numbers.
  *
  *   node bench/run.ts [--quick] [--sizes 100,1000,5000] [--systems edge-rooms,partyserver,node-ws,bare-do]
- *                     [--workers 2] [--window 100] [--rounds 30] [--deliveries 500000] [--burst-sec 45]
+ *                     [--repeats 1] [--workers 2] [--window 100] [--rounds 30] [--deliveries 500000] [--burst-sec 45]
  *                     [--storm 5000] [--storm-split] [--sharded 9800] [--shard-sockets 5000]
  *                     [--sharded-modes one-frame,batch=1]
  *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
@@ -69,6 +71,7 @@ const { values: args } = parseArgs({
     workers: { type: "string" },
     window: { type: "string" },
     rounds: { type: "string" },
+    repeats: { type: "string" },
     deliveries: { type: "string" },
     push: { type: "string" },
     "push-batches": { type: "string" },
@@ -124,6 +127,12 @@ const config = {
   workers: num(args.workers, 2, 2),
   window: num(args.window, 100, 20),
   rounds: num(args.rounds, 30, 5),
+  /**
+   * Times every fan-out room (with its storm) and the sharded room are measured, the systems
+   * taking turns size by size; the targets are decided on the median of the paired ratios
+   * (bench/targets.ts). The push, desk, hook and hibernation steps run once.
+   */
+  repeats: num(args.repeats, 1, 1),
   /** Deliveries per sustained burst: messages = max(2 × window, deliveries / N). */
   deliveries: num(args.deliveries, 500_000, 5_000),
   /** A sustained burst stops sending after this long (a degrading system would run for ever). */
@@ -378,7 +387,12 @@ async function main(): Promise<void> {
    * sockets stay on one shard and a room of few users with many tabs each would not spread
    * (docs/sharded-rooms.md). Its sockets are dropped at the end; the caller stops the server.
    */
-  const shardedRoom = async (server: RunningSystem, batch: boolean, fresh: boolean) => {
+  const shardedRoom = async (
+    server: RunningSystem,
+    batch: boolean,
+    fresh: boolean,
+    rep: number,
+  ) => {
     const n = config.sharded;
     const direct = config.direct || n > proxyMax;
     const room = await openRoom(server, pool, n, batch, "sharded", n, direct);
@@ -398,6 +412,7 @@ async function main(): Promise<void> {
       label,
       n,
       fresh,
+      rep,
       shardSockets: config.shardSockets,
       shards: info.shards ?? 0,
       room: roomStats,
@@ -407,83 +422,100 @@ async function main(): Promise<void> {
     await pool.all(() => ({ cmd: "closeAll", drop: true }));
     pool.resetProgress();
   };
-  try {
-    for (const name of config.systems) {
-      log(`\n## ${name} ${at()}`);
-      const vars = name === "edge-rooms" ? { ...BENCH_VARS, PUSH_SECRET: secret } : {};
-      for (const n of config.sizes) {
-        for (const v of variantsOf(name)) {
-          // Every room gets a fresh server: its memory is this room's alone, and nothing left
-          // over from the previous room (a leave storm, garbage) lands in this measurement. The
-          // bare objects' later rooms share the first one's server (only its memory is kept).
-          const fresh = sys === null;
-          if (sys === null) {
-            sys = await startSystem(name, vars, config.source);
-            await waitQuiet(sys);
-            results.rss0[name] ??= rssOf(sys);
-          }
-          // Past what the dev proxy's descriptors allow, clients go to the runtime itself.
-          const direct = name !== "node-ws" && (config.direct || n > proxyMax);
-          const room = await openRoom(sys, pool, n, v.batch, v.room, config.users, direct);
-          const latency = await latencyRounds(pool, n, config.rounds);
-          const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
-          const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
-          fanoutLine(v.label, n, room, latency, tp);
-          let storm: Storm | undefined;
-          let stormSplit: Storm | undefined;
-          if (n === config.storm && name !== "bare-do") {
-            await waitQuiet(sys);
-            storm = await reconnectStorm(sys, pool, room);
-            log(
-              `    reconnect storm: ${fmtNum(n)} sockets dropped and back${storm.since ? " with since" : ""} in ${(storm.rejoinMs / 1000).toFixed(2)} s, ` +
-                `a message to all of them ${fmtMs(storm.messageMs)} ms later: settled in ${(storm.settleMs / 1000).toFixed(2)} s; ${storm.replayed} frames replayed; server CPU: ${fmtUsage(storm.server)}`,
-            );
-            if (config.stormSplit) {
-              await waitQuiet(sys);
-              stormSplit = await reconnectStorm(sys, pool, room, true);
-              log(
-                `    split storm: the drop took the server ${(stormSplit.closes!.ms / 1000).toFixed(2)} s to go quiet (CPU: ${fmtUsage(stormSplit.closes!.server)}), ` +
-                  `the rejoin from quiet ${(stormSplit.rejoin!.ms / 1000).toFixed(2)} s (CPU: ${fmtUsage(stormSplit.rejoin!.server)})`,
-              );
-            }
-          }
-          const { name: _roomName, ...roomStats } = room;
-          results.fanout.push({
-            label: v.label,
-            n,
-            fresh,
-            room: roomStats,
-            latency,
-            throughput: tp,
-            ...(storm === undefined ? {} : { storm }),
-            ...(stormSplit === undefined ? {} : { stormSplit }),
-          });
-          if (name === "bare-do") {
-            await pool.all(() => ({ cmd: "closeAll", drop: true }));
-            pool.resetProgress();
-            await waitQuiet(sys);
-          } else {
-            await dropRoomAndStop(sys, pool);
-            sys = null;
-          }
-        }
-        await stopSys();
+  const varsOf = (name: SystemName) =>
+    name === "edge-rooms" ? { ...BENCH_VARS, PUSH_SECRET: secret } : {};
+  /** Every room of `name` at `n` (one per variant), measured as repeat `rep`. */
+  const fanoutRooms = async (name: SystemName, n: number, rep: number) => {
+    const vars = varsOf(name);
+    for (const v of variantsOf(name)) {
+      // Every room gets a fresh server: its memory is this room's alone, and nothing left
+      // over from the previous room (a leave storm, garbage) lands in this measurement. The
+      // bare objects' later rooms share the first one's server (only its memory is kept).
+      const fresh = sys === null;
+      if (sys === null) {
+        sys = await startSystem(name, vars, config.source);
+        await waitQuiet(sys);
+        results.rss0[name] ??= rssOf(sys);
       }
-      if (name === "edge-rooms" && config.sharded > 0 && !shardedOnPushServer) {
-        for (const mode of config.shardedModes) {
-          sys = await startSystem(name, shardedVars(vars), config.source);
+      // Past what the dev proxy's descriptors allow, clients go to the runtime itself.
+      const direct = name !== "node-ws" && (config.direct || n > proxyMax);
+      const room = await openRoom(sys, pool, n, v.batch, v.room, config.users, direct);
+      const latency = await latencyRounds(pool, n, config.rounds);
+      const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
+      const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
+      fanoutLine(v.label, n, room, latency, tp);
+      let storm: Storm | undefined;
+      let stormSplit: Storm | undefined;
+      if (n === config.storm && name !== "bare-do") {
+        await waitQuiet(sys);
+        storm = await reconnectStorm(sys, pool, room);
+        log(
+          `    reconnect storm: ${fmtNum(n)} sockets dropped and back${storm.since ? " with since" : ""} in ${(storm.rejoinMs / 1000).toFixed(2)} s, ` +
+            `a message to all of them ${fmtMs(storm.messageMs)} ms later: settled in ${(storm.settleMs / 1000).toFixed(2)} s; ${storm.replayed} frames replayed; server CPU: ${fmtUsage(storm.server)}`,
+        );
+        // The split storm is a diagnosis: the first repeat's is enough.
+        if (config.stormSplit && rep === 0) {
           await waitQuiet(sys);
-          await shardedRoom(sys, mode === "batch=1", true);
+          stormSplit = await reconnectStorm(sys, pool, room, true);
+          log(
+            `    split storm: the drop took the server ${(stormSplit.closes!.ms / 1000).toFixed(2)} s to go quiet (CPU: ${fmtUsage(stormSplit.closes!.server)}), ` +
+              `the rejoin from quiet ${(stormSplit.rejoin!.ms / 1000).toFixed(2)} s (CPU: ${fmtUsage(stormSplit.rejoin!.server)})`,
+          );
+        }
+      }
+      const { name: _roomName, ...roomStats } = room;
+      results.fanout.push({
+        label: v.label,
+        n,
+        fresh,
+        rep,
+        room: roomStats,
+        latency,
+        throughput: tp,
+        ...(storm === undefined ? {} : { storm }),
+        ...(stormSplit === undefined ? {} : { stormSplit }),
+      });
+      if (name === "bare-do") {
+        await pool.all(() => ({ cmd: "closeAll", drop: true }));
+        pool.resetProgress();
+        await waitQuiet(sys);
+      } else {
+        await dropRoomAndStop(sys, pool);
+        sys = null;
+      }
+    }
+    await stopSys();
+  };
+  try {
+    for (let rep = 0; rep < config.repeats; rep++) {
+      if (config.repeats > 1) log(`\n# repeat ${rep + 1} of ${config.repeats} ${at()}`);
+      // Size by size, every system in turn, so a room and its comparators run minutes apart, not
+      // a whole system's run apart; the order flips each repeat, so no system always goes first.
+      const order = rep % 2 === 0 ? config.systems : [...config.systems].reverse();
+      for (const n of config.sizes) {
+        for (const name of order) {
+          log(`\n## ${name} N=${fmtNum(n)} ${at()}`);
+          await fanoutRooms(name, n, rep);
+        }
+      }
+      if (config.systems.includes("edge-rooms") && config.sharded > 0 && !shardedOnPushServer) {
+        for (const mode of config.shardedModes) {
+          sys = await startSystem("edge-rooms", shardedVars(varsOf("edge-rooms")), config.source);
+          await waitQuiet(sys);
+          await shardedRoom(sys, mode === "batch=1", true, rep);
           await sys.stop();
           sys = null;
         }
       }
+    }
+    for (const name of config.systems) {
+      const vars = varsOf(name);
       if (name === "edge-rooms" && config.pushRequests > 0) {
         sys = await startSystem(name, shardedVars(vars), config.source);
         await waitQuiet(sys);
         if (shardedOnPushServer) {
           for (const mode of config.shardedModes) {
-            await shardedRoom(sys, mode === "batch=1", false);
+            await shardedRoom(sys, mode === "batch=1", false, 0);
             await waitQuiet(sys);
           }
         }

@@ -1,0 +1,272 @@
+/**
+ * The benchmark's verdicts with `--repeats`: a target is decided on the median of the ratios of
+ * rooms measured in the same repeat, never on rows of different repeats, and a run of one
+ * repeat reads as it always did. Rows are built here with only what the tables read.
+ */
+import { describe, expect, it } from "vitest";
+import { report, type FanoutRow, type Label, type Results } from "../../bench/report.ts";
+import { median, pairs, targets, verdict } from "../../bench/targets.ts";
+import type { Usage } from "../../bench/procs.ts";
+
+const usage = (cpu: number): Usage => ({
+  wallSec: 1,
+  cpuSec: { runtime: cpu },
+  totalCpuSec: cpu,
+  busiestThread: 0.5,
+  busiestRole: "runtime",
+});
+const rss = (runtime: number) => ({ total: runtime, runtime, proxy: 0 });
+
+interface Spec {
+  rate?: number;
+  p99?: number;
+  joins?: number;
+  /** Runtime bytes per idle socket. */
+  perSocket?: number;
+  stormMs?: number;
+  rep?: number;
+}
+
+function row(label: Label, n: number, s: Spec): FanoutRow {
+  const rate = s.rate ?? 1000;
+  return {
+    label,
+    n,
+    fresh: true,
+    ...(s.rep === undefined ? {} : { rep: s.rep }),
+    room: {
+      n,
+      users: n,
+      batch: false,
+      direct: false,
+      connectPerSec: s.joins ?? 500,
+      connectMs: 1000,
+      settleMs: 2000,
+      rssBefore: rss(0),
+      rssIdle: rss((s.perSocket ?? 1000) * n),
+    },
+    latency: {
+      rounds: 30,
+      samples: 30 * n,
+      p50: 1,
+      p99: s.p99 ?? 10,
+      max: 20,
+      firstPerRound: { median: 1, worst: 2 },
+      lastPerRound: { median: 1, worst: 2 },
+      stalledRounds: [],
+    },
+    throughput: {
+      messages: 100,
+      capped: false,
+      window: 100,
+      deliveries: 100 * n,
+      framesPerMessage: 1,
+      seconds: (100 * n) / rate,
+      perSec: rate,
+      p50: 1,
+      p99: 2,
+      server: usage(1),
+      client: usage(1),
+    },
+    ...(s.stormMs === undefined
+      ? {}
+      : {
+          storm: {
+            n,
+            since: true,
+            rejoinMs: s.stormMs / 2,
+            messageMs: 5,
+            settleMs: s.stormMs,
+            replayed: 0,
+            server: usage(1),
+          },
+        }),
+  };
+}
+
+const results = (fanout: FanoutRow[], repeats = 1): Results => ({
+  machine: {},
+  config: {
+    sizes: [...new Set(fanout.map((f) => f.n))],
+    window: 100,
+    rounds: 30,
+    deliveries: 500_000,
+    burstSec: 45,
+    pushRoom: 100,
+    concurrency: 16,
+    idleSec: 15,
+    repeats,
+  },
+  fanout,
+  rss0: {},
+  hibernation: {},
+  seconds: 1,
+});
+
+const targetRow = (r: Results, start: string) => {
+  const found = targets(r).find((t) => t[0]!.startsWith(start));
+  if (found === undefined) throw new Error(`no target row starting ${start}`);
+  return found;
+};
+
+describe("median", () => {
+  it("is the middle value, or the mean of the two middle ones", () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+});
+
+describe("pairs", () => {
+  it("matches rows by the repeat they were measured in, not by position, and skips a repeat missing a side", () => {
+    const mine = [
+      { rep: 2, v: "m2" },
+      { rep: 0, v: "m0" },
+      { rep: 1, v: "m1" },
+    ];
+    const theirs = [
+      { rep: 0, v: "t0" },
+      { rep: 2, v: "t2" },
+    ];
+    expect(pairs(mine, theirs).map(([a, b]) => [a.v, b.v])).toEqual([
+      ["m2", "t2"],
+      ["m0", "t0"],
+    ]);
+  });
+
+  it("treats rows without a repeat (runs from before --repeats) as the first", () => {
+    const old: { rep?: number; v: number }[] = [{ v: 1 }];
+    expect(pairs(old, [{ rep: 0, v: 2 }])).toHaveLength(1);
+  });
+});
+
+describe("verdict", () => {
+  it("decides on the median of the paired ratios, not on the ratio of the medians", () => {
+    // Medians 100 vs 100 (1.00×) would miss ≥ 1.1; the paired ratios 1.2, 1.25, 0.5 have median 1.2.
+    const v = verdict(
+      [
+        [120, 100],
+        [100, 80],
+        [60, 120],
+      ],
+      (k) => k >= 1.1,
+      String,
+    );
+    expect(v.met).toBe(true);
+    expect(v.measured).toBe(
+      "100 vs 100 (medians); 1.20×, the median of 3 repeats: 1.20×, 1.25×, 0.50×",
+    );
+  });
+
+  it("reads as a plain ratio with one repeat", () => {
+    const v = verdict([[150, 100]], (k) => k >= 1.5, String);
+    expect(v).toEqual({ measured: "150 vs 100 = 1.50×", met: true });
+  });
+});
+
+describe("targets over repeats", () => {
+  it("a slow spell that hits both sides of one repeat does not decide target 1", () => {
+    // Repeat 1 ran on a busy machine: both systems slowed, their ratio held.
+    const r = results(
+      [
+        row("edge-rooms", 100, { rep: 0, rate: 60_000 }),
+        row("partyserver", 100, { rep: 0, rate: 30_000 }),
+        row("edge-rooms", 100, { rep: 1, rate: 30_000 }),
+        row("partyserver", 100, { rep: 1, rate: 15_000 }),
+        row("edge-rooms", 100, { rep: 2, rate: 62_000 }),
+        row("partyserver", 100, { rep: 2, rate: 31_000 }),
+      ],
+      3,
+    );
+    const [, measured, met] = targetRow(r, "1. N=100");
+    expect(met).toBe("met");
+    expect(measured).toContain("2.00×, the median of 3 repeats: 2.00×, 2.00×, 2.00×");
+  });
+
+  it("misses a target when most repeats miss it, whatever one repeat says", () => {
+    const r = results(
+      [
+        row("edge-rooms", 5000, { rep: 0, joins: 900 }),
+        row("partyserver", 5000, { rep: 0, joins: 600 }),
+        row("edge-rooms", 5000, { rep: 1, joins: 500 }),
+        row("partyserver", 5000, { rep: 1, joins: 600 }),
+        row("edge-rooms", 5000, { rep: 2, joins: 550 }),
+        row("partyserver", 5000, { rep: 2, joins: 600 }),
+      ],
+      3,
+    );
+    const [, measured, met] = targetRow(r, "5. N=5,000: joins/s");
+    expect(met).toBe("MISSED");
+    expect(measured).toContain("0.92×, the median of 3 repeats: 1.50×, 0.83×, 0.92×");
+  });
+
+  it("bounds each repeat's p99 by that repeat's partyserver p99 and store-before-send cost", () => {
+    const quad = (rep: number, mine: number, party: number, store: number, fwd: number) => [
+      row("edge-rooms", 1000, { rep, p99: mine }),
+      row("partyserver", 1000, { rep, p99: party }),
+      row("bare-do store-first", 1000, { rep, p99: store }),
+      row("bare-do forward", 1000, { rep, p99: fwd }),
+    ];
+    // Bounds 12, 22 (10 + 12 − 0), 12 (a negative cost counts as 0): ratios 1.0, 0.95, 1.25.
+    const r = results(
+      [...quad(0, 12, 10, 4, 2), ...quad(1, 20.9, 10, 12, 0), ...quad(2, 15, 12, 1, 3)],
+      3,
+    );
+    const [, measured, met] = targetRow(r, "3. N=1,000");
+    expect(met).toBe("met");
+    expect(measured).toContain("the median of 3 repeats: 1.00×, 0.95×, 1.25×");
+  });
+
+  it("decides the storm and memory on paired ratios too", () => {
+    const r = results(
+      [
+        row("edge-rooms", 5000, { rep: 0, stormMs: 9000, perSocket: 170 }),
+        row("partyserver", 5000, { rep: 0, stormMs: 10_000, perSocket: 175 }),
+        row("edge-rooms", 5000, { rep: 1, stormMs: 11_000, perSocket: 180 }),
+        row("partyserver", 5000, { rep: 1, stormMs: 10_000, perSocket: 176 }),
+        row("edge-rooms", 5000, { rep: 2, stormMs: 9500, perSocket: 171 }),
+        row("partyserver", 5000, { rep: 2, stormMs: 10_000, perSocket: 176 }),
+      ],
+      3,
+    );
+    expect(targetRow(r, "5. reconnect storm")[2]).toBe("met");
+    expect(targetRow(r, "5. reconnect storm")[1]).toContain("0.90×, 1.10×, 0.95×");
+    expect(targetRow(r, "6. N=5,000")[2]).toBe("met");
+  });
+
+  it("keeps a single run's wording and verdicts", () => {
+    const r = results([
+      row("edge-rooms", 100, { rate: 1400 }),
+      row("partyserver", 100, { rate: 1000 }),
+    ]);
+    expect(targetRow(r, "1. N=100")).toEqual([
+      "1. N=100: one frame per message ≥ 1.5× partyserver deliveries/s",
+      "1,400 vs 1,000 = 1.40×",
+      "MISSED",
+    ]);
+  });
+});
+
+describe("report over repeats", () => {
+  it("shows each room's repeat and its ratio against partyserver's room of the same repeat", () => {
+    const r = results(
+      [
+        row("edge-rooms", 100, { rep: 0, rate: 3000 }),
+        row("partyserver", 100, { rep: 0, rate: 1000 }),
+        row("partyserver", 100, { rep: 1, rate: 2000 }),
+        row("edge-rooms", 100, { rep: 1, rate: 3000 }),
+      ],
+      2,
+    );
+    const lines = report(r).split("\n");
+    const fanout = lines.filter((l) => /^\| 100 +\| +edge-rooms \|/.test(l));
+    expect(fanout).toHaveLength(2);
+    expect(fanout[0]).toMatch(/\| +1 \| dev proxy \|.*3,000 \(3\.00×\)/);
+    expect(fanout[1]).toMatch(/\| +2 \| dev proxy \|.*3,000 \(1\.50×\)/);
+  });
+
+  it("has no repeat column for a run of one repeat", () => {
+    const r = results([row("edge-rooms", 100, {}), row("partyserver", 100, {})]);
+    expect(report(r)).not.toContain("repeat");
+  });
+});
