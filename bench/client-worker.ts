@@ -135,6 +135,8 @@ let failed = false;
 let presenceSeenAt = 0;
 /** Frames the welcomes since the last `replayed` command said they replay (`replay.count`). */
 let replayed = 0;
+/** Frames and WebSocket messages every socket here received since the last `replayed` command. */
+let received = { frames: 0, messages: 0 };
 
 function fail(message: string): void {
   if (failed) return;
@@ -261,9 +263,11 @@ function onData(c: Client, data: WebSocket.RawData): void {
     c.pongs++;
     return;
   }
+  received.messages++;
   const countBefore = c.count;
   let start = 0;
   for (;;) {
+    received.frames++;
     const nl = text.indexOf("\n", start);
     handleLine(c, nl < 0 ? (start === 0 ? text : text.slice(start)) : text.slice(start, nl), at);
     if (nl < 0) break;
@@ -577,9 +581,10 @@ async function handle(m: Command): Promise<unknown> {
     case "sockets":
       return sockets();
     case "replayed": {
-      const frames = replayed;
+      const counts = { replayed, ...received };
       replayed = 0;
-      return frames;
+      received = { frames: 0, messages: 0 };
+      return counts;
     }
     case "reconnect":
       return reconnect(m.urls, m.readyOn, m.concurrency);

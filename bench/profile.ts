@@ -14,6 +14,7 @@
  *   node bench/profile.ts --rounds 30 [--n 5000]   (single messages, one at a time, instead)
  *   node bench/profile.ts --sharded 5000 [--n 9800]   (any of the above in a sharded room of
  *     SHARD_SOCKETS 5000, one user per socket, as run.ts's sharded room)
+ *   --var NAME=VALUE (repeatable): one more var for this project's Worker, e.g. PRESENCE_MAX=50
  *   node bench/profile.ts --heap [--n 5000] [--users 1000] [--system partyserver|bare-do]
  *     (no profile: the runtime's memory per idle socket, and how much of it is V8's heap before
  *     and after a full garbage collection, asked over the same inspector)
@@ -57,6 +58,7 @@ const { values: args } = parseArgs({
     system: { type: "string", default: "edge-rooms" },
     users: { type: "string" },
     out: { type: "string" },
+    var: { type: "string", multiple: true },
   },
 });
 
@@ -166,6 +168,7 @@ async function main(): Promise<void> {
     RATE_BURST: "1000000",
     PUSH_SECRET: secret,
     ...(sharded ? { SHARDED_ROOMS: "bench-*-sharded-*", SHARD_SOCKETS: args.sharded! } : {}),
+    ...Object.fromEntries((args.var ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
   });
   const pool = new ClientPool(2);
   try {
@@ -193,7 +196,7 @@ async function main(): Promise<void> {
       await waitQuiet(sys);
       await call("Profiler.start");
       const st = await reconnectStorm(sys, pool, room);
-      headline = `reconnect storm of ${n}: back in ${(st.rejoinMs / 1000).toFixed(2)} s, settled in ${(st.settleMs / 1000).toFixed(2)} s`;
+      headline = `reconnect storm of ${n}: back in ${(st.rejoinMs / 1000).toFixed(2)} s, settled in ${(st.settleMs / 1000).toFixed(2)} s, ${((st.received?.frames ?? 0) / n).toFixed(1)} frames in ${((st.received?.messages ?? 0) / n).toFixed(1)} messages per socket`;
     } else if (args.drop) {
       await waitQuiet(sys);
       await call("Profiler.start");

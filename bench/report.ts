@@ -40,6 +40,7 @@ export type Label =
   | "bare-do store-first"
   | "bare-do forward"
   | "bare-do store-first unbatched"
+  | "bare-do greet"
   | "edge-rooms sharded"
   | "edge-rooms sharded batch=1";
 
@@ -186,7 +187,7 @@ export function report(r: Results): string {
           : "The sender sends no `id` (nothing to remember or ack). ") +
         `Burst: the sender keeps ${r.config.window} messages in flight; * = stopped at the ${r.config.burstSec} s cap, before ${fmtNum(r.config.deliveries)} deliveries. ` +
         `Server CPU: all processes of the server (for wrangler dev: the runtime workerd, the dev-proxy workerd, the wrangler Node process, esbuild) over the burst, per delivery; "of which runtime": the workerd that runs the Worker (or the Node peer), what Workers would bill. ` +
-        `bare-do: a Durable Object that sends each turn's texts to every socket as one message, storing each text first (store-first) or not (forward), or stores each and sends it as its own message (store-first unbatched, one frame per message); nothing else.`,
+        `bare-do: a Durable Object that sends each turn's texts to every socket as one message, storing each text first (store-first) or not (forward), or stores each and sends it as its own message (store-first unbatched, one frame per message); nothing else. bare-do greet (only at the storm's N): store-first unbatched, and each socket is sent one frame shaped like this project's welcome as it joins, its join counted once that frame arrives (partyserver's rooms send nothing at join).`,
     );
   }
   const storms = fanout.filter((f) => f.storm !== undefined);

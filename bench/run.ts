@@ -287,6 +287,11 @@ interface Variant {
   label: Label;
   batch: boolean;
   room: string;
+  /**
+   * Only at the storm's N, where it ends with a storm too: a room whose sockets count as joined
+   * on their first frame (a welcome), as this project's do.
+   */
+  greets?: true;
 }
 
 function variantsOf(name: SystemName): Variant[] {
@@ -305,6 +310,10 @@ function variantsOf(name: SystemName): Variant[] {
         { label: "bare-do forward", batch: false, room: "bare~batch-forward~" },
         // One frame per WebSocket message, each stored first: the one-frame mode's bare twin.
         { label: "bare-do store-first unbatched", batch: false, room: "bare~turn~" },
+        // The same, and each socket sent a frame shaped like this project's welcome as it
+        // joins: partyserver's rooms send nothing at join, and this shows what greeting costs
+        // the runtime in the joins and the storm (targets.ts compares them).
+        { label: "bare-do greet", batch: false, room: "bare~greet-turn~", greets: true },
       ];
     default:
       return [{ label: name, batch: false, room: name }];
@@ -428,6 +437,11 @@ async function main(): Promise<void> {
   const fanoutRooms = async (name: SystemName, n: number, rep: number) => {
     const vars = varsOf(name);
     for (const v of variantsOf(name)) {
+      if (v.greets === true && n !== config.storm) continue;
+      // Its joins are compared with rooms that are each the first on a fresh server, and a
+      // server's later rooms join faster (measured: 583, 974, 1,264 and 1,471 joins/s for the
+      // four bare rooms of one server at N = 5,000), so it gets a fresh server of its own.
+      if (v.greets === true) await stopSys();
       // Every room gets a fresh server: its memory is this room's alone, and nothing left
       // over from the previous room (a leave storm, garbage) lands in this measurement. The
       // bare objects' later rooms share the first one's server (only its memory is kept).
@@ -439,19 +453,29 @@ async function main(): Promise<void> {
       }
       // Past what the dev proxy's descriptors allow, clients go to the runtime itself.
       const direct = name !== "node-ws" && (config.direct || n > proxyMax);
-      const room = await openRoom(sys, pool, n, v.batch, v.room, config.users, direct);
+      const room = await openRoom(
+        sys,
+        pool,
+        n,
+        v.batch,
+        v.room,
+        config.users,
+        direct,
+        undefined,
+        v.greets === true ? "welcome" : sys.readyOn,
+      );
       const latency = await latencyRounds(pool, n, config.rounds);
       const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
       const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
       fanoutLine(v.label, n, room, latency, tp);
       let storm: Storm | undefined;
       let stormSplit: Storm | undefined;
-      if (n === config.storm && name !== "bare-do") {
+      if (n === config.storm && (name !== "bare-do" || v.greets === true)) {
         await waitQuiet(sys);
         storm = await reconnectStorm(sys, pool, room);
         log(
           `    reconnect storm: ${fmtNum(n)} sockets dropped and back${storm.since ? " with since" : ""} in ${(storm.rejoinMs / 1000).toFixed(2)} s, ` +
-            `a message to all of them ${fmtMs(storm.messageMs)} ms later: settled in ${(storm.settleMs / 1000).toFixed(2)} s; ${storm.replayed} frames replayed; server CPU: ${fmtUsage(storm.server)}`,
+            `a message to all of them ${fmtMs(storm.messageMs)} ms later: settled in ${(storm.settleMs / 1000).toFixed(2)} s; ${storm.replayed} frames replayed; ${storm.received === undefined ? "" : `received per socket: ${fmtNum(storm.received.frames / n, 1)} frames in ${fmtNum(storm.received.messages / n, 1)} messages; `}server CPU: ${fmtUsage(storm.server)}`,
         );
         // The split storm is a diagnosis: the first repeat's is enough.
         if (config.stormSplit && rep === 0) {

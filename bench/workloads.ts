@@ -71,6 +71,8 @@ export interface Room {
   batch: boolean;
   /** Sockets went to the runtime's own socket, not through wrangler's dev proxy. */
   direct: boolean;
+  /** A socket counts as joined on its first frame ("welcome") or as soon as it is open. */
+  readyOn: "welcome" | "open";
   connectPerSec: number;
   connectMs: number;
   settleMs: number;
@@ -97,6 +99,8 @@ export async function openRoom(
   direct = false,
   /** Runs once every socket is in, before the wait for quiet (a profile of the joins ends here). */
   joined: () => Promise<void> = async () => {},
+  /** The system's, unless the room greets where the system does not (bare-do's `greet-turn`). */
+  readyOn: "welcome" | "open" = sys.readyOn,
 ): Promise<Room> {
   const name = `bench-${tag}-${label}-${n}${batch ? "b" : ""}`;
   if (direct && (await sys.directBase()) === null) {
@@ -112,7 +116,7 @@ export async function openRoom(
     return pool.all<{ tokens: (string | null)[] }>((w) => ({
       cmd: "connect",
       urls: shares[w]!,
-      readyOn: sys.readyOn,
+      readyOn,
       concurrency: 32,
     }));
   };
@@ -139,6 +143,7 @@ export async function openRoom(
     users: Math.min(n, users),
     batch,
     direct,
+    readyOn,
     connectMs,
     connectPerSec: n / (connectMs / 1000),
     settleMs,
@@ -366,6 +371,11 @@ export interface Storm {
   messageMs: number;
   /** Frames replayed to the rejoining sockets (with `since`: none should be, nothing was missed). */
   replayed: number;
+  /**
+   * Frames and WebSocket messages all sockets received from the drop to the settled message,
+   * the welcomes and that message included (older runs lack it).
+   */
+  received?: { frames: number; messages: number };
   /** The server's CPU from the drop to the settled message. */
   server: Usage;
   /**
@@ -420,7 +430,7 @@ export async function reconnectStorm(
     const back = await pool.all<{ droppedAt: number; openedAt: number }>((w) => ({
       cmd: "reconnect",
       urls: urls[w]!,
-      readyOn: sys.readyOn,
+      readyOn: room.readyOn,
       concurrency: 32,
     }));
     droppedAt = Math.min(...back.map((b) => b.droppedAt));
@@ -435,7 +445,7 @@ export async function reconnectStorm(
     await pool.all((w) => ({
       cmd: "connect",
       urls: urls[w]!,
-      readyOn: sys.readyOn,
+      readyOn: room.readyOn,
       concurrency: 32,
     }));
     openedAt = nowMs();
@@ -450,7 +460,11 @@ export async function reconnectStorm(
   if (c.deliveries !== room.n)
     throw new Error(`reconnect storm: ${c.deliveries} deliveries, expected ${room.n}`);
   const server = usageBetween(server0, snapshot(pids));
-  const replayed = (await pool.all<number>(() => ({ cmd: "replayed" }))).reduce((a, b) => a + b, 0);
+  const counts = await pool.all<{ replayed: number; frames: number; messages: number }>(() => ({
+    cmd: "replayed",
+  }));
+  const sum = (k: "replayed" | "frames" | "messages") => counts.reduce((a, c) => a + c[k], 0);
+  const replayed = sum("replayed");
   return {
     n: room.n,
     since,
@@ -458,6 +472,7 @@ export async function reconnectStorm(
     settleMs: c.lastAt - droppedAt,
     messageMs: c.lastAt - c.firstSendAt,
     replayed,
+    received: { frames: sum("frames"), messages: sum("messages") },
     server,
     ...(closes === undefined ? {} : { closes }),
     ...(rejoin === undefined ? {} : { rejoin }),

@@ -39,6 +39,7 @@ function row(label: Label, n: number, s: Spec): FanoutRow {
       users: n,
       batch: false,
       direct: false,
+      readyOn: "open",
       connectPerSec: s.joins ?? 500,
       connectMs: 1000,
       settleMs: 2000,
@@ -232,6 +233,36 @@ describe("targets over repeats", () => {
     expect(targetRow(r, "5. reconnect storm")[2]).toBe("met");
     expect(targetRow(r, "5. reconnect storm")[1]).toContain("0.90×, 1.10×, 0.95×");
     expect(targetRow(r, "6. N=5,000")[2]).toBe("met");
+  });
+
+  it("sets joins and the storm beside a bare object that greets each socket, when one ran", () => {
+    const r = results(
+      [
+        row("edge-rooms", 5000, { rep: 0, joins: 660, stormMs: 10_500 }),
+        row("partyserver", 5000, { rep: 0, joins: 780, stormMs: 9000 }),
+        row("bare-do greet", 5000, { rep: 0, joins: 640, stormMs: 11_000 }),
+        row("bare-do greet", 5000, { rep: 1, joins: 700, stormMs: 10_000 }),
+        row("partyserver", 5000, { rep: 1, joins: 760, stormMs: 8800 }),
+        row("edge-rooms", 5000, { rep: 1, joins: 735, stormMs: 10_400 }),
+      ],
+      2,
+    );
+    const joins = targets(r).filter((t) => t[0]!.startsWith("5. N=5,000"));
+    expect(joins.map((t) => t[2])).toEqual(["MISSED", "met"]);
+    expect(joins[1]![0]).toContain("a bare object that sends each socket one welcome-sized frame");
+    // 660 / 640 and 735 / 700, paired by repeat, not by the order the rows were written in.
+    expect(joins[1]![1]).toContain("the median of 2 repeats: 1.03×, 1.05×");
+    const storms = targets(r).filter((t) => t[0]!.startsWith("5. reconnect storm"));
+    expect(storms.map((t) => t[2])).toEqual(["MISSED", "met"]);
+    expect(storms[1]![1]).toContain("0.95×, 1.04×");
+  });
+
+  it("leaves the bare greeting rows out when no such room ran", () => {
+    const r = results([
+      row("edge-rooms", 5000, { joins: 800, stormMs: 9000 }),
+      row("partyserver", 5000, { joins: 780, stormMs: 9500 }),
+    ]);
+    expect(targets(r).filter((t) => t[0]!.includes("welcome-sized"))).toEqual([]);
   });
 
   it("keeps a single run's wording and verdicts", () => {

@@ -14,6 +14,9 @@
  * - `batch-turn`: `turn`, but each socket gets the turn's texts as one newline-joined message
  *   (what `batch=1` does), so the sends stop mattering and the cost of an inbound message shows.
  * - `batch-forward`: `batch-turn` without the INSERTs.
+ * - `greet-turn`: `turn`, and every socket that joins is sent one frame the size and shape of
+ *   this project's `welcome` on the next turn (what a room that must greet each socket pays the
+ *   runtime, beside rooms that send nothing at join: `npm run bench`'s joins and storm).
  *
  * The other modes send one frame per WebSocket message; only when and after what differs.
  *
@@ -44,6 +47,9 @@ export class BareRoom extends DurableObject<Env> {
   readonly #mode = modeOf(this.ctx.id.name, this.env.MODE);
   #seq = 0;
   #queued: string[] = [];
+  /** `greet-turn`: sockets that joined this turn, greeted at its end. */
+  #joined: WebSocket[] = [];
+  #scheduled = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -106,6 +112,10 @@ export class BareRoom extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     this.#sockets.add(server);
+    if (this.#mode === "greet-turn") {
+      this.#joined.push(server);
+      this.#schedule();
+    }
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -125,6 +135,7 @@ export class BareRoom extends DurableObject<Env> {
         this.#queue(text);
         return;
       case "turn":
+      case "greet-turn":
       case "forward-turn":
       case "batch-turn":
       case "batch-forward":
@@ -137,7 +148,13 @@ export class BareRoom extends DurableObject<Env> {
 
   #queue(text: string): void {
     this.#queued.push(text);
-    if (this.#queued.length === 1) setTimeout(() => this.#flush(), 0);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setTimeout(() => this.#flush(), 0);
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
@@ -150,11 +167,39 @@ export class BareRoom extends DurableObject<Env> {
   }
 
   #flush(): void {
+    this.#scheduled = false;
     const texts = this.#queued;
     this.#queued = [];
-    if (this.#mode === "turn" || this.#mode === "batch-turn") for (const t of texts) this.#store(t);
+    const joined = this.#joined;
+    this.#joined = [];
+    for (const ws of joined) {
+      try {
+        ws.send(this.#welcome());
+      } catch {
+        // gone already
+      }
+    }
+    if (this.#mode === "turn" || this.#mode === "batch-turn" || this.#mode === "greet-turn")
+      for (const t of texts) this.#store(t);
     if (this.#mode.startsWith("batch-")) this.#broadcast(texts.join("\n"));
     else for (const t of texts) this.#broadcast(t);
+  }
+
+  /**
+   * A `welcome` as this project sends it to a socket that rejoins a room above PRESENCE_MAX:
+   * who it is (with a guest token of a signed token's length), the count instead of a member
+   * list, the seq, an empty replay. No `seq` field, so the bench client checks no order here.
+   */
+  #welcome(): string {
+    return JSON.stringify({
+      type: "welcome",
+      room: this.ctx.id.name,
+      self: { id: "guest_0123456789abcdef", name: "u0", token: "t".repeat(240) },
+      members: null,
+      count: this.#sockets.size,
+      last_seq: this.#seq,
+      replay: { from: this.#seq + 1, count: 0, complete: true },
+    });
   }
 
   #store(text: string): void {
