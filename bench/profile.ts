@@ -15,6 +15,8 @@
  *   node bench/profile.ts --sharded 5000 [--n 9800]   (any of the above in a sharded room of
  *     SHARD_SOCKETS 5000, one user per socket, as run.ts's sharded room)
  *   --var NAME=VALUE (repeatable): one more var for this project's Worker, e.g. PRESENCE_MAX=50
+ *   node bench/profile.ts --joins|--storm --system bare-do [--n 5000]   (the bare greeting room's
+ *     instead: each socket sent one welcome-sized frame as it joins, nothing else)
  *   node bench/profile.ts --heap [--n 5000] [--users 1000] [--system partyserver|bare-do]
  *     (no profile: the runtime's memory per idle socket, and how much of it is V8's heap before
  *     and after a full garbage collection, asked over the same inspector)
@@ -29,7 +31,13 @@ import WebSocket from "ws";
 import { ClientPool } from "./clients.ts";
 import { generateSecret } from "../src/protocol/webhook.ts";
 import { push } from "./push.ts";
-import { startEdgeRooms, startSystem, type RunningSystem, type SystemName } from "./systems.ts";
+import {
+  startBareDo,
+  startEdgeRooms,
+  startSystem,
+  type RunningSystem,
+  type SystemName,
+} from "./systems.ts";
 import {
   dropRoomAndStop,
   latencyRounds,
@@ -163,13 +171,17 @@ async function main(): Promise<void> {
   const n = Number(args.n);
   const secret = generateSecret();
   const sharded = args.sharded !== undefined;
-  const sys = await startEdgeRooms({
-    RATE_PER_SEC: "1000000",
-    RATE_BURST: "1000000",
-    PUSH_SECRET: secret,
-    ...(sharded ? { SHARDED_ROOMS: "bench-*-sharded-*", SHARD_SOCKETS: args.sharded! } : {}),
-    ...Object.fromEntries((args.var ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
-  });
+  // --system bare-do: its greeting room (bare-do's `greet-turn`), for the joins and the storm.
+  const bare = args.system === "bare-do";
+  const sys = bare
+    ? await startBareDo()
+    : await startEdgeRooms({
+        RATE_PER_SEC: "1000000",
+        RATE_BURST: "1000000",
+        PUSH_SECRET: secret,
+        ...(sharded ? { SHARDED_ROOMS: "bench-*-sharded-*", SHARD_SOCKETS: args.sharded! } : {}),
+        ...Object.fromEntries((args.var ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
+      });
   const pool = new ClientPool(2);
   try {
     const call = await devtools(await inspectorUrl(sys));
@@ -183,8 +195,18 @@ async function main(): Promise<void> {
     const joined = async () => {
       if (args.joins) joinsProfile = await call("Profiler.stop");
     };
-    const label = sharded ? "sharded" : "profile";
-    const room = await openRoom(sys, pool, n, args.batch, label, users, n > 4000, joined);
+    const label = bare ? "bare~greet-turn~" : sharded ? "sharded" : "profile";
+    const room = await openRoom(
+      sys,
+      pool,
+      n,
+      args.batch,
+      label,
+      users,
+      n > 4000,
+      joined,
+      bare ? "welcome" : sys.readyOn,
+    );
     if (!args.storm && !args.drop && !args.joins) await call("Profiler.start");
     let headline: string;
     if (args.joins) {
