@@ -6,7 +6,8 @@
  *
  *   node bench/profile.ts [--n 100] [--batch] [--messages 2000] [--out burst.cpuprofile]
  *   node bench/profile.ts --push 1000 [--per-request 1] [--n 100] [--batch]   (signed /push instead)
- *   node bench/profile.ts --storm [--n 5000] [--users 1000]   (a reconnect storm instead)
+ *   node bench/profile.ts --storm [--split] [--n 5000] [--users 1000]   (a reconnect storm instead;
+ *     --split: the drop, then the rejoin once the server is quiet, in one profile)
  *   node bench/profile.ts --drop [--n 5000] [--users 1000]   (only its first half: every socket
  *     dropped at once, profiled for --seconds, as the profiler keeps the runtime from ever
  *     looking quiet)
@@ -57,6 +58,7 @@ const { values: args } = parseArgs({
     push: { type: "string" },
     "per-request": { type: "string", default: "1" },
     storm: { type: "boolean", default: false },
+    split: { type: "boolean", default: false },
     drop: { type: "boolean", default: false },
     joins: { type: "boolean", default: false },
     seconds: { type: "string", default: "15" },
@@ -217,7 +219,7 @@ async function main(): Promise<void> {
     } else if (args.storm) {
       await waitQuiet(sys);
       await call("Profiler.start");
-      const st = await reconnectStorm(sys, pool, room);
+      const st = await reconnectStorm(sys, pool, room, args.split);
       headline = `reconnect storm of ${n}: back in ${(st.rejoinMs / 1000).toFixed(2)} s, settled in ${(st.settleMs / 1000).toFixed(2)} s, ${((st.received?.frames ?? 0) / n).toFixed(1)} frames in ${((st.received?.messages ?? 0) / n).toFixed(1)} messages per socket`;
     } else if (args.drop) {
       await waitQuiet(sys);
