@@ -416,7 +416,7 @@ export function report(r: Results): string {
       ),
     );
     out.push(
-      `\nPer idle socket: (RSS once the N sockets joined and the server went quiet − RSS of the fresh server) / N. bare-do store-first: the bare object's room, the first on its fresh server (its other modes' rooms follow on the same server, so their memory is not shown).`,
+      `\nPer idle socket: (RSS once the N sockets joined and the server went quiet − RSS of the fresh server) / N. bare-do store-first: the bare object's room, the first on its fresh server (its other modes' rooms follow on the same server, so their memory is not shown); bare-do greet: on a fresh server of its own.`,
     );
   }
   const hib = Object.entries(r.hibernation) as [SystemName, Hibernation][];
