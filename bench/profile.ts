@@ -16,6 +16,7 @@
  *   node bench/profile.ts --sharded 5000 [--n 9800]   (any of the above in a sharded room of
  *     SHARD_SOCKETS 5000, one user per socket, as run.ts's sharded room)
  *   --var NAME=VALUE (repeatable): one more var for this project's Worker, e.g. PRESENCE_MAX=50
+ *   node bench/profile.ts --joins|--storm --system partyserver [--n 5000]   (partyserver's room's)
  *   node bench/profile.ts --joins|--storm --system bare-do [--n 5000]   (the bare greeting room's
  *     instead: each socket sent one welcome-sized frame as it joins, nothing else)
  *   node bench/profile.ts --heap [--n 5000] [--users 1000] [--system partyserver|bare-do]
@@ -177,13 +178,15 @@ async function main(): Promise<void> {
   const bare = args.system === "bare-do";
   const sys = bare
     ? await startBareDo()
-    : await startEdgeRooms({
-        RATE_PER_SEC: "1000000",
-        RATE_BURST: "1000000",
-        PUSH_SECRET: secret,
-        ...(sharded ? { SHARDED_ROOMS: "bench-*-sharded-*", SHARD_SOCKETS: args.sharded! } : {}),
-        ...Object.fromEntries((args.var ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
-      });
+    : args.system === "partyserver"
+      ? await startSystem("partyserver", {})
+      : await startEdgeRooms({
+          RATE_PER_SEC: "1000000",
+          RATE_BURST: "1000000",
+          PUSH_SECRET: secret,
+          ...(sharded ? { SHARDED_ROOMS: "bench-*-sharded-*", SHARD_SOCKETS: args.sharded! } : {}),
+          ...Object.fromEntries((args.var ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
+        });
   const pool = new ClientPool(2);
   try {
     const call = await devtools(await inspectorUrl(sys));

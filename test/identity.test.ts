@@ -6,8 +6,9 @@
  * desk roles.
  */
 import { env, exports } from "cloudflare:workers";
-import { sign } from "hono/jwt";
+import { sign, verify } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
+import { mintGuestToken } from "../src/worker/auth";
 import { Client, type Frame, uniqueRoom } from "./helpers";
 
 const opened: Client[] = [];
@@ -217,6 +218,24 @@ describe("guests", () => {
       token: first.self.token,
     });
     expect(atDesk.self.id).toBe(first.self.id);
+  });
+
+  it("keep a token under a day old as it is, and get one lasting 30 days for an older one", async () => {
+    const { welcome: first } = await welcomed("room", uniqueRoom(), { name: "Ann" });
+    const now = Math.floor(Date.now() / 1000);
+    const days = (d: number) => d * 24 * 3600;
+    // Made an hour ago: signing it again now would give another string (a later exp).
+    const recent = await mintGuestToken(first.self.id, "Ann", secret(), now - 3600);
+    const { welcome: soon } = await welcomed("room", uniqueRoom(), { token: recent });
+    expect(soon.self).toMatchObject({ id: first.self.id, name: "Ann", token: recent });
+
+    const old = await mintGuestToken(first.self.id, "Ann", secret(), now - days(2));
+    const { welcome: later } = await welcomed("room", uniqueRoom(), { token: old });
+    expect(later.self).toMatchObject({ id: first.self.id, name: "Ann" });
+    expect(later.self.token).not.toBe(old);
+    const renewed = await verify(later.self.token, secret(), "HS256");
+    expect(renewed).toMatchObject({ sub: first.self.id, name: "Ann", role: "guest" });
+    expect(renewed.exp).toBeGreaterThanOrEqual(now + days(30));
   });
 
   it("two sockets with one guest token are one member", async () => {

@@ -1,10 +1,11 @@
 /**
  * Unit tests of src/protocol/: the name rules, display names, limits from the environment,
- * close codes, the UTF-8 size check and the one parser every inbound client frame goes through
- *. Pure functions, so no room or socket is involved, except where
+ * close codes, the UTF-8 size check, the URL that carries a checked join from the Worker to its
+ * object, and the one parser every inbound client frame goes through. Pure functions, so no room or socket is involved, except where
  * the runtime's own `WebSocket.close` is the judge of which close codes can be answered.
  */
 import { describe, expect, it } from "vitest";
+import { connectUrl, readJoin, type Join } from "../src/protocol/contract";
 import {
   DEFAULT_HISTORY_PAGE,
   MAX_HISTORY_PAGE,
@@ -280,6 +281,56 @@ describe("readLimits", () => {
     ] as const) {
       expect(() => readLimits({ [name]: "0.5" }), `${name}=0.5`).toThrow(name);
     }
+  });
+});
+
+describe("connectUrl and readJoin", () => {
+  it("carry every field of a join across, whatever characters its names hold", () => {
+    const joins: Join[] = [
+      {
+        name: "lobby",
+        user: "guest-AbC_12-xyz90",
+        displayName: "Ann & Bo = 100% + more?#/\u00e9\u4f60\u597d \ud83d\ude00",
+        role: "member",
+        since: 41,
+        batch: true,
+        guestToken: "eyJh.eyJz-_.c2ln",
+      },
+      {
+        name: "desk-1",
+        user: "42",
+        displayName: "  spaced  ",
+        role: "agent",
+        since: 0,
+        batch: false,
+      },
+      {
+        name: "r",
+        user: "u",
+        displayName: "x",
+        role: "member",
+        since: undefined,
+        batch: false,
+        raw: true,
+      },
+    ];
+    for (const join of joins) expect(readJoin(new URL(connectUrl(join)))).toEqual(join);
+  });
+
+  it("cannot be made to carry a second identity through a value", () => {
+    const url = new URL(
+      connectUrl({
+        name: "lobby",
+        user: "ann",
+        displayName: "x&user=mallory&role=agent",
+        role: "member",
+        since: undefined,
+        batch: false,
+      }),
+    );
+    expect(url.searchParams.getAll("user")).toEqual(["ann"]);
+    expect(url.searchParams.getAll("role")).toEqual(["member"]);
+    expect(readJoin(url)).toMatchObject({ user: "ann", role: "member" });
   });
 });
 

@@ -6,7 +6,13 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it } from "vitest";
-import { GUEST_TOKEN_TTL_SEC, mintGuestToken, verifyJoinToken } from "../src/worker/auth";
+import {
+  GUEST_TOKEN_RENEW_SEC,
+  GUEST_TOKEN_TTL_SEC,
+  mintGuestToken,
+  renewedGuestToken,
+  verifyJoinToken,
+} from "../src/worker/auth";
 import { type Client, join, open, request, uniqueRoom } from "./helpers";
 
 const joinSecret = (): string => {
@@ -292,6 +298,31 @@ describe("verifyJoinToken: kinds of place and guests", () => {
     const check = await verifyJoinToken(t, joinSecret(), room);
     expect(check.ok && check.claims.exp).toBe(now + GUEST_TOKEN_TTL_SEC);
     expect(GUEST_TOKEN_TTL_SEC).toBe(30 * 24 * 3600);
+  });
+
+  it("hands a guest token back while it is under GUEST_TOKEN_RENEW_SEC old, then a new one", async () => {
+    const now = nowSec();
+    const renewed = async (ageSec: number) => {
+      const t = await mintGuestToken("guest-0123456789ab", "Ann", joinSecret(), now - ageSec);
+      const check = await verifyJoinToken(t, joinSecret(), room);
+      if (!check.ok) throw new Error(check.message);
+      const out = await renewedGuestToken(t, check.claims, joinSecret(), now);
+      return out === t ? "same" : await verifyJoinToken(out, joinSecret(), room);
+    };
+    expect(await renewed(0)).toBe("same");
+    expect(await renewed(GUEST_TOKEN_RENEW_SEC - 1)).toBe("same");
+    for (const age of [GUEST_TOKEN_RENEW_SEC, GUEST_TOKEN_TTL_SEC - 60]) {
+      expect(await renewed(age)).toMatchObject({
+        ok: true,
+        claims: {
+          sub: "guest-0123456789ab",
+          name: "Ann",
+          role: "guest",
+          exp: now + GUEST_TOKEN_TTL_SEC,
+        },
+      });
+    }
+    expect(GUEST_TOKEN_RENEW_SEC).toBe(24 * 3600);
   });
 });
 

@@ -36,7 +36,8 @@ export class Identity {
   }
 
   /**
-   * The room welcomed us. Every guest welcome carries a fresh token (its 30 days start again):
+   * The room welcomed us. Every guest welcome carries a token good for 29 days or more (the
+   * same one while it is under a day old, else a new one whose 30 days start again):
    * the next join must use it, or a reconnect would be a new guest whose re-sent frames are
    * someone else's. A backend's token stays what it is.
    */

@@ -46,8 +46,14 @@ export interface Place {
   name: string;
 }
 
-/** How long a guest token lasts; every guest join hands out a fresh one. */
+/** How long a guest token lasts; a guest's join hands out one that lasts about this long. */
 export const GUEST_TOKEN_TTL_SEC = 30 * 24 * 60 * 60;
+/**
+ * A guest token younger than this is handed back as it came, not signed again: it still lasts
+ * 29 days or more. A reconnect storm is thousands of guests rejoining at once with tokens made
+ * minutes ago, and signing each anew was a measured part of every rejoin (`npm run bench`).
+ */
+export const GUEST_TOKEN_RENEW_SEC = 24 * 60 * 60;
 
 export interface JoinClaims {
   sub: string;
@@ -133,6 +139,22 @@ export async function verifyJoinToken(
     ok: true,
     claims: { sub, name: display, role: role ?? "member", place: tokenPlace, exp },
   };
+}
+
+/**
+ * The guest token a guest who joined with `token` (already verified: `claims`) is handed in its
+ * welcome: that same token while it is younger than GUEST_TOKEN_RENEW_SEC, else a new one that
+ * lasts GUEST_TOKEN_TTL_SEC from now. Either way it names the same guest.
+ */
+export function renewedGuestToken(
+  token: string,
+  claims: JoinClaims,
+  secret: string,
+  nowSec: number,
+): Promise<string> {
+  if (claims.exp - nowSec > GUEST_TOKEN_TTL_SEC - GUEST_TOKEN_RENEW_SEC)
+    return Promise.resolve(token);
+  return mintGuestToken(claims.sub, claims.name, secret, nowSec);
 }
 
 /** A guest token: the only proof of a guest id, made here and nowhere else. */

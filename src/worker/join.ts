@@ -10,7 +10,14 @@
  * the frame.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { mintGuestToken, originAllowed, verifyJoinToken, type Place, type PlaceKind } from "./auth";
+import {
+  mintGuestToken,
+  originAllowed,
+  renewedGuestToken,
+  verifyJoinToken,
+  type Place,
+  type PlaceKind,
+} from "./auth";
 import { ApiError } from "./errors";
 import { askConnectHook, connectHookFor, connectRequest } from "./hooks/connect";
 import { logEvent } from "./log";
@@ -186,7 +193,12 @@ export async function checkJoin(
       user: sub,
       displayName: name,
       role: "member",
-      guestToken: await guestToken(sub, name, secret),
+      guestToken: await renewedGuestToken(
+        token,
+        check.claims,
+        secret,
+        Math.floor(Date.now() / 1000),
+      ),
     });
   }
   return admitUser(

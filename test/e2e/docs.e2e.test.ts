@@ -253,7 +253,7 @@ const CHECKS: Record<string, Check> = {
         sub: first!.self.id,
         role: "guest",
       });
-      // Joining with it elsewhere is the same guest, handed a fresh token.
+      // Joining with it elsewhere is the same guest, handed a token again (this one: it is new).
       expect(again).toMatchObject({
         type: "welcome",
         room: "random",
