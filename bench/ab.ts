@@ -2,12 +2,15 @@
  * Two versions of this project against each other, on the joins and the reconnect storm of one
  * big room: is a change to the join path faster, or only a different draw of the noise?
  *
- *   node bench/ab.ts --base DIR [--head DIR] [--rounds 4] [--n 5000] [--users 1000] [--batch]
+ *   node bench/ab.ts --base DIR [--head DIR] [--rounds 4] [--n 5000] [--users 1000] [--batch] [--burst]
+ *                    [--head-var NAME=VALUE] [--base-var NAME=VALUE]   (repeatable: vars of one side)
  *
  * DIR is another checkout of the project (e.g. `git worktree add /tmp/base HEAD~1`); "head" is
- * this one unless --head names another (two copies of one version measure the noise). Each round starts a fresh server for each version in turn (the first version of a
+ * this one unless --head names another (two copies of one version measure the noise). With
+ * --head-var, one checkout can be measured against itself with a setting changed. Each round starts a fresh server for each version in turn (the first version of a
  * round flips every round, so neither always runs on a warmer machine), opens a room of N
- * sockets, waits for quiet, and drops and reconnects every socket at once, as `run.ts` does.
+ * sockets, waits for quiet, and drops and reconnects every socket at once, as `run.ts` does
+ * (with --burst, after the latency rounds and the burst `run.ts` runs in the room first).
  * A server's later rooms join faster than its first, so every measurement has a server of its
  * own. Printed: each round's joins/s, storm settle time and runtime CPU per socket, then the
  * median of the per-round ratios (head over base), the figure to trust on this noisy machine.
@@ -18,7 +21,14 @@ import { parseArgs } from "node:util";
 import { ClientPool } from "./clients.ts";
 import { ROOT, startEdgeRooms } from "./systems.ts";
 import { median } from "./targets.ts";
-import { dropRoomAndStop, openRoom, reconnectStorm, waitQuiet } from "./workloads.ts";
+import {
+  dropRoomAndStop,
+  latencyRounds,
+  openRoom,
+  reconnectStorm,
+  throughput,
+  waitQuiet,
+} from "./workloads.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -28,6 +38,9 @@ const { values: args } = parseArgs({
     n: { type: "string", default: "5000" },
     users: { type: "string", default: "1000" },
     batch: { type: "boolean", default: false },
+    burst: { type: "boolean", default: false },
+    "head-var": { type: "string", multiple: true },
+    "base-var": { type: "string", multiple: true },
   },
 });
 
@@ -37,12 +50,28 @@ interface Measured {
   cpuMsPerSocket: number;
 }
 
-async function measure(source: string, round: number, n: number, users: number) {
-  const sys = await startEdgeRooms({ RATE_PER_SEC: "1000000", RATE_BURST: "1000000" }, source);
+const varsOf = (list: string[] | undefined): Record<string, string> =>
+  Object.fromEntries((list ?? []).map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
+
+async function measure(
+  source: string,
+  vars: Record<string, string>,
+  round: number,
+  n: number,
+  users: number,
+) {
+  const sys = await startEdgeRooms(
+    { RATE_PER_SEC: "1000000", RATE_BURST: "1000000", ...vars },
+    source,
+  );
   const pool = new ClientPool(2);
   try {
     // Rooms above 4,000 sockets connect to the runtime's own socket, as in run.ts.
     const room = await openRoom(sys, pool, n, args.batch, `ab${round}`, users, n > 4000);
+    if (args.burst) {
+      await latencyRounds(pool, n, 30);
+      await throughput(sys, pool, n, Math.max(200, Math.ceil(500_000 / n)), 100, 45);
+    }
     await waitQuiet(sys);
     const storm = await reconnectStorm(sys, pool, room);
     return {
@@ -58,6 +87,7 @@ async function measure(source: string, round: number, n: number, users: number) 
 
 async function main(): Promise<void> {
   const sources = { head: resolve(args.head ?? ROOT), base: resolve(args.base ?? "") };
+  const vars = { head: varsOf(args["head-var"]), base: varsOf(args["base-var"]) };
   for (const [which, dir] of Object.entries(sources)) {
     if (args.base === undefined || !existsSync(resolve(dir, "src")))
       throw new Error(`--${which} ${dir}: not a checkout of this project (no src/ there)`);
@@ -69,7 +99,7 @@ async function main(): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     const order: ("head" | "base")[] = r % 2 === 0 ? ["base", "head"] : ["head", "base"];
     for (const which of order) {
-      const m = await measure(sources[which], r, n, users);
+      const m = await measure(sources[which], vars[which], r, n, users);
       got[which].push(m);
       console.log(
         `round ${r + 1} ${which}: ${m.joinsPerSec.toFixed(0)} joins/s, storm settled in ${m.settleS.toFixed(2)} s, ${m.cpuMsPerSocket.toFixed(2)} ms runtime CPU per socket`,
