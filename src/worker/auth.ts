@@ -46,12 +46,13 @@ export interface Place {
   name: string;
 }
 
-/** How long a guest token lasts; a guest's join hands out one that lasts about this long. */
+/** How long a new guest token lasts; every guest's welcome has one with 29 days or more left. */
 export const GUEST_TOKEN_TTL_SEC = 30 * 24 * 60 * 60;
 /**
  * A guest token younger than this is handed back as it came, not signed again: it still lasts
  * 29 days or more. A reconnect storm is thousands of guests rejoining at once with tokens made
- * minutes ago, and signing each anew was a measured part of every rejoin (`npm run bench`).
+ * minutes ago: not signing them again, with two smaller changes to the join, made the storm of
+ * 5,000 sockets settle in 0.88× the time (`node bench/ab.ts`, docs/BENCHMARKS.md).
  */
 export const GUEST_TOKEN_RENEW_SEC = 24 * 60 * 60;
 
