@@ -48,6 +48,8 @@ interface Measured {
   joinsPerSec: number;
   settleS: number;
   cpuMsPerSocket: number;
+  /** Frames each socket received in the storm: the welcome, presence, the settling message. */
+  framesPerSocket: number;
 }
 
 const varsOf = (list: string[] | undefined): Record<string, string> =>
@@ -78,6 +80,7 @@ async function measure(
       joinsPerSec: room.connectPerSec,
       settleS: storm.settleMs / 1000,
       cpuMsPerSocket: ((storm.server.cpuSec.runtime ?? 0) * 1000) / n,
+      framesPerSocket: (storm.received?.frames ?? 0) / n,
     } satisfies Measured;
   } finally {
     await dropRoomAndStop(sys, pool);
@@ -102,11 +105,11 @@ async function main(): Promise<void> {
       const m = await measure(sources[which], vars[which], r, n, users);
       got[which].push(m);
       console.log(
-        `round ${r + 1} ${which}: ${m.joinsPerSec.toFixed(0)} joins/s, storm settled in ${m.settleS.toFixed(2)} s, ${m.cpuMsPerSocket.toFixed(2)} ms runtime CPU per socket`,
+        `round ${r + 1} ${which}: ${m.joinsPerSec.toFixed(0)} joins/s, storm settled in ${m.settleS.toFixed(2)} s, ${m.cpuMsPerSocket.toFixed(2)} ms runtime CPU per socket, ${m.framesPerSocket.toFixed(1)} frames per socket`,
       );
     }
   }
-  const ratio = (k: keyof Measured) =>
+  const ratio = (k: Exclude<keyof Measured, "framesPerSocket">) =>
     median(got.head.map((h, i) => h[k] / got.base[i]![k])).toFixed(3);
   console.log(
     `head over base, median of ${rounds} paired ratios: joins/s ${ratio("joinsPerSec")}×, storm settle ${ratio("settleS")}×, storm CPU per socket ${ratio("cpuMsPerSocket")}×`,
