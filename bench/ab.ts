@@ -89,10 +89,12 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  const sources = { head: resolve(args.head ?? ROOT), base: resolve(args.base ?? "") };
+  if (args.base === undefined)
+    throw new Error("--base DIR is required: the checkout to measure this one against");
+  const sources = { head: resolve(args.head ?? ROOT), base: resolve(args.base) };
   const vars = { head: varsOf(args["head-var"]), base: varsOf(args["base-var"]) };
   for (const [which, dir] of Object.entries(sources)) {
-    if (args.base === undefined || !existsSync(resolve(dir, "src")))
+    if (!existsSync(resolve(dir, "src")))
       throw new Error(`--${which} ${dir}: not a checkout of this project (no src/ there)`);
   }
   const n = Number(args.n);
