@@ -7,7 +7,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
-import { Presence } from "../src/objects/presence";
+import { LEAVES_WAIT_INTERVALS, Presence } from "../src/objects/presence";
 import { join, uniqueRoom, type Client, type Frame } from "./helpers";
 
 const MAX = 6;
@@ -38,6 +38,24 @@ async function fill(room: string, n: number) {
 }
 
 const isCount = (f: Frame) => f.type === "presence" && f.action === "count";
+
+/** A room of `n` members as Presence sees it, recording what it broadcasts. */
+const fakeRoom = (n: () => number) => {
+  const sent: Frame[] = [];
+  const armed: number[] = [];
+  return {
+    sent,
+    armed,
+    room: {
+      count: n,
+      list: () => Array.from({ length: n() }, (_, i) => ({ id: `u${i}`, name: `U${i}` })),
+      broadcast: (text: string) => sent.push(JSON.parse(text)),
+      armAlarm: (at: number) => armed.push(at),
+    },
+  };
+};
+/** Resolves after every queued microtask, the throttle's chain of sends among them, has run. */
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 describe("presence at scale: counts above PRESENCE_MAX", () => {
   it("lists members one by one up to PRESENCE_MAX", async () => {
     const room = uniqueRoom("p");
@@ -101,6 +119,38 @@ describe("presence at scale: counts above PRESENCE_MAX", () => {
     expect(welcome.members.map((m: Frame) => m.id)).toContain("u0");
   });
 
+  it("announces members leaving at once as one count, after the leaves pause", async () => {
+    const room = uniqueRoom("p");
+    const { first } = await fill(room, MAX);
+    const extra: Client[] = [];
+    for (let i = 0; i < 5; i++) extra.push((await member(room, `extra${i}`)).client);
+    while ((await first.waitFor(isCount, "the count of eleven")).count !== MAX + 5);
+    // The throttle's window must be over, so that a count could go out at once; nothing marks
+    // its end, hence the sleep.
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    for (const c of extra.slice(1)) c.close(); // four leave together: seven remain, counting
+    // One frame, with the count once they are gone: none of 10, 9 or 8 on the way.
+    expect(await first.waitFor(isCount, "the count after the leaves")).toEqual({
+      type: "presence",
+      action: "count",
+      count: MAX + 1,
+    });
+  });
+
+  it("sends no count for a reload: the same user gone and back before the leaves pause", async () => {
+    const room = uniqueRoom("p");
+    const { first } = await fill(room, MAX + 1);
+    // fill() saw the count of seven arrive; see above for the sleep.
+    const reloading = await member(room, "reloader");
+    await first.waitFor((f) => isCount(f) && f.count === MAX + 2, "the count of eight");
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    reloading.client.close();
+    await member(room, "reloader");
+    await member(room, "newcomer");
+    // The first count after the reload is the newcomer's: the reload itself sent none.
+    expect((await first.waitFor(isCount, "the next count")).count).toBe(MAX + 3);
+  });
+
   it("keeps counting across hibernation", async () => {
     const room = uniqueRoom("p");
     const { first } = await fill(room, MAX + 1);
@@ -114,23 +164,6 @@ describe("presence at scale: counts above PRESENCE_MAX", () => {
 });
 
 describe("Presence after a restart", () => {
-  /** A room of `n` members as Presence sees it, recording what it broadcasts. */
-  const fakeRoom = (n: () => number) => {
-    const sent: Frame[] = [];
-    const armed: number[] = [];
-    return {
-      sent,
-      armed,
-      room: {
-        count: n,
-        list: () => Array.from({ length: n() }, (_, i) => ({ id: `u${i}`, name: `U${i}` })),
-        broadcast: (text: string) => sent.push(JSON.parse(text)),
-        armAlarm: (at: number) => armed.push(at),
-      },
-    };
-  };
-  const settle = () => new Promise<void>((resolve) => queueMicrotask(resolve));
-
   it("sends the list it still owed when the object was evicted before the trailing frame", async () => {
     const stub = env.ROOMS.getByName(uniqueRoom("p"));
     await runInDurableObject(stub, async (_instance, state) => {
@@ -140,8 +173,9 @@ describe("Presence after a restart", () => {
       expect(p.changed(0)).toBe(false); // seven: counting, the count goes out at once
       await settle();
       n = MAX;
-      expect(p.changed(10)).toBe(false); // six, inside the window: a trailing frame is due
-      expect(before.armed).toEqual([300]);
+      // Six: below the count the clients were sent, so it waits until nobody left for 300 ms.
+      expect(p.changed(10, true)).toBe(false);
+      expect(before.armed).toEqual([310]);
       // The object is evicted here: a new instance reads what the clients were told, and its
       // alarm sends the list.
       const after = fakeRoom(() => n);
@@ -168,7 +202,7 @@ describe("Presence after a restart", () => {
       p.changed(0);
       await settle();
       n = MAX;
-      p.changed(10);
+      p.changed(10, true);
       await settle();
       p.onAlarm(400);
       await settle();
@@ -185,6 +219,76 @@ describe("Presence after a restart", () => {
       await settle();
       expect(p.counting).toBe(false);
       expect(r.sent.at(-1)).toMatchObject({ count: MAX, members: r.room.list() });
+    });
+  });
+});
+
+describe("Presence when members leave", () => {
+  it("waits for the leaves to pause, then sends the count once", async () => {
+    const stub = env.ROOMS.getByName(uniqueRoom("p"));
+    await runInDurableObject(stub, async (_instance, state) => {
+      let n = 1000;
+      const r = fakeRoom(() => n);
+      const p = new Presence(MAX, 300, state.storage.kv, r.room);
+      p.changed(0);
+      await settle();
+      expect(r.sent.map((f) => f.count)).toEqual([1000]);
+      // A hundred leave, one every 10 ms.
+      for (let t = 10; t <= 1000; t += 10) {
+        n--;
+        expect(p.changed(t, true)).toBe(false);
+      }
+      expect(r.armed).toEqual([310]); // armed once, at the first moment it could be due
+      expect(p.onAlarm(310)).toBe(1300); // leaves kept coming: 300 ms after the last one
+      expect(p.onAlarm(1300)).toBeNull();
+      await settle();
+      await settle();
+      expect(r.sent.map((f) => f.count)).toEqual([1000, 900]);
+    });
+  });
+
+  it("sends a count that keeps falling at the latest LEAVES_WAIT_INTERVALS windows after the first leave", async () => {
+    const stub = env.ROOMS.getByName(uniqueRoom("p"));
+    await runInDurableObject(stub, async (_instance, state) => {
+      let n = 1000;
+      const r = fakeRoom(() => n);
+      const p = new Presence(MAX, 300, state.storage.kv, r.room);
+      p.changed(0);
+      await settle();
+      // One leave every 200 ms: never 300 ms of quiet.
+      const latest = 10 + LEAVES_WAIT_INTERVALS * 300;
+      for (let t = 10; t < latest; t += 200) {
+        n--;
+        p.changed(t, true);
+      }
+      expect(p.onAlarm(latest - 1)).toBe(latest);
+      p.onAlarm(latest);
+      await settle();
+      await settle();
+      expect(r.sent.map((f) => f.count)).toEqual([1000, n]);
+    });
+  });
+
+  it("sends nothing when the count is back where the clients were told, and rising counts at once", async () => {
+    const stub = env.ROOMS.getByName(uniqueRoom("p"));
+    await runInDurableObject(stub, async (_instance, state) => {
+      let n = 1000;
+      const r = fakeRoom(() => n);
+      const p = new Presence(MAX, 300, state.storage.kv, r.room);
+      p.changed(0);
+      await settle();
+      n = 999;
+      p.changed(400, true); // a reload: gone…
+      n = 1000;
+      p.changed(450); // …and back
+      expect(p.onAlarm(700)).toBeNull();
+      await settle();
+      expect(r.sent.map((f) => f.count)).toEqual([1000]);
+      n = 1001;
+      p.changed(800); // a newcomer, with the window open: at once
+      await settle();
+      await settle();
+      expect(r.sent.map((f) => f.count)).toEqual([1000, 1001]);
     });
   });
 });

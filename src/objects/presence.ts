@@ -8,6 +8,13 @@
  * entries) and per-member `join`/`leave` resume; clients replace their list with it. A room
  * that flaps around the threshold sends that list at most once per PRESENCE_COUNT_MS.
  *
+ * A count below the one the clients were last sent (members left) waits until nobody has left
+ * for PRESENCE_COUNT_MS, and at most LEAVES_WAIT_INTERVALS intervals after the first such leave.
+ * A page reload (a leave, then the same user back) then sends nothing, and a mass disconnect
+ * (a deploy, a network cut) is announced once it is over, not count by count to sockets that
+ * are closing themselves. Those frames were measured to be what stalls a reconnect storm of
+ * 5,000 sockets under the local runtime (docs/BENCHMARKS.md, target 5).
+ *
  * Which of the two the clients were last told is stored (one key, written only when it
  * switches): an object evicted while a switch back to lists was still due must send the list
  * after it wakes, or its clients would keep an empty list. The throttle itself is the same one
@@ -18,6 +25,8 @@ import { OccupancyReport } from "./registry";
 import type { Member, PresenceCountFrame } from "../protocol";
 
 const COUNTING_KEY = "presence:counting";
+/** A falling count goes out at the latest this many PRESENCE_COUNT_MS after its first leave. */
+export const LEAVES_WAIT_INTERVALS = 5;
 
 export interface PresenceRoom {
   /** Distinct members now. */
@@ -35,13 +44,19 @@ export class Presence {
   readonly #kv: SyncKvStorage;
   readonly #room: PresenceRoom;
   readonly #throttle: OccupancyReport;
+  readonly #intervalMs: number;
   /** Whether the clients were told counts (true) or member lists (false). */
   #counting: boolean;
+  /** The count the clients were last sent while counting; null when unknown (a fresh instance). */
+  #shown: number | null = null;
+  /** A lower count waiting for the leaves to pause: since when, and when it is quiet enough. */
+  #fall: { since: number; quietAt: number } | null = null;
 
   constructor(max: number, intervalMs: number, kv: SyncKvStorage, room: PresenceRoom) {
     this.#max = max;
     this.#kv = kv;
     this.#room = room;
+    this.#intervalMs = intervalMs;
     this.#counting = kv.get(COUNTING_KEY) === true;
     this.#throttle = new OccupancyReport(
       async () => this.#sendCount(),
@@ -56,20 +71,46 @@ export class Presence {
   }
 
   /**
-   * A user's first socket arrived or its last left. Returns true when the caller announces it
-   * per member (`join`/`leave`), false when it is announced as a count.
+   * A user's first socket arrived (`left` false) or its last left (`left` true). Returns true
+   * when the caller announces it per member (`join`/`leave`), false when as a count.
    */
-  changed(now: number): boolean {
+  changed(now: number, left = false): boolean {
     if (!this.#counting && this.#room.count() > this.#max) this.#switch(true);
     if (!this.#counting) return true;
-    this.#throttle.changed(this.#room.count(), now);
+    const count = this.#room.count();
+    if (this.#shown !== null && count < this.#shown) {
+      // Below what the clients were told: wait for the leaves to pause (joins do not delay it).
+      // The alarm is armed once, for the first moment it could be due; if more leaves came by
+      // then, onAlarm answers the later moment.
+      if (this.#fall === null) {
+        this.#fall = { since: now, quietAt: now + this.#intervalMs };
+        this.#room.armAlarm(this.#fall.quietAt);
+      } else if (left) {
+        this.#fall.quietAt = now + this.#intervalMs;
+      }
+      return false;
+    }
+    // Back where the clients were told (a reload) needs no frame; above it, as throttled.
+    this.#fall = null;
+    if (count !== this.#shown) this.#throttle.changed(count, now);
     return false;
   }
 
-  /** The object's alarm: the trailing `count` frame when due; when the alarm is next needed. */
+  /** The object's alarm: a `count` frame when due; when the alarm is next needed. */
   onAlarm(now: number): number | null {
     if (!this.#counting) return null;
+    if (this.#fall !== null) {
+      const due = this.#fallDue(this.#fall);
+      // Until then, not even the throttle's trailing frame: it would send the falling count.
+      if (now < due) return due;
+      this.#fall = null;
+      this.#throttle.changed(this.#room.count(), now);
+    }
     return this.#throttle.onAlarm(this.#room.count(), now);
+  }
+
+  #fallDue(fall: { since: number; quietAt: number }): number {
+    return Math.min(fall.quietAt, fall.since + LEAVES_WAIT_INTERVALS * this.#intervalMs);
   }
 
   /** The count now (the throttle runs it a moment after it decided), so it is never stale. */
@@ -81,12 +122,16 @@ export class Presence {
     if (count <= this.#max) {
       this.#switch(false);
       frame.members = this.#room.list();
+    } else {
+      this.#shown = count;
     }
     this.#room.broadcast(JSON.stringify(frame));
   }
 
   #switch(counting: boolean): void {
     this.#counting = counting;
+    this.#shown = null;
+    this.#fall = null;
     // Counts from an earlier period say nothing about now: the next one is always sent, even
     // if it equals the last count sent then (a room back at that count must still switch back).
     this.#throttle.forget();

@@ -147,7 +147,7 @@ export class Room extends Place {
 
   protected onLeave(member: Member): void {
     this.occupancyChanged();
-    if (this.#presence.changed(Date.now())) this.#announce(this.presence("leave", member));
+    if (this.#presence.changed(Date.now(), true)) this.#announce(this.presence("leave", member));
     // Presence inside the room is immediate; your backend hears of it after the grace.
     const due = this.events.left(member, Date.now());
     if (due !== null) this.armAlarm(due);
