@@ -269,6 +269,31 @@ describe("Presence when members leave", () => {
     });
   });
 
+  it("takes the count a room woke with as what its clients saw, so a leave after waking waits too", async () => {
+    const stub = env.ROOMS.getByName(uniqueRoom("p"));
+    await runInDurableObject(stub, async (_instance, state) => {
+      let n = MAX + 5;
+      const before = fakeRoom(() => n);
+      new Presence(MAX, 300, state.storage.kv, before.room).changed(0);
+      await settle();
+      expect(before.sent.map((f) => f.count)).toEqual([MAX + 5]);
+      // Evicted, then woken by the first of several leaves.
+      const after = fakeRoom(() => n);
+      const woken = new Presence(MAX, 300, state.storage.kv, after.room);
+      for (let t = 1000; t < 1030; t += 10) {
+        n--;
+        woken.changed(t, true);
+      }
+      await settle();
+      expect(after.sent).toEqual([]);
+      expect(after.armed).toEqual([1300]);
+      expect(woken.onAlarm(1300)).toBe(1320);
+      expect(woken.onAlarm(1320)).toBeNull();
+      await settle();
+      expect(after.sent.map((f) => f.count)).toEqual([MAX + 2]);
+    });
+  });
+
   it("sends nothing when the count is back where the clients were told, and rising counts at once", async () => {
     const stub = env.ROOMS.getByName(uniqueRoom("p"));
     await runInDurableObject(stub, async (_instance, state) => {

@@ -47,8 +47,13 @@ export class Presence {
   readonly #intervalMs: number;
   /** Whether the clients were told counts (true) or member lists (false). */
   #counting: boolean;
-  /** The count the clients were last sent while counting; null when unknown (a fresh instance). */
+  /** The count the clients were last sent while counting; null when none was since the switch. */
   #shown: number | null = null;
+  /**
+   * An instance that woke up counting has sent nothing yet, but its clients were told a count
+   * before: the count it woke with, taken as what they last saw until it sends one itself.
+   */
+  #woke: boolean;
   /** A lower count waiting for the leaves to pause: since when, and when it is quiet enough. */
   #fall: { since: number; quietAt: number } | null = null;
 
@@ -58,6 +63,7 @@ export class Presence {
     this.#room = room;
     this.#intervalMs = intervalMs;
     this.#counting = kv.get(COUNTING_KEY) === true;
+    this.#woke = this.#counting;
     this.#throttle = new OccupancyReport(
       async () => this.#sendCount(),
       intervalMs,
@@ -78,6 +84,9 @@ export class Presence {
     if (!this.#counting && this.#room.count() > this.#max) this.#switch(true);
     if (!this.#counting) return true;
     const count = this.#room.count();
+    // The first change since waking: before it, the room held one member more (a leave) or less.
+    if (this.#woke && this.#shown === null) this.#shown = left ? count + 1 : count - 1;
+    this.#woke = false;
     if (this.#shown !== null && count < this.#shown) {
       // Below what the clients were told: wait for the leaves to pause (joins do not delay it).
       // The alarm is armed once, for the first moment it could be due; if more leaves came by
@@ -129,6 +138,7 @@ export class Presence {
   }
 
   #switch(counting: boolean): void {
+    this.#woke = false;
     this.#counting = counting;
     this.#shown = null;
     this.#fall = null;
