@@ -223,49 +223,55 @@ describe("Presence after a restart", () => {
   });
 });
 
+/**
+ * A Presence over a fake room of `start` members, in a fresh room's storage, that has sent that
+ * count; `room.n` is the member count the test changes.
+ */
+async function sentCount(start: number, test: (t: Counted) => Promise<void>): Promise<void> {
+  await runInDurableObject(env.ROOMS.getByName(uniqueRoom("p")), async (_instance, state) => {
+    const room = { n: start };
+    const r = fakeRoom(() => room.n);
+    const p = new Presence(MAX, 300, state.storage.kv, r.room);
+    p.changed(0);
+    await settle();
+    expect(r.sent.map((f) => f.count)).toEqual([start]);
+    await test({ room, r, p });
+  });
+}
+interface Counted {
+  room: { n: number };
+  r: ReturnType<typeof fakeRoom>;
+  p: Presence;
+}
+
 describe("Presence when members leave", () => {
   it("waits for the leaves to pause, then sends the count once", async () => {
-    const stub = env.ROOMS.getByName(uniqueRoom("p"));
-    await runInDurableObject(stub, async (_instance, state) => {
-      let n = 1000;
-      const r = fakeRoom(() => n);
-      const p = new Presence(MAX, 300, state.storage.kv, r.room);
-      p.changed(0);
-      await settle();
-      expect(r.sent.map((f) => f.count)).toEqual([1000]);
+    await sentCount(1000, async ({ room, r, p }) => {
       // A hundred leave, one every 10 ms.
       for (let t = 10; t <= 1000; t += 10) {
-        n--;
+        room.n--;
         expect(p.changed(t, true)).toBe(false);
       }
       expect(r.armed).toEqual([310]); // armed once, at the first moment it could be due
       expect(p.onAlarm(310)).toBe(1300); // leaves kept coming: 300 ms after the last one
       expect(p.onAlarm(1300)).toBeNull();
       await settle();
-      await settle();
       expect(r.sent.map((f) => f.count)).toEqual([1000, 900]);
     });
   });
 
   it("sends a count that keeps falling at the latest LEAVES_WAIT_INTERVALS windows after the first leave", async () => {
-    const stub = env.ROOMS.getByName(uniqueRoom("p"));
-    await runInDurableObject(stub, async (_instance, state) => {
-      let n = 1000;
-      const r = fakeRoom(() => n);
-      const p = new Presence(MAX, 300, state.storage.kv, r.room);
-      p.changed(0);
-      await settle();
+    await sentCount(1000, async ({ room, r, p }) => {
       // One leave every 200 ms: never 300 ms of quiet.
       const latest = 10 + LEAVES_WAIT_INTERVALS * 300;
       for (let t = 10; t < latest; t += 200) {
-        n--;
+        room.n--;
         p.changed(t, true);
       }
       expect(p.onAlarm(latest - 1)).toBe(latest);
       p.onAlarm(latest);
       await settle();
-      await settle();
-      expect(r.sent.map((f) => f.count)).toEqual([1000, n]);
+      expect(r.sent.map((f) => f.count)).toEqual([1000, room.n]);
     });
   });
 
@@ -295,23 +301,16 @@ describe("Presence when members leave", () => {
   });
 
   it("sends nothing when the count is back where the clients were told, and rising counts at once", async () => {
-    const stub = env.ROOMS.getByName(uniqueRoom("p"));
-    await runInDurableObject(stub, async (_instance, state) => {
-      let n = 1000;
-      const r = fakeRoom(() => n);
-      const p = new Presence(MAX, 300, state.storage.kv, r.room);
-      p.changed(0);
-      await settle();
-      n = 999;
+    await sentCount(1000, async ({ room, r, p }) => {
+      room.n = 999;
       p.changed(400, true); // a reload: gone…
-      n = 1000;
+      room.n = 1000;
       p.changed(450); // …and back
       expect(p.onAlarm(700)).toBeNull();
       await settle();
       expect(r.sent.map((f) => f.count)).toEqual([1000]);
-      n = 1001;
+      room.n = 1001;
       p.changed(800); // a newcomer, with the window open: at once
-      await settle();
       await settle();
       expect(r.sent.map((f) => f.count)).toEqual([1000, 1001]);
     });
