@@ -14,7 +14,7 @@ import type { Usage } from "./procs.ts";
 import type { HttpRate, PushRate } from "./push.ts";
 import { fmtBytes, fmtMs, fmtNum, fmtRatio, quantileOf, table } from "./stats.ts";
 import type { SystemName } from "./systems.ts";
-import { bareRpcSql, bareRpcSqlLog, perSocket, repOf, targets } from "./targets.ts";
+import { bareRpcSql, bareRpcSqlLog, median, perSocket, repOf, targets } from "./targets.ts";
 import type { Latency, Room, Rss, Storm, Throughput } from "./workloads.ts";
 
 /** The run's settings as run.ts parsed them (only what the tables print is typed here). */
@@ -72,6 +72,17 @@ export interface PushRow {
   batch: PushRate;
 }
 
+/**
+ * This project's push and the bare push into as many sockets, measured in rounds that take
+ * turns (run.ts `pairedPushes`): target 4 against what `wrangler dev` allows.
+ */
+export interface PushPairs {
+  mode: "one frame per message" | "batch=1" | "one socket";
+  /** Sockets in each room. */
+  n: number;
+  rounds: { mine: PushRate; bare: PushRate }[];
+}
+
 export interface Results {
   machine: Record<string, string>;
   config: Config;
@@ -98,6 +109,8 @@ export interface Results {
       /** The same into a room of one socket. */
       publishLogOne?: PushRate;
     };
+    /** The paired rounds against the bare push (older runs lack them). */
+    pairs?: PushPairs[];
   };
   desk?: DeskQueue;
   publishHook?: PublishHookResult;
@@ -382,6 +395,8 @@ export function report(r: Results): string {
       `\nThe bare call: \`POST /rpc-sql\` of bench/peers/bare-do, a Worker that reads the body and hands it to a Durable Object over RPC, which INSERTs it before it answers (the answer waits for the write to be confirmed); nothing signed, checked or delivered. The bare push: the same Worker hands the pushed body to the object of a room of as many sockets, which makes it an \`event\` frame with the next seq, INSERTs it, sends it to every socket as it is, and answers; then the log line (nothing checked, deduplicated or batched; the harness signs it as it signs a push). With a push's log line: the bare call, then one \`console.log\` of a JSON line shaped like a push's, which \`wrangler dev\` also carries to its own process through the inspector it attaches (a deployed Worker has no inspector attached). Both measured before and after the pushes, as the trivial route is, on their own \`wrangler dev\` beside this project's; the other bare steps once, before the pushes (the push's four statements: look the push id up, INSERT, trim, remember the id). Runtime ms/request: the runtime workerd's CPU per request (the bare call's: before the pushes).`,
     );
   }
+  if (r.push?.pairs !== undefined && r.push.pairs.length > 0)
+    out.push(pushPairsTable(r.push.pairs));
   if (r.desk !== undefined) out.push(deskTable(r.desk));
   if (r.publishHook !== undefined) out.push(publishHookTable(r.publishHook));
   const memoryRows = [...fanout, ...(r.sharded ?? [])].filter(
@@ -587,5 +602,45 @@ function deskTable(d: DeskQueue): string {
     `\nEach desk is a sample: a guest joins (upgrade request to \`welcome\`) and writes its first message (send to \`queued\`, its position checked) as customer #1, ` +
       `${fmtNum(d.queue - 1)} more do the same, ${d.leave === true ? "closing their sockets once acked, so the queue is in storage only" : "their sockets left open"} (${fill} s per desk), then customer #${fmtNum(d.queue + 1)} is timed the same way. ` +
       `${d.direct === true ? "Direct to the runtime's socket" : "Through the dev proxy"}; each desk warmed by a guest who joined and left first, and an uncounted desk before them all.`,
+  ].join("\n");
+}
+
+/** This project's push against the bare push into as many sockets, round by round. */
+function pushPairsTable(pairs: PushPairs[]): string {
+  const cpuMs = (x: PushRate) =>
+    (((x.server.cpuSec.runtime ?? 0) + (x.server.cpuSec.node ?? 0)) / x.requests) * 1000;
+  const ratios = (p: PushPairs) =>
+    p.rounds.map((x) => x.mine.requestsPerSec / x.bare.requestsPerSec);
+  const of = (p: PushPairs, f: (x: PushPairs["rounds"][number]) => number) =>
+    median(p.rounds.map(f));
+  return [
+    `\n### Push against the bare push, in rounds that take turns (${pairs[0]!.rounds.length} rounds of ${fmtNum(pairs[0]!.rounds[0]?.mine.requests ?? 0)} requests each)\n`,
+    table(
+      [
+        "into",
+        "this project req/s (median)",
+        "bare push req/s (median)",
+        "median of the paired ratios",
+        "each round",
+        "runtime ms/push: this project, bare (medians)",
+      ],
+      pairs.map((p) => [
+        p.mode === "one socket" ? "1 socket (batch=1)" : `${fmtNum(p.n)} sockets (${p.mode})`,
+        fmtNum(of(p, (x) => x.mine.requestsPerSec)),
+        fmtNum(of(p, (x) => x.bare.requestsPerSec)),
+        `${median(ratios(p)).toFixed(2)}×`,
+        ratios(p)
+          .map((v) => `${v.toFixed(2)}×`)
+          .join(", "),
+        `${fmtNum(
+          of(p, (x) => cpuMs(x.mine)),
+          2,
+        )}, ${fmtNum(
+          of(p, (x) => cpuMs(x.bare)),
+          2,
+        )}`,
+      ]),
+    ),
+    `\nEach round opens a fresh room of each (the bare push's sockets take one frame per message), sends its requests one system after the other, the order flipped each round, and closes both rooms; the ratio of each round is this project's requests/s over the bare push's. Target 4 against what \`wrangler dev\` allows is decided on the median of these ratios.`,
   ].join("\n");
 }

@@ -15,6 +15,7 @@
  *                     [--storm 5000] [--storm-split] [--sharded 9800] [--shard-sockets 5000]
  *                     [--sharded-modes one-frame,batch=1]
  *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
+ *                     [--push-pairs 6] [--push-pair-requests 400]
  *                     [--users 1000] [--direct] [--no-hibernation] [--ids] [--desk-queue 1000]
  *                     [--desks 10] [--desk-leave] [--hook-room 100] [--hook-senders 4]
  *                     [--hook-rounds 6] [--hook-messages 1000] [--source DIR] [--json out.json]
@@ -46,7 +47,7 @@ import { deskQueue } from "./desk.ts";
 import { publishHook } from "./publish-hook.ts";
 import { hibernationEdgeRooms, hibernationPartyserver } from "./hibernation.ts";
 import { push, roomInfo, trivialRoute } from "./push.ts";
-import { report, type Label, type PushRow, type Results } from "./report.ts";
+import { report, type Label, type PushPairs, type PushRow, type Results } from "./report.ts";
 import {
   dropRoomAndStop,
   latencyRounds,
@@ -76,6 +77,8 @@ const { values: args } = parseArgs({
     push: { type: "string" },
     "push-batches": { type: "string" },
     "push-room": { type: "string" },
+    "push-pairs": { type: "string" },
+    "push-pair-requests": { type: "string" },
     concurrency: { type: "string" },
     idle: { type: "string" },
     "burst-sec": { type: "string" },
@@ -141,6 +144,15 @@ const config = {
   pushBatches: num(args["push-batches"], 100, 4),
   concurrency: num(args.concurrency, 16, 8),
   pushRoom: num(args["push-room"], 100, 20),
+  /**
+   * Rounds in which this project's push and the bare push into as many sockets take turns, the
+   * order flipped each round: target 4 against what `wrangler dev` allows is decided on the
+   * median of the rounds' paired ratios, as the rooms' targets are on their repeats' (one
+   * measurement of each, minutes apart, moved by 0.81–1.02× between two runs of the same code).
+   */
+  pushPairs: num(args["push-pairs"], 6, 2),
+  /** Signed requests per system in each of those rounds. */
+  pushPairRequests: num(args["push-pair-requests"], 400, 20),
   idleSec: num(args.idle, 15, 15),
   /**
    * Distinct users per room: socket i joins as user u<i mod users>. Above it, sockets are extra
@@ -332,7 +344,7 @@ const shardedVars = (vars: Record<string, string>) => ({
  * `--quick` runs its small sharded room on the push server, before the pushes: one server start
  * less. The full run gives it a fresh server, whose memory is then the sharded room's alone.
  */
-const shardedOnPushServer = quick && config.pushRequests > 0;
+const shardedOnPushServer = quick && config.pushRequests > 0 && config.sharded > 0;
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -430,6 +442,53 @@ async function main(): Promise<void> {
     });
     await pool.all(() => ({ cmd: "closeAll", drop: true }));
     pool.resetProgress();
+  };
+  /**
+   * This project's push and the bare push into as many sockets, in rounds that take turns (the
+   * order flipped each round): a fresh room of each per round, `pushPairRequests` single
+   * pushes into it, then closed. Into `pushRoom` one-frame sockets, as many `batch=1` sockets,
+   * and one socket; the bare room's sockets take one frame per message in every case.
+   */
+  const pairedPushes = async (mine: RunningSystem, bareWorker: RunningSystem) => {
+    const modes: { mode: PushPairs["mode"]; n: number; batch: boolean }[] = [
+      { mode: "one frame per message", n: config.pushRoom, batch: false },
+      { mode: "batch=1", n: config.pushRoom, batch: true },
+      { mode: "one socket", n: 1, batch: true },
+    ];
+    const out: PushPairs[] = [];
+    for (const { mode, n, batch } of modes) {
+      const rounds: PushPairs["rounds"] = [];
+      for (let r = 0; r < config.pushPairs; r++) {
+        const once = async (bareSide: boolean) => {
+          const server = bareSide ? bareWorker : mine;
+          const room = bareSide
+            ? await openRoom(server, pool, n, false, "bare~forward~pair", n)
+            : await openRoom(server, pool, n, batch, "push-pair", config.users);
+          const rate = await push(
+            server,
+            pool,
+            room,
+            secret,
+            config.pushPairRequests,
+            1,
+            config.concurrency,
+            bareSide ? `/rpc-publish-log/${room.name}` : "/push",
+          );
+          await closeRoom(server, pool);
+          return rate;
+        };
+        const bareFirst = r % 2 === 0;
+        const first = await once(bareFirst);
+        const second = await once(!bareFirst);
+        const [bareRate, mineRate] = bareFirst ? [first, second] : [second, first];
+        rounds.push({ mine: mineRate, bare: bareRate });
+        log(
+          `  ${at()} paired push into ${n} (${mode}), round ${r + 1}: ${fmtNum(mineRate.requestsPerSec)} against the bare push's ${fmtNum(bareRate.requestsPerSec)} req/s (${(mineRate.requestsPerSec / bareRate.requestsPerSec).toFixed(2)}×)`,
+        );
+      }
+      out.push({ mode, n, rounds });
+    }
+    return out;
   };
   const varsOf = (name: SystemName) =>
     name === "edge-rooms" ? { ...BENCH_VARS, PUSH_SECRET: secret } : {};
@@ -641,6 +700,7 @@ async function main(): Promise<void> {
           `  ${at()} push into 1 (batch=1): ${fmtNum(one.requestsPerSec)} req/s; CPU per request: ${perReq(one.server, one.requests)}, harness ${perReq(one.client, one.requests)}`,
         );
         await closeRoom(sys, pool);
+        const pairs = await pairedPushes(sys, bareWorker);
         const bareAfter = await httpStep(
           bareWorker,
           HTTP_STEPS.rpcSql,
@@ -669,6 +729,7 @@ async function main(): Promise<void> {
             rpc: bareRpc,
             rpcPush: barePush,
           },
+          pairs,
         };
         log(
           `  ${at()} trivial route ${fmtNum(ceilingBefore.perSec)} / ${fmtNum(ceilingAfter.perSec)} req/s before / after; CPU per request: ${perReq(ceilingBefore.server, ceilingBefore.requests)}, harness ${perReq(ceilingBefore.client, ceilingBefore.requests)}`,
