@@ -22,6 +22,8 @@ export interface Config {
   sizes: number[];
   window: number;
   rounds: number;
+  /** Latency rounds continue until a room gave this many samples (older runs: absent). */
+  latencySamples?: number;
   deliveries: number;
   burstSec: number;
   pushRoom: number;
@@ -194,7 +196,7 @@ export function report(r: Results): string {
       ),
     );
     out.push(
-      `\nLatency: ${r.config.rounds} rounds of one message each, every socket's delivery a sample. ` +
+      `\nLatency: ${r.config.latencySamples === undefined || r.config.latencySamples === 0 ? `${r.config.rounds} rounds` : `at least ${r.config.rounds} rounds, and as many as give ${fmtNum(r.config.latencySamples)} samples (${[...new Set(fanout.map((f) => `${fmtNum(f.latency.rounds)} at N = ${fmtNum(f.n)}`))].join(", ")})`} of one message each, every socket's delivery a sample. ` +
         (r.config.ids === true
           ? "The sender puts an `id` on every message (stored with it, acked to the sender), as real clients do. "
           : "The sender sends no `id` (nothing to remember or ack). ") +

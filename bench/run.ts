@@ -11,7 +11,8 @@
  * method and the recorded numbers.
  *
  *   node bench/run.ts [--quick] [--sizes 100,1000,5000] [--systems edge-rooms,partyserver,node-ws,bare-do]
- *                     [--repeats 1] [--workers 2] [--window 100] [--rounds 30] [--deliveries 500000] [--burst-sec 45]
+ *                     [--repeats 1] [--workers 2] [--window 100] [--rounds 30] [--latency-samples 100000]
+ *                     [--deliveries 500000] [--burst-sec 45]
  *                     [--storm 5000] [--storm-split] [--sharded 9800] [--shard-sockets 5000]
  *                     [--sharded-modes one-frame,batch=1]
  *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
@@ -72,6 +73,7 @@ const { values: args } = parseArgs({
     workers: { type: "string" },
     window: { type: "string" },
     rounds: { type: "string" },
+    "latency-samples": { type: "string" },
     repeats: { type: "string" },
     deliveries: { type: "string" },
     push: { type: "string" },
@@ -130,6 +132,14 @@ const config = {
   workers: num(args.workers, 2, 2),
   window: num(args.window, 100, 20),
   rounds: num(args.rounds, 30, 5),
+  /**
+   * Latency rounds go on past `rounds` until the room has given this many samples (one per
+   * socket per round): 1,000 rounds at N = 100, 100 at 1,000, 30 at 5,000. With 30 rounds at
+   * N = 100 the p99 (the slowest 30 of 3,000 samples) is set by the slowest round alone, and
+   * its ratio to partyserver's moved between 0.8× and 2.0× from repeat to repeat; over 100,000
+   * samples it is the slowest 1 % of rounds.
+   */
+  latencySamples: num(args["latency-samples"], 100_000, 0),
   /**
    * Times every fan-out room (with its storm) and the sharded room are measured, the systems
    * taking turns size by size; the targets are decided on the median of the paired ratios
@@ -340,6 +350,10 @@ const shardedVars = (vars: Record<string, string>) => ({
   SHARDED_ROOMS: SHARDED_PATTERN,
   SHARD_SOCKETS: String(config.shardSockets),
 });
+/** Latency rounds for a room of `n`: at least `rounds`, and enough for `latencySamples`. */
+const roundsFor = (n: number) =>
+  Math.max(config.rounds, Math.ceil(config.latencySamples / Math.max(1, n)));
+
 /**
  * `--quick` runs its small sharded room on the push server, before the pushes: one server start
  * less. The full run gives it a fresh server, whose memory is then the sharded room's alone.
@@ -424,7 +438,7 @@ async function main(): Promise<void> {
     log(
       `  ${at()} ${label}: ${info.shards ?? "?"} shards of at most ${config.shardSockets} sockets`,
     );
-    const latency = await latencyRounds(pool, n, config.rounds);
+    const latency = await latencyRounds(pool, n, roundsFor(n));
     const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
     const tp = await throughput(server, pool, n, messages, config.window, config.burstSec);
     fanoutLine(label, n, room, latency, tp);
@@ -523,7 +537,7 @@ async function main(): Promise<void> {
         undefined,
         v.greets === true ? "welcome" : sys.readyOn,
       );
-      const latency = await latencyRounds(pool, n, config.rounds);
+      const latency = await latencyRounds(pool, n, roundsFor(n));
       const messages = Math.max(2 * config.window, Math.ceil(config.deliveries / n));
       const tp = await throughput(sys, pool, n, messages, config.window, config.burstSec);
       fanoutLine(v.label, n, room, latency, tp);
