@@ -135,9 +135,9 @@ const config = {
   /**
    * Latency rounds go on past `rounds` until the room has given this many samples (one per
    * socket per round): 1,000 rounds at N = 100, 100 at 1,000, 30 at 5,000. With 30 rounds at
-   * N = 100 the p99 (the slowest 30 of 3,000 samples) is set by the slowest round alone, and
-   * its ratio to partyserver's moved between 0.8× and 2.0× from repeat to repeat; over 100,000
-   * samples it is the slowest 1 % of rounds.
+   * N = 100 the p99 (the slowest 30 of 3,000 samples) is set by the slowest round alone; even
+   * with 100 rounds its ratio to its bound moved between 0.8× and 2.0× from repeat to repeat.
+   * Over 100,000 samples it is the slowest 1 % of rounds.
    */
   latencySamples: num(args["latency-samples"], 100_000, 0),
   /**
