@@ -315,6 +315,7 @@ const pushRate = (requestsPerSec: number): PushRate => ({
   client: usage(1),
 });
 const httpRate = (perSec: number) => ({
+  label: "step",
   requests: 400,
   perSec,
   server: usage(1),
