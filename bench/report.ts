@@ -122,12 +122,15 @@ export interface Results {
 
 const via = (f: FanoutRow) =>
   f.label === "node-ws" ? "–" : f.room.direct ? "runtime" : "dev proxy";
-const runtimeCpu = (t: Throughput) => (t.server.cpuSec.runtime ?? 0) + (t.server.cpuSec.node ?? 0);
-/** Runtime CPU per delivery, µs: what Workers would bill (the runtime workerd, or the Node peer). */
+/** Runtime CPU, s: what Workers would bill (the runtime workerd, or the Node peer). */
+const runtimeSec = (u: Usage) => (u.cpuSec.runtime ?? 0) + (u.cpuSec.node ?? 0);
+const runtimeCpu = (t: Throughput) => runtimeSec(t.server);
+/** Runtime CPU per delivery, µs. */
 const runtimeUs = (t: Throughput) => (runtimeCpu(t) / t.deliveries) * 1e6;
-/** Runtime CPU (the runtime workerd, or the Node peer) per socket, ms. */
-const perSocketMs = (u: Usage, n: number) =>
-  fmtNum((((u.cpuSec.runtime ?? 0) + (u.cpuSec.node ?? 0)) / n) * 1000, 2);
+/** Runtime CPU per one of `n` (sockets, requests), ms. */
+const runtimeMsPer = (u: Usage, n: number) => (runtimeSec(u) / n) * 1000;
+/** The same, formatted: per socket of a storm, per request of a push. */
+const runtimeMsText = (u: Usage, n: number) => fmtNum(runtimeMsPer(u, n), 2);
 
 const FANOUT_HEAD = [
   "joins/s",
@@ -235,7 +238,7 @@ export function report(r: Results): string {
             fmtMs(st.messageMs),
             (st.settleMs / 1000).toFixed(2) + fmtRatio(st.settleMs, base?.settleMs),
             st.since ? fmtNum(st.replayed) : "–",
-            perSocketMs(st.server, st.n),
+            runtimeMsText(st.server, st.n),
           ];
         }),
       ),
@@ -263,9 +266,9 @@ export function report(r: Results): string {
               f.label,
               ...repCell(f),
               (st.closes!.ms / 1000).toFixed(2),
-              perSocketMs(st.closes!.server, st.n),
+              runtimeMsText(st.closes!.server, st.n),
               (st.rejoin!.ms / 1000).toFixed(2),
-              perSocketMs(st.rejoin!.server, st.n),
+              runtimeMsText(st.rejoin!.server, st.n),
             ];
           }),
         ),
@@ -288,14 +291,12 @@ export function report(r: Results): string {
     );
     const ratio = (v: number, base: number | undefined) =>
       fmtRatio(v, base).replace(/[ ()]/g, "") || "–";
-    const runtimeMs = (u: Usage, requests: number) =>
-      fmtNum((((u.cpuSec.runtime ?? 0) + (u.cpuSec.node ?? 0)) / requests) * 1000, 2);
     const stepRow = (what: string, perSec: number, server: Usage, requests: number) => [
       what,
       fmtNum(perSec),
       ratio(perSec, bare),
       ratio(perSec, ceiling),
-      runtimeMs(server, requests),
+      runtimeMsText(server, requests),
       "",
       "",
       "",
@@ -307,7 +308,7 @@ export function report(r: Results): string {
       fmtNum(x.requestsPerSec),
       ratio(x.requestsPerSec, bare),
       ratio(x.requestsPerSec, ceiling),
-      runtimeMs(x.server, x.requests),
+      runtimeMsText(x.server, x.requests),
       fmtNum(x.eventsPerSec),
       fmtNum(x.deliveriesPerSec),
       fmtMs(x.p50),
@@ -609,8 +610,6 @@ function deskTable(d: DeskQueue): string {
 
 /** This project's push against the bare push into as many sockets, round by round. */
 function pushPairsTable(pairs: PushPairs[]): string {
-  const cpuMs = (x: PushRate) =>
-    (((x.server.cpuSec.runtime ?? 0) + (x.server.cpuSec.node ?? 0)) / x.requests) * 1000;
   const ratios = (p: PushPairs) =>
     p.rounds.map((x) => x.mine.requestsPerSec / x.bare.requestsPerSec);
   const of = (p: PushPairs, f: (x: PushPairs["rounds"][number]) => number) =>
@@ -635,10 +634,10 @@ function pushPairsTable(pairs: PushPairs[]): string {
           .map((v) => `${v.toFixed(2)}×`)
           .join(", "),
         `${fmtNum(
-          of(p, (x) => cpuMs(x.mine)),
+          of(p, (x) => runtimeMsPer(x.mine.server, x.mine.requests)),
           2,
         )}, ${fmtNum(
-          of(p, (x) => cpuMs(x.bare)),
+          of(p, (x) => runtimeMsPer(x.bare.server, x.bare.requests)),
           2,
         )}`,
       ]),
