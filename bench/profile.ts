@@ -18,7 +18,8 @@
  *   --var NAME=VALUE (repeatable): one more var for this project's Worker, e.g. PRESENCE_MAX=50
  *   node bench/profile.ts --joins|--storm --system partyserver [--n 5000]   (partyserver's room's)
  *   node bench/profile.ts --joins|--storm --system bare-do [--n 5000]   (the bare greeting room's
- *     instead: each socket sent one welcome-sized frame as it joins, nothing else)
+ *     instead: each socket sent one welcome-sized frame as it joins, nothing else; --bare-mode
+ *     presence-turn: the bare presence room's, which also does the token and the presence)
  *   node bench/profile.ts --heap [--n 5000] [--users 1000] [--system partyserver|bare-do]
  *     (no profile: the runtime's memory per idle socket, and how much of it is V8's heap before
  *     and after a full garbage collection, asked over the same inspector)
@@ -67,6 +68,7 @@ const { values: args } = parseArgs({
     heap: { type: "boolean", default: false },
     sharded: { type: "string" },
     system: { type: "string", default: "edge-rooms" },
+    "bare-mode": { type: "string", default: "greet-turn" },
     users: { type: "string" },
     out: { type: "string" },
     var: { type: "string", multiple: true },
@@ -177,7 +179,8 @@ async function main(): Promise<void> {
   const n = Number(args.n);
   const secret = generateSecret();
   const sharded = args.sharded !== undefined;
-  // --system bare-do: its greeting room (bare-do's `greet-turn`), for the joins and the storm.
+  // --system bare-do: its greeting room (bare-do's `greet-turn`, or --bare-mode), for the joins
+  // and the storm.
   const bare = args.system === "bare-do";
   const sys = bare
     ? await startBareDo()
@@ -203,7 +206,7 @@ async function main(): Promise<void> {
     const joined = async () => {
       if (args.joins) joinsProfile = await call("Profiler.stop");
     };
-    const label = bare ? "bare~greet-turn~" : sharded ? "sharded" : "profile";
+    const label = bare ? `bare~${args["bare-mode"]}~` : sharded ? "sharded" : "profile";
     const room = await openRoom(
       sys,
       pool,

@@ -10,6 +10,7 @@ import type { DeskQueue } from "./desk.ts";
 import type { Hibernation } from "./hibernation.ts";
 import { publishHookTable, type PublishHookResult } from "./publish-hook.ts";
 import type { StepRate } from "./bare-http.ts";
+import type { Probes } from "./probe.ts";
 import type { Usage } from "./procs.ts";
 import type { HttpRate, PushRate } from "./push.ts";
 import { fmtBytes, fmtMs, fmtNum, fmtRatio, quantileOf, table } from "./stats.ts";
@@ -85,6 +86,21 @@ export interface PushPairs {
   rounds: { mine: PushRate; bare: PushRate }[];
 }
 
+/**
+ * Joins and a storm at the storm's N, in rounds that take turns (run.ts `joinRounds`): each round
+ * this project's room, partyserver's and the bare presence room, each alone on a fresh server.
+ */
+export interface JoinRounds {
+  n: number;
+  rounds: {
+    label: "edge-rooms" | "partyserver" | "bare-do presence";
+    room: Omit<Room, "name">;
+    storm: Storm;
+    /** The machine's speed just before the joins and just after the storm (bench/probe.ts). */
+    probes?: Probes;
+  }[][];
+}
+
 export interface Results {
   machine: Record<string, string>;
   config: Config;
@@ -114,6 +130,8 @@ export interface Results {
     /** The paired rounds against the bare push (older runs lack them). */
     pairs?: PushPairs[];
   };
+  /** Joins and storms in rounds that take turns (older runs lack them). */
+  joinRounds?: JoinRounds;
   desk?: DeskQueue;
   publishHook?: PublishHookResult;
   hibernation: Partial<Record<SystemName, Hibernation>>;
@@ -400,6 +418,8 @@ export function report(r: Results): string {
   }
   if (r.push?.pairs !== undefined && r.push.pairs.length > 0)
     out.push(pushPairsTable(r.push.pairs));
+  if (r.joinRounds !== undefined && r.joinRounds.rounds.length > 0)
+    out.push(joinRoundsTable(r.joinRounds));
   if (r.desk !== undefined) out.push(deskTable(r.desk));
   if (r.publishHook !== undefined) out.push(publishHookTable(r.publishHook));
   const memoryRows = [...fanout, ...(r.sharded ?? [])].filter(
@@ -643,5 +663,41 @@ function pushPairsTable(pairs: PushPairs[]): string {
       ]),
     ),
     `\nEach round opens a fresh room of each (the bare push's sockets take one frame per message), sends its requests one system after the other, the order flipped each round, and closes both rooms; the ratio of each round is this project's requests/s over the bare push's. Target 4 against what \`wrangler dev\` allows is decided on the median of these ratios.`,
+  ].join("\n");
+}
+
+/** Joins and storms, round by round: each system's own figures (the paired ratios are in the targets). */
+function joinRoundsTable(jr: JoinRounds): string {
+  const labels = [...new Set(jr.rounds.flatMap((round) => round.map((x) => x.label)))];
+  const sidesOf = (label: JoinRounds["rounds"][number][number]["label"]) =>
+    jr.rounds.flatMap((round) => round.filter((x) => x.label === label));
+  const joins = (x: JoinRounds["rounds"][number][number]) => x.room.connectPerSec;
+  const storm = (x: JoinRounds["rounds"][number][number]) => x.storm.settleMs / 1000;
+  return [
+    `\n### Joins and the reconnect storm of ${fmtNum(jr.n)}, in rounds that take turns (${jr.rounds.length} rounds)\n`,
+    table(
+      [
+        "system",
+        "joins/s (median)",
+        "each round",
+        "storm settled s (median)",
+        "each round",
+        "storm runtime ms/socket (median)",
+        "machine probe ms, each round (before → after)",
+      ],
+      labels.map((label) => {
+        const xs = sidesOf(label);
+        return [
+          label,
+          fmtNum(median(xs.map(joins))),
+          xs.map((x) => fmtNum(joins(x))).join(", "),
+          median(xs.map(storm)).toFixed(2),
+          xs.map((x) => storm(x).toFixed(2)).join(", "),
+          fmtNum(median(xs.map((x) => runtimeMsPer(x.storm.server, jr.n))), 2),
+          xs.map((x) => x.probes?.map((p) => p.toFixed(0)).join("→") ?? "–").join(", "),
+        ];
+      }),
+    ),
+    `\nEach round, each system's room is the only room on a fresh server: ${fmtNum(jr.n)} sockets join (this project's and the bare presence room's on their welcome, partyserver's on open), the server goes quiet, then every socket is dropped and rejoins (the storm). The order turns one place each round, so each system goes first, second and third as often. bare-do presence: a bare object that does what every join of this protocol must and nothing else (bench/peers/bare-do, \`presence-turn\`). Machine probe: a fixed piece of CPU work timed on the harness just before the joins and just after the storm (bench/probe.ts), about 50–55 ms when this machine runs at its usual speed; its speed moves under it, and a room measured while it is slower looks slower by about as much, whichever system it is. Target 5 at this N is decided on the median of the rounds' paired ratios.`,
   ].join("\n");
 }

@@ -16,7 +16,7 @@
  *                     [--storm 5000] [--storm-split] [--sharded 9800] [--shard-sockets 5000]
  *                     [--sharded-modes one-frame,batch=1]
  *                     [--push 2000] [--push-batches 100] [--push-room 100] [--concurrency 16] [--idle 15]
- *                     [--push-pairs 6] [--push-pair-requests 400]
+ *                     [--push-pairs 6] [--push-pair-requests 400] [--join-rounds 6]
  *                     [--users 1000] [--direct] [--no-hibernation] [--ids] [--desk-queue 1000]
  *                     [--desks 10] [--desk-leave] [--hook-room 100] [--hook-senders 4]
  *                     [--hook-rounds 6] [--hook-messages 1000] [--source DIR] [--json out.json]
@@ -33,6 +33,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { generateSecret } from "../src/protocol/webhook.ts";
 import { ClientPool } from "./clients.ts";
+import { cpuProbeMs, type Probes } from "./probe.ts";
 import type { Usage } from "./procs.ts";
 import { fmtBytes, fmtMs, fmtNum } from "./stats.ts";
 import {
@@ -48,7 +49,14 @@ import { deskQueue } from "./desk.ts";
 import { publishHook } from "./publish-hook.ts";
 import { hibernationEdgeRooms, hibernationPartyserver } from "./hibernation.ts";
 import { push, roomInfo, trivialRoute } from "./push.ts";
-import { report, type Label, type PushPairs, type PushRow, type Results } from "./report.ts";
+import {
+  report,
+  type JoinRounds,
+  type Label,
+  type PushPairs,
+  type PushRow,
+  type Results,
+} from "./report.ts";
 import {
   dropRoomAndStop,
   latencyRounds,
@@ -81,6 +89,7 @@ const { values: args } = parseArgs({
     "push-room": { type: "string" },
     "push-pairs": { type: "string" },
     "push-pair-requests": { type: "string" },
+    "join-rounds": { type: "string" },
     concurrency: { type: "string" },
     idle: { type: "string" },
     "burst-sec": { type: "string" },
@@ -163,6 +172,14 @@ const config = {
   pushPairs: num(args["push-pairs"], 6, 2),
   /** Signed requests per system in each of those rounds. */
   pushPairRequests: num(args["push-pair-requests"], 400, 20),
+  /**
+   * Rounds of joins and a storm at the storm's N in which this project's room, partyserver's and
+   * the bare presence room take turns, each the only room on a fresh server (run.ts
+   * `joinRounds`): target 5 at that N is decided on the median of the rounds' paired ratios. Three
+   * repeats of a whole run put this project's joins at 0.82–1.36× partyserver's, and its storm at
+   * 0.73–1.41× the bare greeting room's: too few draws to tell a few per cent apart. 0 skips them.
+   */
+  joinRounds: num(args["join-rounds"], 6, 1),
   idleSec: num(args.idle, 15, 15),
   /**
    * Distinct users per room: socket i joins as user u<i mod users>. Above it, sockets are extra
@@ -583,6 +600,62 @@ async function main(): Promise<void> {
     }
     await stopSys();
   };
+  /**
+   * Joins and a storm of `config.storm` sockets, in rounds: each round, this project's room
+   * (one frame per message), partyserver's and the bare presence room, each the only room on a
+   * fresh server, the order turned one place each round so each system goes first, second and
+   * third as often. A room joins as the fan-out rooms do, waits for quiet, then its storm.
+   */
+  const joinRounds = async (): Promise<JoinRounds> => {
+    const n = config.storm;
+    const sides: {
+      label: JoinRounds["rounds"][number][number]["label"];
+      system: SystemName;
+      room: string;
+    }[] = [
+      { label: "edge-rooms", system: "edge-rooms", room: "edge-rooms" },
+      { label: "partyserver", system: "partyserver", room: "partyserver" },
+      { label: "bare-do presence", system: "bare-do", room: "bare~presence-turn~" },
+    ].filter((s) => config.systems.includes(s.system as SystemName)) as typeof sides;
+    const rounds: JoinRounds["rounds"] = [];
+    for (let r = 0; r < config.joinRounds; r++) {
+      const order = sides.map((_, k) => sides[(k + r) % sides.length]!);
+      const round: JoinRounds["rounds"][number] = [];
+      for (const side of order) {
+        const server = await startSystem(side.system, varsOf(side.system), config.source);
+        try {
+          await waitQuiet(server);
+          const before = cpuProbeMs();
+          const direct = config.direct || n > proxyMax;
+          // This project's and the bare presence room's joins end with their welcome.
+          const readyOn = side.system === "partyserver" ? server.readyOn : "welcome";
+          const room = await openRoom(
+            server,
+            pool,
+            n,
+            false,
+            side.room,
+            config.users,
+            direct,
+            undefined,
+            readyOn,
+          );
+          await waitQuiet(server);
+          const storm = await reconnectStorm(server, pool, room);
+          const probes: Probes = [before, cpuProbeMs()];
+          const { name: _roomName, ...roomStats } = room;
+          round.push({ label: side.label, room: roomStats, storm, probes });
+          log(
+            `  ${at()} join round ${r + 1}, ${side.label}: ${fmtNum(room.connectPerSec)} joins/s; storm settled in ${(storm.settleMs / 1000).toFixed(2)} s; machine probe ${probes.map((p) => p.toFixed(0)).join(" → ")} ms`,
+          );
+        } finally {
+          await dropRoomAndStop(server, pool);
+        }
+      }
+      rounds.push(round);
+    }
+    return { n, rounds };
+  };
   try {
     for (let rep = 0; rep < config.repeats; rep++) {
       if (config.repeats > 1) log(`\n# repeat ${rep + 1} of ${config.repeats} ${at()}`);
@@ -604,6 +677,15 @@ async function main(): Promise<void> {
           sys = null;
         }
       }
+    }
+    if (
+      config.joinRounds > 0 &&
+      config.storm > 0 &&
+      config.systems.includes("edge-rooms") &&
+      config.systems.includes("partyserver")
+    ) {
+      log(`\n## joins and storms of ${fmtNum(config.storm)}, in rounds that take turns ${at()}`);
+      results.joinRounds = await joinRounds();
     }
     for (const name of config.systems) {
       const vars = varsOf(name);

@@ -435,3 +435,100 @@ describe("latency rounds over a number of samples", () => {
     expect(report(r)).toContain("Latency: 30 rounds of one message each");
   });
 });
+
+describe("joins and storms in rounds that take turns (target 5 at the storm's N)", () => {
+  type Side = NonNullable<Results["joinRounds"]>["rounds"][number][number];
+  const side = (
+    label: Side["label"],
+    joins: number,
+    stormMs: number,
+    probes: [number, number] = [55, 54],
+  ): Side => {
+    const r = row("edge-rooms", 5000, { joins, stormMs });
+    return { label, room: r.room, storm: r.storm!, probes };
+  };
+  const withRounds = (rounds: Side[][]): Results => ({
+    // The repeats say the opposite of the rounds, so which of them decided shows.
+    ...results([
+      row("edge-rooms", 5000, { joins: 400, stormMs: 20_000 }),
+      row("partyserver", 5000, { joins: 500, stormMs: 10_000 }),
+    ]),
+    joinRounds: { n: 5000, rounds },
+  });
+  const JOINS = "5. N=5,000: joins/s ≥ partyserver's";
+  const STORM = "5. reconnect storm of 5,000 (with since)";
+  const PRESENCE =
+    "(the same, against a bare object that does what every join of this protocol must";
+
+  it("decides joins and the storm on the rounds, not on the repeats", () => {
+    const r = withRounds([
+      [side("edge-rooms", 520, 9_000), side("partyserver", 500, 10_000)],
+      [side("partyserver", 700, 12_000), side("edge-rooms", 720, 11_000)],
+      [side("edge-rooms", 505, 10_000), side("partyserver", 500, 10_000)],
+    ]);
+    const joins = targetRow(r, JOINS);
+    expect(joins[2]).toBe("met");
+    expect(joins[1]).toContain("the median of 3 rounds taking turns: 1.04×, 1.03×, 1.01×");
+    const storm = targetRow(r, STORM);
+    expect(storm[2]).toBe("met");
+    expect(storm[1]).toContain("0.92×, the median of 3 rounds taking turns");
+  });
+
+  it("misses when most rounds miss, whatever one round says", () => {
+    const r = withRounds([
+      [side("edge-rooms", 480, 11_000), side("partyserver", 500, 10_000)],
+      [side("edge-rooms", 800, 8_000), side("partyserver", 500, 10_000)],
+      [side("edge-rooms", 470, 10_500), side("partyserver", 500, 10_000)],
+    ]);
+    expect(targetRow(r, JOINS)[2]).toBe("MISSED");
+    expect(targetRow(r, STORM)[2]).toBe("MISSED");
+  });
+
+  it("sets joins and the storm beside the bare presence room when it ran", () => {
+    const r = withRounds([
+      [
+        side("edge-rooms", 600, 10_000),
+        side("partyserver", 700, 9_000),
+        side("bare-do presence", 610, 10_500),
+      ],
+    ]);
+    const joins = targetRow(r, `5. N=5,000: ${PRESENCE}`);
+    expect(joins[1]).toBe("600 vs 610 = 0.98×");
+    expect(joins[2]).toBe("MISSED");
+    const storm = targetRow(r, `5. reconnect storm of 5,000: ${PRESENCE}`);
+    expect(storm[1]).toBe("10.00 s vs 10.50 s = 0.95×");
+    expect(storm[2]).toBe("met");
+  });
+
+  it("falls back to the repeats when no rounds ran, and has no bare presence rows", () => {
+    const r = results([
+      row("edge-rooms", 5000, { joins: 400 }),
+      row("partyserver", 5000, { joins: 500 }),
+    ]);
+    expect(targetRow(r, JOINS)[1]).toBe("400 vs 500 = 0.80× (settled in 2.0 s)");
+    expect(targets(r).some((t) => t[0]!.includes(PRESENCE))).toBe(false);
+  });
+
+  it("tables each system's rounds with the machine probes", () => {
+    const r = withRounds([
+      [side("edge-rooms", 520, 9_000), side("partyserver", 500, 10_000, [80, 82])],
+      [side("partyserver", 700, 12_000), side("edge-rooms", 720, 11_000)],
+    ]);
+    const line = report(r)
+      .split("\n")
+      .find((l) => l.startsWith("| partyserver ") && l.includes("80→82"));
+    expect(line).toMatch(
+      /\| +600 \| +500, 700 \| +11\.00 \| +10\.00, 12\.00 \|.*\| +80→82, 55→54 \|/,
+    );
+  });
+});
+
+describe("the machine probe", () => {
+  it("times the fixed work it is given, and more work takes longer", async () => {
+    const { cpuProbeMs } = await import("../../bench/probe.ts");
+    const small = cpuProbeMs(1_000);
+    const large = cpuProbeMs(100_000);
+    expect(small).toBeGreaterThan(0);
+    expect(large).toBeGreaterThan(small);
+  });
+});

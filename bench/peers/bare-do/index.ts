@@ -17,6 +17,14 @@
  * - `greet-turn`: `turn`, and every socket that joins is sent one frame the size and shape of
  *   this project's `welcome` on the next turn (what a room that must greet each socket pays the
  *   runtime, beside rooms that send nothing at join: `npm run bench`'s joins and storm).
+ * - `presence-turn`: `greet-turn`, and what else every join of this project's protocol must do,
+ *   the least way it can be done: the Worker signs a guest token for a new guest (HMAC-SHA256,
+ *   a cached key) or checks the one a returning socket brings; the object keeps the distinct
+ *   members, welcomes with the member list up to PRESENCE_MAX (200) members and with the count
+ *   above it, sends every other socket a `join` or `leave` of each member up to 200, and above
+ *   it a `count` at most once per PRESENCE_COUNT_MS (2 s) while the count rises, a falling one
+ *   once leaves pause for that long (at most five intervals). Nothing stored, no registry, no
+ *   hooks, no bans: what any room that speaks this protocol pays the runtime at a join.
  *
  * The other modes send one frame per WebSocket message; only when and after what differs.
  *
@@ -50,6 +58,9 @@ export class BareRoom extends DurableObject<Env> {
   /** `greet-turn`: sockets that joined this turn, greeted at its end. */
   #joined: WebSocket[] = [];
   #scheduled = false;
+  /** `presence-turn`: its members and the frames of this turn (`null`: to every socket). */
+  readonly #presence = new BarePresence((text) => this.#broadcast(text));
+  #out: { to: WebSocket | null; except?: WebSocket; text: string }[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -108,10 +119,17 @@ export class BareRoom extends DurableObject<Env> {
     return this.#sockets.size;
   }
 
-  override async fetch(): Promise<Response> {
+  override async fetch(request: Request): Promise<Response> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     this.#sockets.add(server);
+    if (this.#mode === "presence-turn") {
+      const q = new URL(request.url).searchParams;
+      const who = { id: q.get("id")!, name: q.get("name")! };
+      server.serializeAttachment(who);
+      this.#presenceJoin(server, who, q.get("token"));
+      return new Response(null, { status: 101, webSocket: client });
+    }
     if (this.#mode === "greet-turn") {
       this.#joined.push(server);
       this.#schedule();
@@ -159,6 +177,11 @@ export class BareRoom extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
     this.#sockets.delete(ws);
+    if (this.#mode === "presence-turn") {
+      const left = this.#presence.leave(ws.deserializeAttachment() as Who);
+      if (left !== null) this.#out.push({ to: null, text: left });
+      if (this.#out.length > 0) this.#schedule();
+    }
     try {
       ws.close(1000, "closed");
     } catch {
@@ -166,8 +189,31 @@ export class BareRoom extends DurableObject<Env> {
     }
   }
 
+  /** A socket joined a `presence-turn` room: its welcome, and the others told as the protocol says. */
+  #presenceJoin(ws: WebSocket, who: Who, token: string | null): void {
+    const { members, announce } = this.#presence.join(who);
+    const welcome = JSON.stringify({
+      type: "welcome",
+      room: this.ctx.id.name,
+      self: token === null ? who : { ...who, token },
+      members,
+      count: this.#presence.count,
+      last_seq: this.#seq,
+      replay: { from: this.#seq + 1, count: 0, complete: true },
+    });
+    this.#out.push({ to: ws, text: welcome });
+    if (announce !== null) this.#out.push({ to: null, except: ws, text: announce });
+    this.#schedule();
+  }
+
   #flush(): void {
     this.#scheduled = false;
+    const out = this.#out;
+    this.#out = [];
+    for (const { to, except, text } of out) {
+      if (to !== null) sendQuietly(to, text);
+      else for (const ws of this.#sockets) if (ws !== except) sendQuietly(ws, text);
+    }
     const texts = this.#queued;
     this.#queued = [];
     const joined = this.#joined;
@@ -208,13 +254,107 @@ export class BareRoom extends DurableObject<Env> {
   }
 
   #broadcast(text: string): void {
-    for (const ws of this.#sockets) {
-      try {
-        ws.send(text);
-      } catch {
-        // a socket that just closed; its close handler removes it
-      }
+    for (const ws of this.#sockets) sendQuietly(ws, text);
+  }
+}
+
+function sendQuietly(ws: WebSocket, text: string): void {
+  try {
+    ws.send(text);
+  } catch {
+    // a socket that just closed; its close handler removes it
+  }
+}
+
+type Who = { id: string; name: string };
+
+/** Above this many members, counts instead of names (this project's PRESENCE_MAX default). */
+const PRESENCE_MAX = 200;
+/** The least time between two `count` frames (this project's PRESENCE_COUNT_MS default). */
+const COUNT_MS = 2000;
+
+/** The `presence-turn` room's members, and when a `count` is due. */
+class BarePresence {
+  /** Each member's open sockets. */
+  readonly #members = new Map<string, { name: string; sockets: number }>();
+  #counting = false;
+  #shown = -1;
+  #lastSent = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #fallSince: number | null = null;
+
+  constructor(readonly send: (text: string) => void) {}
+
+  get count(): number {
+    return this.#members.size;
+  }
+
+  #list(): Who[] {
+    return [...this.#members].map(([id, m]) => ({ id, name: m.name }));
+  }
+
+  /** A socket joined: the welcome's member list (null above the threshold), and the `join` to send. */
+  join(who: Who): { members: Who[] | null; announce: string | null } {
+    const m = this.#members.get(who.id);
+    if (m !== undefined) {
+      m.sockets++;
+      return { members: this.#counting ? null : this.#list(), announce: null };
     }
+    this.#members.set(who.id, { name: who.name, sockets: 1 });
+    if (!this.#counting && this.count > PRESENCE_MAX) this.#counting = true;
+    if (this.#counting) {
+      this.#fallSince = null;
+      this.#due(Date.now());
+      return { members: null, announce: null };
+    }
+    const frame = { type: "presence", action: "join", member: who, count: this.count };
+    return { members: this.#list(), announce: JSON.stringify(frame) };
+  }
+
+  /** A socket left: the `leave` to send when it was its member's last, below the threshold. */
+  leave(who: Who): string | null {
+    const m = this.#members.get(who.id);
+    if (m === undefined || --m.sockets > 0) return null;
+    this.#members.delete(who.id);
+    if (!this.#counting) {
+      const frame = { type: "presence", action: "leave", member: who, count: this.count };
+      return JSON.stringify(frame);
+    }
+    // A falling count waits until the leaves pause (at most five intervals).
+    const now = Date.now();
+    this.#fallSince ??= now;
+    const at = Math.min(now + COUNT_MS, this.#fallSince + 5 * COUNT_MS);
+    this.#arm(at - now);
+    return null;
+  }
+
+  /** A rising count: now if none went out for COUNT_MS, else at the end of that interval. */
+  #due(now: number): void {
+    if (now - this.#lastSent >= COUNT_MS && this.#timer === null) this.#arm(0);
+    else if (this.#timer === null) this.#arm(this.#lastSent + COUNT_MS - now);
+  }
+
+  #arm(ms: number): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#sendCount(), ms);
+  }
+
+  #sendCount(): void {
+    this.#timer = null;
+    this.#fallSince = null;
+    if (!this.#counting || this.count === this.#shown) return;
+    this.#lastSent = Date.now();
+    const frame: { type: string; action: string; count: number; members?: Who[] } = {
+      type: "presence",
+      action: "count",
+      count: this.count,
+    };
+    if (this.count <= PRESENCE_MAX) {
+      this.#counting = false;
+      this.#shown = -1;
+      frame.members = this.#list();
+    } else this.#shown = this.count;
+    this.send(JSON.stringify(frame));
   }
 }
 
@@ -225,6 +365,66 @@ function modeOf(name: string | undefined, fallback: string): string {
 }
 
 let hmacKey: Promise<CryptoKey> | undefined;
+const hmac = () =>
+  (hmacKey ??= crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode("bench-only-key"),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  ));
+
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+const unb64url = (text: string) =>
+  Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+
+/**
+ * A `presence-turn` room's join in the Worker: a returning socket's guest token checked (HMAC
+ * verify), or a new guest given an id and a signed token of a JWT's shape and length; the
+ * object gets who it is in the URL, as this project's objects do.
+ */
+async function presenceJoin(request: Request, env: Env, room: string): Promise<Response> {
+  const q = new URL(request.url).searchParams;
+  let token = q.get("token");
+  let who: Who;
+  const head = b64url(new TextEncoder().encode('{"alg":"HS256","typ":"JWT"}'));
+  if (token !== null) {
+    const [h = "", body = "", sig = ""] = token.split(".");
+    const ok = await crypto.subtle.verify(
+      "HMAC",
+      await hmac(),
+      unb64url(sig),
+      new TextEncoder().encode(`${h}.${body}`),
+    );
+    if (!ok) return Response.json({ error: "unauthorized" }, { status: 401 });
+    const claims = JSON.parse(new TextDecoder().decode(unb64url(body))) as {
+      sub: string;
+      name: string;
+    };
+    who = { id: claims.sub, name: claims.name };
+  } else {
+    const id = `guest-${b64url(crypto.getRandomValues(new Uint8Array(12)))}`;
+    who = { id, name: q.get("name") ?? "guest" };
+    const exp = Math.floor(Date.now() / 1000) + 30 * 86_400;
+    const claims = { sub: who.id, name: who.name, role: "guest", place: "*", exp };
+    const body = b64url(new TextEncoder().encode(JSON.stringify(claims)));
+    const sig = await crypto.subtle.sign(
+      "HMAC",
+      await hmac(),
+      new TextEncoder().encode(`${head}.${body}`),
+    );
+    token = `${head}.${body}.${b64url(new Uint8Array(sig))}`;
+  }
+  const url = new URL("https://bare/join");
+  url.searchParams.set("id", who.id);
+  url.searchParams.set("name", who.name);
+  url.searchParams.set("token", token);
+  return env.BARE.getByName(room).fetch(new Request(url, request));
+}
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -236,16 +436,9 @@ export default {
         case "body":
           return Response.json({ bytes: text.length });
         case "hmac": {
-          hmacKey ??= crypto.subtle.importKey(
-            "raw",
-            new TextEncoder().encode("bench-only-key"),
-            { name: "HMAC", hash: "SHA-256" },
-            false,
-            ["sign"],
-          );
           const mac = await crypto.subtle.sign(
             "HMAC",
-            await hmacKey,
+            await hmac(),
             new TextEncoder().encode(text),
           );
           return Response.json({ bytes: mac.byteLength });
@@ -284,6 +477,7 @@ export default {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket" || !room) {
       return Response.json({ error: "upgrade_required" }, { status: 426 });
     }
+    if (modeOf(room, "") === "presence-turn") return presenceJoin(request, env, room);
     return env.BARE.getByName(room).fetch(request);
   },
 } satisfies ExportedHandler<Env>;
