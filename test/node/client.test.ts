@@ -767,6 +767,8 @@ describe("RoomClient against wrangler dev", () => {
       expect(self.id).toMatch(/^guest-/);
       expect(c.guestToken).toBe(self.token);
       proxy.cutAfterNextClientFrame = true;
+      // Listened for before anything is sent: the client may hear it before the observer does.
+      const acked = nextEvent(c, "ack");
       const id = c.send({ text: "exactly once" });
       // The room stores it (the observer sees it) but the sender's echo and ack are lost.
       const stored = await observer.next((f) => f.type === "message");
@@ -775,7 +777,7 @@ describe("RoomClient against wrangler dev", () => {
         data: { text: "exactly once" },
         from: { id: self.id, name: "Ann" },
       });
-      await nextEvent(c, "ack", (a) => a.id === id);
+      expect((await acked).id).toBe(id);
       expect(c.self?.id).toBe(self.id);
       expect(proxy.joinUrls.map((u) => u.searchParams.get("token"))).toEqual([null, self.token]);
       expect(c.pending).toEqual([]);
@@ -786,10 +788,11 @@ describe("RoomClient against wrangler dev", () => {
       expect(messages.filter((m) => m.id === id)).toHaveLength(1);
       expect(messages.find((m) => m.id === id)!.seq).toBe(stored.seq);
       // Room order: the observer's next frame comes after anything the re-send could have made.
+      const echoed = nextEvent(c, "message", (m) => m.data === "after");
       observer.ws.send(JSON.stringify({ type: "message", data: "after" }));
       const after = await observer.next((f) => f.type === "message");
       expect(after.data).toBe("after");
-      await nextEvent(c, "message", (m) => m.data === "after");
+      await echoed;
       expect(messages.map((m) => m.data)).toEqual([{ text: "exactly once" }, "after"]);
       observer.ws.close();
     } finally {
