@@ -90,15 +90,19 @@ export interface PushPairs {
  * Joins and a storm at the storm's N, in rounds that take turns (run.ts `joinRounds`): each round
  * this project's room, partyserver's and the bare presence room, each alone on a fresh server.
  */
+/** One system's room in a round of joins: its joins and its storm. */
+export interface JoinSide {
+  label: "edge-rooms" | "partyserver" | "bare-do presence";
+  room: Omit<Room, "name">;
+  storm: Storm;
+  /** The machine's speed just before the joins and just after the storm (bench/probe.ts). */
+  probes?: Probes;
+}
+
 export interface JoinRounds {
   n: number;
-  rounds: {
-    label: "edge-rooms" | "partyserver" | "bare-do presence";
-    room: Omit<Room, "name">;
-    storm: Storm;
-    /** The machine's speed just before the joins and just after the storm (bench/probe.ts). */
-    probes?: Probes;
-  }[][];
+  /** Each round's rooms, in the order they ran. */
+  rounds: JoinSide[][];
 }
 
 export interface Results {
@@ -669,10 +673,10 @@ function pushPairsTable(pairs: PushPairs[]): string {
 /** Joins and storms, round by round: each system's own figures (the paired ratios are in the targets). */
 function joinRoundsTable(jr: JoinRounds): string {
   const labels = [...new Set(jr.rounds.flatMap((round) => round.map((x) => x.label)))];
-  const sidesOf = (label: JoinRounds["rounds"][number][number]["label"]) =>
+  const sidesOf = (label: JoinSide["label"]) =>
     jr.rounds.flatMap((round) => round.filter((x) => x.label === label));
-  const joins = (x: JoinRounds["rounds"][number][number]) => x.room.connectPerSec;
-  const storm = (x: JoinRounds["rounds"][number][number]) => x.storm.settleMs / 1000;
+  const joins = (x: JoinSide) => x.room.connectPerSec;
+  const storm = (x: JoinSide) => x.storm.settleMs / 1000;
   return [
     `\n### Joins and the reconnect storm of ${fmtNum(jr.n)}, in rounds that take turns (${jr.rounds.length} rounds)\n`,
     table(

@@ -52,6 +52,7 @@ import { push, roomInfo, trivialRoute } from "./push.ts";
 import {
   report,
   type JoinRounds,
+  type JoinSide,
   type Label,
   type PushPairs,
   type PushRow,
@@ -608,19 +609,16 @@ async function main(): Promise<void> {
    */
   const joinRounds = async (): Promise<JoinRounds> => {
     const n = config.storm;
-    const sides: {
-      label: JoinRounds["rounds"][number][number]["label"];
-      system: SystemName;
-      room: string;
-    }[] = [
+    const all: { label: JoinSide["label"]; system: SystemName; room: string }[] = [
       { label: "edge-rooms", system: "edge-rooms", room: "edge-rooms" },
       { label: "partyserver", system: "partyserver", room: "partyserver" },
       { label: "bare-do presence", system: "bare-do", room: "bare~presence-turn~" },
-    ].filter((s) => config.systems.includes(s.system as SystemName)) as typeof sides;
+    ];
+    const sides = all.filter((s) => config.systems.includes(s.system));
     const rounds: JoinRounds["rounds"] = [];
     for (let r = 0; r < config.joinRounds; r++) {
       const order = sides.map((_, k) => sides[(k + r) % sides.length]!);
-      const round: JoinRounds["rounds"][number] = [];
+      const round: JoinSide[] = [];
       for (const side of order) {
         const server = await startSystem(side.system, varsOf(side.system), config.source);
         try {

@@ -5,10 +5,9 @@
  * (this project's value over the comparator's from the same repeat), so one slow spell of the
  * machine, which hits both sides of the pair it falls in, cannot decide it alone.
  */
-import type { FanoutRow, JoinRounds, Label, PushPairs, Results, ShardedRow } from "./report.ts";
+import type { FanoutRow, JoinSide, Label, PushPairs, Results, ShardedRow } from "./report.ts";
 import type { Storm } from "./workloads.ts";
 
-type JoinSide = JoinRounds["rounds"][number][number];
 import type { PushRate } from "./push.ts";
 import { fmtBytes, fmtMs, fmtNum } from "./stats.ts";
 import type { Rss } from "./workloads.ts";
@@ -248,56 +247,40 @@ export function targets(r: Results): string[][] {
     [5000, 1],
   ] as const) {
     const target = `5. N=${fmtNum(n)}: joins/s ≥ ${k === 1 ? "" : `${k}× `}partyserver's`;
-    const joins = (f: { room: FanoutRow["room"] }) => f.room.connectPerSec;
-    const settled = (ps: { room: FanoutRow["room"] }[]) =>
+    type Joined = { room: FanoutRow["room"] };
+    const settled = (ps: Joined[]) =>
       ` (settled in ${ps.map((f) => (f.room.settleMs / 1000).toFixed(1)).join(" / ")} s)`;
+    // This project's joins/s over the other's, pair by pair (rounds, or repeats by default).
+    const joinsVs = (ps: [Joined, Joined][], of?: string) =>
+      verdict(
+        ps.map(([f, p]) => [f.room.connectPerSec, p.room.connectPerSec]),
+        (ratio) => ratio >= k,
+        num,
+        of,
+      );
     const rounds = inRounds("partyserver", n);
     const ps = pairs(at("edge-rooms", n), at("partyserver", n));
     if (rounds.length > 0) {
-      const v = verdict(
-        rounds.map(([f, p]) => [joins(f), joins(p)]),
-        (ratio) => ratio >= k,
-        num,
-        ROUNDS,
-      );
-      push(target, v, settled(rounds.map(([f]) => f)));
+      push(target, joinsVs(rounds, ROUNDS), settled(rounds.map(([f]) => f)));
       const bare = inRounds("bare-do presence", n);
-      if (bare.length > 0)
-        push(
-          `5. N=${fmtNum(n)}: ${presenced}`,
-          verdict(
-            bare.map(([f, b]) => [joins(f), joins(b)]),
-            (ratio) => ratio >= k,
-            num,
-            ROUNDS,
-          ),
-        );
+      if (bare.length > 0) push(`5. N=${fmtNum(n)}: ${presenced}`, joinsVs(bare, ROUNDS));
     } else if (ps.length > 0) {
-      push(
-        target,
-        verdict(
-          ps.map(([f, p]) => [joins(f), joins(p)]),
-          (ratio) => ratio >= k,
-          num,
-        ),
-        settled(ps.map(([f]) => f)),
-      );
+      push(target, joinsVs(ps), settled(ps.map(([f]) => f)));
     }
     const greet = pairs(at("edge-rooms", n), at("bare-do greet", n));
-    if (greet.length > 0)
-      push(
-        `5. N=${fmtNum(n)}: ${greeted}`,
-        verdict(
-          greet.map(([f, g]) => [joins(f), joins(g)]),
-          (ratio) => ratio >= k,
-          num,
-        ),
-      );
+    if (greet.length > 0) push(`5. N=${fmtNum(n)}: ${greeted}`, joinsVs(greet));
   }
   const withStorm = (label: Label) =>
     r.fanout.filter((f) => f.label === label && f.storm !== undefined);
-  const settle = (f: { storm?: Storm }) => f.storm!.settleMs;
   const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  // This project's storm time over the other's, pair by pair (rounds, or repeats by default).
+  const stormVs = (ps: [{ storm?: Storm }, { storm?: Storm }][], of?: string) =>
+    verdict(
+      ps.map(([f, p]) => [f.storm!.settleMs, p.storm!.settleMs]),
+      (ratio) => ratio <= 1,
+      secs,
+      of,
+    );
   const storms = pairs(withStorm("edge-rooms"), withStorm("partyserver")).filter(
     ([f, p]) => f.n === p.n,
   );
@@ -305,50 +288,20 @@ export function targets(r: Results): string[][] {
     `5. reconnect storm of ${fmtNum(n)} (with since) settles no slower than partyserver's`;
   const stormRounds = inRounds("partyserver", r.joinRounds?.n ?? 0);
   if (stormRounds.length > 0) {
-    push(
-      stormTarget(r.joinRounds!.n),
-      verdict(
-        stormRounds.map(([f, p]) => [settle(f), settle(p)]),
-        (ratio) => ratio <= 1,
-        secs,
-        ROUNDS,
-      ),
-    );
-    const bare = inRounds("bare-do presence", r.joinRounds!.n);
+    const n = r.joinRounds!.n;
+    push(stormTarget(n), stormVs(stormRounds, ROUNDS));
+    const bare = inRounds("bare-do presence", n);
     if (bare.length > 0)
-      push(
-        `5. reconnect storm of ${fmtNum(r.joinRounds!.n)}: ${presenced}`,
-        verdict(
-          bare.map(([f, b]) => [settle(f), settle(b)]),
-          (ratio) => ratio <= 1,
-          secs,
-          ROUNDS,
-        ),
-      );
+      push(`5. reconnect storm of ${fmtNum(n)}: ${presenced}`, stormVs(bare, ROUNDS));
   } else if (storms.length > 0) {
-    push(
-      stormTarget(storms[0]![0].n),
-      verdict(
-        storms.map(([f, p]) => [settle(f), settle(p)]),
-        (ratio) => ratio <= 1,
-        secs,
-      ),
-    );
+    push(stormTarget(storms[0]![0].n), stormVs(storms));
   }
   if (storms.length > 0) {
     const n = storms[0]![0].n;
     const greet = pairs(withStorm("edge-rooms"), withStorm("bare-do greet")).filter(
       ([f, g]) => f.n === g.n,
     );
-    if (greet.length > 0)
-      push(
-        `5. reconnect storm of ${fmtNum(n)}: ${greeted}`,
-        verdict(
-          greet.map(([f, g]) => [settle(f), settle(g)]),
-          (ratio) => ratio <= 1,
-          secs,
-        ),
-      );
+    if (greet.length > 0) push(`5. reconnect storm of ${fmtNum(n)}: ${greeted}`, stormVs(greet));
   }
   // 6. Memory per idle socket (the runtime's: what a deployed object holds) ≤ partyserver's.
   {

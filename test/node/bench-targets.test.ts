@@ -4,7 +4,13 @@
  * repeat reads as it always did. Rows are built here with only what the tables read.
  */
 import { describe, expect, it } from "vitest";
-import { report, type FanoutRow, type Label, type Results } from "../../bench/report.ts";
+import {
+  report,
+  type FanoutRow,
+  type JoinSide,
+  type Label,
+  type Results,
+} from "../../bench/report.ts";
 import { median, pairs, targets, verdict } from "../../bench/targets.ts";
 import type { Usage } from "../../bench/procs.ts";
 import type { PushRate } from "../../bench/push.ts";
@@ -437,17 +443,16 @@ describe("latency rounds over a number of samples", () => {
 });
 
 describe("joins and storms in rounds that take turns (target 5 at the storm's N)", () => {
-  type Side = NonNullable<Results["joinRounds"]>["rounds"][number][number];
   const side = (
-    label: Side["label"],
+    label: JoinSide["label"],
     joins: number,
     stormMs: number,
     probes: [number, number] = [55, 54],
-  ): Side => {
+  ): JoinSide => {
     const r = row("edge-rooms", 5000, { joins, stormMs });
     return { label, room: r.room, storm: r.storm!, probes };
   };
-  const withRounds = (rounds: Side[][]): Results => ({
+  const withRounds = (rounds: JoinSide[][]): Results => ({
     // The repeats say the opposite of the rounds, so which of them decided shows.
     ...results([
       row("edge-rooms", 5000, { joins: 400, stormMs: 20_000 }),
